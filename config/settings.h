@@ -1,0 +1,92 @@
+// Settings: the daemon's configuration, loaded from one TOML file (protocol section 8).
+//
+// Every setting is declared once, in the settings table in settings.cc: its section, key, type,
+// default, documentation and validator.  That table drives parsing, validation (`--check`), the
+// rendering of the fully commented example config (config/breachwatch.example.toml is exactly
+// RenderExampleConfig()) and the rendering of an effective config (RenderConfig()).
+//
+// Errors are values (bw::Status, code kBadInput, kNotFound or kIoError); nothing here throws.
+// A bad setting names its dotted key in Status::field() ("policy.exit_debounce_s",
+// "feeds[1].endpoint") and says what is wrong, with the file position when known, in
+// Status::message(); Status::ToString() gives "field: message" for the operator.
+//
+// Threading: every function is pure apart from reading files (zone-file existence, the config file
+// itself) and may be called from any thread.  Config is a plain value: the daemon builds a new one
+// on reload and swaps it whole.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "handlers/policy.h"
+#include "handlers/status.h"
+
+namespace bw {
+
+// One [[zones]] table: a GeoJSON FeatureCollection of named areas.
+struct ZoneSetConfig {
+  // Resolved path of an existing file: a relative `file` is looked up against the config file's
+  // directory, then against the data directory (BREACHWATCH_DATA_DIR); the first that exists wins.
+  std::string file;
+  std::string code_property = "GSS_CODE";  // feature property holding the area code
+  std::string name_property = "NAME";      // feature property holding the area name
+  bool skip_invalid = false;  // true: drop features with bad geometry; false: refuse the file
+};
+
+// One [[feeds]] table: a feed's PUB endpoint the daemon connects a SUB to.
+struct FeedConfig {
+  std::string name;      // orders | tag | custody | check; also the topic subscribed to
+  std::string endpoint;  // tcp://host:port or ipc://path
+  std::string replay;    // the feed's replay ROUTER endpoint; empty = none
+  int64_t silent_after_s = 60;
+};
+
+struct SecurityConfig {
+  std::string mode = "none";  // none | curve ("curve" is refused until this build supports it)
+  // Resolved against the config file's directory when relative; empty = not set.
+  std::string server_secret_key_file;
+  std::string clients_file;
+};
+
+struct Config {
+  std::string config_path;  // the file as given to LoadConfigFile; empty from ParseConfig
+  // Raw [store] path.  Relative = relative to $STATE_DIRECTORY or, without it, the working
+  // directory; the daemon resolves it.
+  std::string store_path = "breachwatch.db";
+  // Default when there is no [[zones]] key: one set, file "zones/london_lad22_bgc_wgs84.geojson"
+  // (resolved as above), LAD22CD / LAD22NM.  `zones = []` means no zone sets.
+  std::vector<ZoneSetConfig> zones;
+  std::string alerts_endpoint = "tcp://127.0.0.1:7601";
+  int64_t alerts_send_hwm = 100000;
+  std::string control_endpoint = "tcp://127.0.0.1:7602";
+  std::vector<FeedConfig> feeds;  // default: none
+  SecurityConfig security;
+  Policy policy;
+  int64_t intake_max_message_bytes = 65536;  // larger frames are dead-lettered as oversize
+  int64_t intake_drain_budget = 256;         // messages handled per loop turn before yielding
+  std::string log_level = "info";            // trace | debug | info | warn | error
+};
+
+// Parses and validates TOML text.  `config_dir` is the directory relative paths in the file are
+// resolved against (empty = the working directory); `source_name` names the text in error
+// messages ("breachwatch.toml:12:1").  Unknown sections and keys, wrong types, out-of-range values,
+// missing zone files and unsafe endpoints are errors naming the key.
+Result<Config> ParseConfig(std::string_view toml_text, const std::string& config_dir,
+                           const std::string& source_name);
+
+// Reads `path` and parses it with its own directory as config_dir.  A missing or unreadable file
+// is an error naming the file (kNotFound / kIoError).
+Result<Config> LoadConfigFile(const std::string& path);
+
+// The example config: every section and key, each preceded by its documentation and default,
+// with the demo values (London boroughs, four loopback feeds).  A valid config itself when loaded
+// from the config/ directory of the source tree.
+std::string RenderExampleConfig();
+
+// The effective settings of `config` as TOML without comments (e.g. for `--check` or a start-up
+// log).  Unset optional keys are left out.  Parsing the output yields the same settings.
+std::string RenderConfig(const Config& config);
+
+}  // namespace bw

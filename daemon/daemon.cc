@@ -1,0 +1,713 @@
+#include "daemon/daemon.h"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/asio/post.hpp>
+#include <boost/json.hpp>
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "handlers/json_util.h"
+#include "handlers/time_util.h"
+
+#ifndef BREACHWATCH_VERSION
+#define BREACHWATCH_VERSION "0.0.0"
+#endif
+
+namespace bw {
+namespace {
+
+constexpr int kMaxAlertsPerReply = 1000;
+const char* const kBreachKinds[] = {"exclusion_zone_breach", "zone_crossed", "address_breach",
+                                    "no_contact_breach", "curfew_breach"};
+
+std::string ReadFile(const std::string& path, bool* ok) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    *ok = false;
+    return {};
+  }
+  std::ostringstream ss;
+  ss << in.rdbuf();
+  *ok = static_cast<bool>(in) || in.eof();
+  return ss.str();
+}
+
+std::string ErrorReply(ErrorCode code, const std::string& message) {
+  boost::json::object o;
+  o["ok"] = false;
+  o["error"] = {{"code", ErrorCodeName(code)}, {"message", message}};
+  return boost::json::serialize(o);
+}
+
+std::string ErrorReply(const Status& s) {
+  ErrorCode code = s.code();
+  if (code == ErrorCode::kIoError || code == ErrorCode::kInternal) code = ErrorCode::kUnavailable;
+  return ErrorReply(code, s.ToString());
+}
+
+// Crockford base32 ULID: 48-bit millisecond time + 80 random bits.
+std::string MakeUlid(TimePoint now, std::mt19937_64& rng) {
+  static const char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  uint64_t ms = static_cast<uint64_t>(now.time_since_epoch().count());
+  uint64_t r1 = rng(), r2 = rng();
+  std::string out(26, '0');
+  for (int i = 9; i >= 0; --i) {
+    out[i] = kAlphabet[ms & 31];
+    ms >>= 5;
+  }
+  // 80 random bits: 16 chars of 5 bits.
+  for (int i = 0; i < 16; ++i) {
+    uint64_t& src = i < 8 ? r1 : r2;
+    out[10 + i] = kAlphabet[src & 31];
+    src >>= 5;
+  }
+  return out;
+}
+
+}  // namespace
+
+Result<std::shared_ptr<const ZoneIndex>> LoadZones(const Config& config) {
+  std::vector<ZoneSetSource> sources;
+  for (size_t i = 0; i < config.zones.size(); ++i) {
+    const auto& z = config.zones[i];
+    bool ok = true;
+    std::string text = ReadFile(z.file, &ok);
+    if (!ok) {
+      return Status::BadInput("zones[" + std::to_string(i) + "].file", "cannot read " + z.file);
+    }
+    ZoneSetSource src;
+    src.name = std::filesystem::path(z.file).filename().string();
+    src.geojson_text = std::move(text);
+    src.code_property = z.code_property;
+    src.name_property = z.name_property;
+    src.skip_invalid = z.skip_invalid;
+    sources.push_back(std::move(src));
+  }
+  return ZoneIndex::Build(sources);
+}
+
+std::string ResolveStorePath(const std::string& configured) {
+  std::filesystem::path p(configured);
+  if (p.is_absolute()) return p.string();
+  const char* state = std::getenv("STATE_DIRECTORY");
+  if (state != nullptr && *state != '\0') {
+    // systemd may pass several, colon-separated: use the first.
+    std::string first(state);
+    first = first.substr(0, first.find(':'));
+    return (std::filesystem::path(first) / p).string();
+  }
+  return (std::filesystem::current_path() / p).string();
+}
+
+Daemon::Daemon(Config config, const Clock& clock)
+    : config_(std::move(config)),
+      clock_(clock),
+      signals_(io_),
+      watchdog_timer_(io_),
+      zmq_(1),
+      rng_(std::random_device{}()) {}
+
+Daemon::~Daemon() {
+  // Watchers release libzmq's fds before the sockets close.
+  control_watcher_.reset();
+  for (auto& f : feeds_) f->watcher.reset();
+}
+
+Status Daemon::Start() {
+  started_at_ = clock_.Now();
+  auto zones = LoadZones(config_);
+  if (!zones.ok()) return zones.status();
+  zones_ = *zones;
+  spdlog::info("loaded {} zones from {} zone set(s)", zones_->size(), config_.zones.size());
+  for (const auto& [code, why] : zones_->skipped()) {
+    spdlog::warn("zone {} skipped: {}", code, why);
+  }
+
+  std::string path = ResolveStorePath(config_.store_path);
+  std::error_code ec;
+  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+  auto store = OpenSqliteStore(path);
+  if (!store.ok()) return store.status();
+  store_ = std::move(*store);
+  spdlog::info("store {}", path);
+
+  engine_ = std::make_unique<Engine>(clock_, zones_, config_.policy);
+  Status s = RecoverAfterFailedCommit();  // same path: rebuild state from the store
+  if (!s.ok()) return s;
+  auto missing = engine_->MissingZoneCodes(*zones_);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    return Status::BadInput("zones", "stored instruments use zone codes that no configured zone "
+                                     "set defines: " + list);
+  }
+  spdlog::info("restored {} instruments; next alert seq {}", engine_->instrument_count(),
+               next_alert_seq_);
+
+  try {
+    alerts_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::pub);
+    alerts_->set(zmq::sockopt::linger, 2000);
+    alerts_->set(zmq::sockopt::sndhwm, static_cast<int>(config_.alerts_send_hwm));
+    alerts_->bind(config_.alerts_endpoint);
+
+    control_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::router);
+    control_->set(zmq::sockopt::linger, 1000);
+    control_->set(zmq::sockopt::maxmsgsize,
+                  static_cast<int64_t>(std::max<int64_t>(config_.intake_max_message_bytes * 4,
+                                                         1 << 20)));
+    control_->set(zmq::sockopt::router_mandatory, false);
+    control_->bind(config_.control_endpoint);
+    control_watcher_ = std::make_unique<ZmqWatcher>(
+        io_, *control_, static_cast<size_t>(config_.intake_drain_budget),
+        [this](size_t budget) { return DrainControl(budget); });
+
+    for (const auto& fc : config_.feeds) {
+      auto feed = std::make_unique<FeedSocket>();
+      feed->config = fc;
+      feed->socket = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::sub);
+      feed->socket->set(zmq::sockopt::linger, 0);
+      // Hard cap well above the soft limit so oversize messages reach the dead-letter store.
+      feed->socket->set(zmq::sockopt::maxmsgsize,
+                        static_cast<int64_t>(std::max<int64_t>(
+                            config_.intake_max_message_bytes * 16, 16 << 20)));
+      feed->socket->set(zmq::sockopt::rcvhwm, 0);  // never drop inbound to keep up
+      feed->socket->set(zmq::sockopt::heartbeat_ivl, 5000);
+      feed->socket->set(zmq::sockopt::heartbeat_timeout, 15000);
+      feed->socket->set(zmq::sockopt::subscribe, fc.name);
+      feed->socket->connect(fc.endpoint);
+      FeedSocket* raw = feed.get();
+      feed->watcher = std::make_unique<ZmqWatcher>(
+          io_, *feed->socket, static_cast<size_t>(config_.intake_drain_budget),
+          [this, raw](size_t budget) { return DrainFeed(*raw, budget); });
+      feeds_.push_back(std::move(feed));
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable(std::string("cannot set up sockets: ") + e.what());
+  }
+  spdlog::info("alerts on {}, control on {}, {} feed(s)", config_.alerts_endpoint,
+               config_.control_endpoint, feeds_.size());
+  return Status::Ok();
+}
+
+void Daemon::Run() {
+  control_watcher_->Start();
+  for (auto& f : feeds_) f->watcher->Start();
+  ArmSignals();
+  ArmWatchdog();
+  sd_notify(0, "READY=1\nSTATUS=serving");
+  spdlog::info("breachwatchd {} ready", BREACHWATCH_VERSION);
+  io_.run();
+  // Close sockets after the loop: watchers first (they hold libzmq's fds).
+  control_watcher_.reset();
+  for (auto& f : feeds_) f->watcher.reset();
+  for (auto& f : feeds_) f->socket->close();
+  control_->close();
+  alerts_->close();  // linger lets queued alerts flush
+  spdlog::info("breachwatchd stopped");
+}
+
+void Daemon::Stop() {
+  if (stopping_) return;
+  stopping_ = true;
+  sd_notify(0, "STOPPING=1\nSTATUS=stopping");
+  spdlog::info("stopping: finishing in-flight work");
+  // Cancel outstanding work; handlers already queued run to completion.
+  control_watcher_->Cancel();
+  for (auto& f : feeds_) f->watcher->Cancel();
+  boost::system::error_code ec;
+  signals_.cancel(ec);
+  signals_.clear(ec);
+  watchdog_timer_.cancel();
+}
+
+void Daemon::ArmSignals() {
+  signals_.add(SIGTERM);
+  signals_.add(SIGINT);
+  signals_.add(SIGHUP);
+  WaitSignal();
+}
+
+void Daemon::WaitSignal() {
+  signals_.async_wait([this](const boost::system::error_code& ec, int signo) {
+    if (ec || stopping_) return;
+    if (signo == SIGHUP) {
+      Reload();
+      WaitSignal();
+      return;
+    }
+    spdlog::info("signal {}: graceful stop", signo);
+    Stop();
+  });
+}
+
+void Daemon::ArmWatchdog() {
+  uint64_t usec = 0;
+  if (watchdog_interval_.count() == 0) {
+    if (sd_watchdog_enabled(0, &usec) <= 0) return;
+    watchdog_interval_ = std::chrono::microseconds(usec / 2);
+  }
+  watchdog_timer_.expires_after(watchdog_interval_);
+  watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    sd_notify(0, "WATCHDOG=1");
+    ArmWatchdog();
+  });
+}
+
+void Daemon::Reload() {
+  spdlog::info("SIGHUP: reloading zones and policy from {}", config_.config_path.empty()
+                                                                 ? "<embedded defaults>"
+                                                                 : config_.config_path);
+  Result<Config> next = config_.config_path.empty() ? ParseConfig("", "", "<defaults>")
+                                                    : LoadConfigFile(config_.config_path);
+  if (!next.ok()) {
+    spdlog::error("reload refused, keeping the running configuration: {}",
+                  next.status().ToString());
+    return;
+  }
+  auto zones = LoadZones(*next);
+  if (!zones.ok()) {
+    spdlog::error("reload refused, keeping the running zones: {}", zones.status().ToString());
+    return;
+  }
+  auto missing = engine_->MissingZoneCodes(**zones);
+  if (!missing.empty()) {
+    std::string list;
+    for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
+    spdlog::error("reload refused: instruments use zone codes the new zone sets lack: {}", list);
+    return;
+  }
+  // Build aside, then swap whole.
+  zones_ = *zones;
+  engine_->SetZones(zones_);
+  engine_->SetPolicy(next->policy);
+  config_.zones = next->zones;
+  config_.policy = next->policy;
+  if (next->feeds.size() != config_.feeds.size() ||
+      next->alerts_endpoint != config_.alerts_endpoint ||
+      next->control_endpoint != config_.control_endpoint || next->store_path != config_.store_path) {
+    spdlog::warn("reload: endpoint, feed and store changes take effect only after a restart");
+  }
+  spdlog::info("reload done: {} zones", zones_->size());
+}
+
+std::string Daemon::NewAlertId() { return MakeUlid(clock_.Now(), rng_); }
+
+Status Daemon::RecoverAfterFailedCommit() {
+  engine_->Reset();
+  auto changes = store_->LoadInstrumentChanges();
+  if (!changes.ok()) return changes.status();
+  for (const auto& c : *changes) engine_->Restore(c);
+  auto max_seq = store_->MaxAlertSeq();
+  if (!max_seq.ok()) return max_seq.status();
+  next_alert_seq_ = *max_seq + 1;
+  return Status::Ok();
+}
+
+size_t Daemon::DrainFeed(FeedSocket& feed, size_t budget) {
+  std::vector<Inbound> batch;
+  size_t n = 0;
+  for (; n < budget; ++n) {
+    std::vector<zmq::message_t> frames;
+    auto got = zmq::recv_multipart(*feed.socket, std::back_inserter(frames),
+                                   zmq::recv_flags::dontwait);
+    if (!got) break;
+    Inbound in;
+    in.channel = feed.config.name;
+    in.expected_topic = feed.config.name;
+    if (frames.size() != 2) {
+      in.frame_error = "expected 2 frames (topic, JSON), got " + std::to_string(frames.size());
+      for (auto& f : frames) in.payload += f.to_string();
+      if (!frames.empty()) in.topic = frames[0].to_string();
+    } else {
+      in.topic = frames[0].to_string();
+      in.payload = frames[1].to_string();
+    }
+    batch.push_back(std::move(in));
+  }
+  if (batch.empty()) return 0;
+  feed.received += static_cast<int64_t>(batch.size());
+  feed.last_seen = clock_.Now();
+  std::vector<ItemResult> results;
+  ProcessBatch(batch, &results);
+  for (const auto& r : results) {
+    if (r.result == "handled") {
+      ++feed.handled;
+      if (!r.source.empty() && r.seq > 0) feed.last_seq_by_source[r.source] = r.seq;
+    } else if (r.result == "duplicate") {
+      ++feed.duplicates;
+    } else if (r.result == "rejected") {
+      ++feed.rejected;
+    }
+  }
+  return n;
+}
+
+void Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results) {
+  results->assign(batch.size(), ItemResult{});
+  std::vector<Alert> to_publish;
+  Status s = store_->Begin();
+  for (size_t i = 0; s.ok() && i < batch.size(); ++i) {
+    s = ProcessOne(batch[i], &(*results)[i], &to_publish);
+  }
+  if (s.ok()) s = store_->Commit();
+  if (!s.ok()) {
+    store_->Rollback();
+    ++store_failures_;
+    store_healthy_ = false;
+    spdlog::error("store failure, {} message(s) not handled: {}", batch.size(), s.ToString());
+    sd_notify(0, "STATUS=degraded: store failure");
+    for (auto& r : *results) {
+      r = ItemResult{};
+      r.result = "failed";
+      r.reason = "store_unavailable";
+      r.message = s.ToString();
+    }
+    Status rs = RecoverAfterFailedCommit();
+    if (!rs.ok()) spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    return;
+  }
+  if (!store_healthy_) {
+    store_healthy_ = true;
+    sd_notify(0, "STATUS=serving");
+    spdlog::info("store healthy again");
+  }
+  Publish(to_publish);
+}
+
+Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>* to_publish) {
+  const TimePoint now = clock_.Now();
+  InboundRecord rec;
+  rec.received_at = now;
+  rec.channel = in.channel;
+  rec.topic = in.topic;
+  rec.payload = in.payload;
+
+  auto reject = [&](const std::string& source, const Status& why) -> Status {
+    rec.result = "rejected";
+    rec.reason = why.reason().empty() ? "invalid" : why.reason();
+    rec.detail = why.ToString();
+    out->result = "rejected";
+    out->reason = rec.reason;
+    out->message = rec.detail;
+    RecordRejection(in, source, why);
+    return store_->InsertInbound(rec);
+  };
+
+  if (!in.frame_error.empty()) {
+    return reject("", Status::BadInput("", in.frame_error, "bad_frames"));
+  }
+  if (!in.expected_topic.empty() && in.topic != in.expected_topic) {
+    return reject("", Status::BadInput("topic",
+                                       "topic \"" + in.topic + "\" is not this feed's topic \"" +
+                                           in.expected_topic + "\"",
+                                       "topic_mismatch"));
+  }
+  DecodeOptions opts;
+  opts.max_message_bytes = static_cast<size_t>(config_.intake_max_message_bytes);
+  opts.require_seq = in.require_seq;
+  opts.now = now;
+  opts.future_skew_s = config_.policy.future_skew_s;
+  auto event = DecodeEvent(in.payload, opts);
+  if (!event.ok()) return reject("", event.status());
+  const Event& e = *event;
+  rec.source = e.source;
+  rec.msg_id = e.id;
+  rec.seq = e.seq;
+  rec.type = EventTypeName(e.type);
+  rec.event_time = e.time;
+  out->source = e.source;
+  out->seq = e.seq;
+  if (!in.expected_topic.empty() && e.type != EventType::kHeartbeat &&
+      in.expected_topic != FeedOfEventType(e.type)) {
+    return reject(e.source, Status::BadInput("type",
+                                             std::string("\"") + EventTypeName(e.type) +
+                                                 "\" events do not belong on feed \"" +
+                                                 in.expected_topic + "\"",
+                                             "wrong_feed"));
+  }
+  auto dup = store_->HasHandled(e.source, e.id);
+  if (!dup.ok()) return dup.status();
+  if (*dup) {
+    out->result = "duplicate";
+    return Status::Ok();
+  }
+  auto outcome = engine_->Decide(e);
+  if (!outcome.ok()) {
+    if (outcome.status().code() != ErrorCode::kBadInput) return outcome.status();
+    return reject(e.source, outcome.status());
+  }
+  rec.result = "handled";
+  rec.detail = outcome->note;
+  Status s = store_->InsertInbound(rec);
+  if (!s.ok()) return s;
+  for (const auto& c : outcome->changes) {
+    s = store_->InsertInstrumentChange(c, e.source, e.id, now);
+    if (!s.ok()) return s;
+  }
+  for (auto& a : outcome->alerts) {
+    a.seq = next_alert_seq_++;
+    a.alert_id = NewAlertId();
+    a.raised_at = now;
+    s = store_->InsertAlert(a);
+    if (!s.ok()) return s;
+  }
+  engine_->Apply(*outcome);
+  out->result = "handled";
+  out->message = outcome->note;
+  for (const auto& a : outcome->alerts) {
+    out->alerts.push_back(a);
+    to_publish->push_back(a);
+  }
+  return Status::Ok();
+}
+
+void Daemon::RecordRejection(const Inbound& in, const std::string& source, const Status& why) {
+  // Log once per source (or channel) per minute, with how many were suppressed.
+  const std::string key = source.empty() ? "channel:" + in.channel : source;
+  const TimePoint now = clock_.Now();
+  auto it = last_reject_log_.find(key);
+  if (it != last_reject_log_.end() && now - it->second < std::chrono::minutes(1)) {
+    ++suppressed_rejects_[key];
+    return;
+  }
+  int64_t suppressed = suppressed_rejects_[key];
+  suppressed_rejects_[key] = 0;
+  last_reject_log_[key] = now;
+  spdlog::warn("rejected message on {} from {}: {} [{}]{}", in.channel,
+               source.empty() ? "unknown source" : source, why.ToString(), why.reason(),
+               suppressed ? fmt::format(" ({} more rejected since the last report)", suppressed)
+                          : std::string());
+}
+
+void Daemon::Publish(const std::vector<Alert>& alerts) {
+  for (const auto& a : alerts) {
+    const std::string body = boost::json::serialize(AlertToJson(a));
+    for (const auto& topic : a.recipients) {
+      try {
+        alerts_->send(zmq::buffer(topic), zmq::send_flags::sndmore);
+        alerts_->send(zmq::buffer(body), zmq::send_flags::none);
+        ++alerts_published_;
+      } catch (const zmq::error_t& e) {
+        spdlog::error("publishing alert {} to {} failed: {} (stored; retrievable by alerts.since)",
+                      a.seq, topic, e.what());
+      }
+    }
+  }
+}
+
+size_t Daemon::DrainControl(size_t budget) {
+  size_t n = 0;
+  for (; n < budget; ++n) {
+    std::vector<zmq::message_t> frames;
+    auto got = zmq::recv_multipart(*control_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!got) break;
+    if (frames.empty()) continue;
+    // [identity][empty delimiter, from REQ][op][body]  or  [identity][op][body] from DEALER.
+    std::vector<zmq::message_t> envelope;
+    envelope.push_back(std::move(frames[0]));
+    size_t i = 1;
+    if (i < frames.size() && frames[i].size() == 0) {
+      envelope.push_back(std::move(frames[i]));
+      ++i;
+    }
+    std::string reply;
+    std::string op;
+    if (frames.size() - i != 2) {
+      reply = ErrorReply(ErrorCode::kBadInput,
+                         "a request is two frames: the op name, then a JSON object");
+      op = frames.size() > i ? frames[i].to_string() : "";
+    } else {
+      op = frames[i].to_string();
+      reply = HandleControl(op, frames[i + 1].to_string());
+    }
+    ++control_requests_;
+    try {
+      for (auto& f : envelope) control_->send(f, zmq::send_flags::sndmore);
+      control_->send(zmq::buffer(op), zmq::send_flags::sndmore);
+      control_->send(zmq::buffer(reply), zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("control reply not sent: {}", e.what());
+    }
+  }
+  control_watcher_->Recheck();
+  return n;
+}
+
+std::string Daemon::HandleControl(const std::string& op, const std::string& body) {
+  AuditRecord audit;
+  audit.at = clock_.Now();
+  audit.op = op;
+  audit.actor = "unknown";
+  std::string reply;
+  auto finish = [&](const std::string& r, const std::string& outcome) {
+    audit.outcome = outcome;
+    Status s = store_->InsertAudit(audit);
+    if (!s.ok()) {
+      spdlog::error("audit write failed, request refused: {}", s.ToString());
+      return ErrorReply(ErrorCode::kUnavailable, "the audit log cannot be written; refusing");
+    }
+    return r;
+  };
+  auto fail = [&](const Status& s) {
+    audit.detail = s.ToString();
+    return finish(ErrorReply(s), ErrorCodeName(s.code() == ErrorCode::kIoError
+                                                   ? ErrorCode::kUnavailable
+                                                   : s.code()));
+  };
+
+  if (body.size() > static_cast<size_t>(config_.intake_max_message_bytes) * 4) {
+    return fail(Status::BadInput("", "request too large", "oversize"));
+  }
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(body, ec);
+  if (ec) return fail(Status::BadInput("", "request is not valid JSON: " + ec.message()));
+  if (!v.is_object()) return fail(Status::BadInput("", "request must be a JSON object"));
+  const auto& req = v.get_object();
+  for (const char* key : {"officer_id", "reason"}) {
+    auto it = req.find(key);
+    if (it == req.end() || !it->value().is_string() || it->value().get_string().empty()) {
+      return fail(Status::BadInput(key, "every request must carry a non-empty string \"" +
+                                            std::string(key) + "\""));
+    }
+  }
+  audit.actor = std::string(req.at("officer_id").get_string());
+  audit.reason = std::string(req.at("reason").get_string());
+
+  if (op == "status") {
+    boost::json::object o = StatusJson();
+    o["ok"] = true;
+    return finish(boost::json::serialize(o), "ok");
+  }
+  if (op == "conditions.person") {
+    auto person = json::GetString(req, "", "person_id");
+    if (!person.ok()) return fail(person.status());
+    audit.subjects = *person;
+    TimePoint at = clock_.Now();
+    auto at_time = json::GetOptionalTime(req, "", "at_time");
+    if (!at_time.ok()) return fail(at_time.status());
+    if (*at_time) at = **at_time;
+    boost::json::array instruments;
+    for (const auto& ins : engine_->InForce(*person, at)) instruments.push_back(ins->raw);
+    auto breaches = store_->CountAlerts(*person, std::vector<std::string>(
+                                                     std::begin(kBreachKinds), std::end(kBreachKinds)));
+    if (!breaches.ok()) return fail(breaches.status());
+    boost::json::object o;
+    o["ok"] = true;
+    o["person_id"] = *person;
+    o["at_time"] = FormatRfc3339(at);
+    o["instruments"] = std::move(instruments);
+    o["in_custody"] = false;
+    o["breach_count"] = *breaches;
+    return finish(boost::json::serialize(o), "ok");
+  }
+  if (op == "alerts.since") {
+    auto seq = json::GetInt(req, "", "seq");
+    if (!seq.ok()) return fail(seq.status());
+    auto rows = store_->AlertsSince(*seq, kMaxAlertsPerReply + 1);
+    if (!rows.ok()) return fail(rows.status());
+    boost::json::array alerts;
+    bool more = rows->size() > static_cast<size_t>(kMaxAlertsPerReply);
+    for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(kMaxAlertsPerReply); ++i) {
+      alerts.push_back(boost::json::parse((*rows)[i]));
+    }
+    audit.detail = std::to_string(alerts.size()) + " alert(s) disclosed";
+    boost::json::object o;
+    o["ok"] = true;
+    o["alerts"] = std::move(alerts);
+    o["more"] = more;
+    return finish(boost::json::serialize(o), "ok");
+  }
+  if (op == "event.submit") {
+    auto it = req.find("event");
+    if (it == req.end() || !it->value().is_object()) {
+      return fail(Status::BadInput("event", "must be an event object (spec section 4)",
+                                   "missing_field"));
+    }
+    std::vector<Inbound> batch(1);
+    batch[0].channel = "control";
+    batch[0].topic = "event.submit";
+    batch[0].payload = boost::json::serialize(it->value());
+    batch[0].require_seq = false;
+    std::vector<ItemResult> results;
+    ProcessBatch(batch, &results);
+    const ItemResult& r = results[0];
+    audit.subjects = r.source;
+    audit.detail = r.result + (r.message.empty() ? "" : ": " + r.message);
+    if (r.result == "rejected") {
+      return fail(Status::BadInput("event", r.message, r.reason));
+    }
+    if (r.result == "failed") return fail(Status::Unavailable(r.message));
+    boost::json::object o;
+    o["ok"] = true;
+    o["result"] = r.result;
+    o["note"] = r.message;
+    boost::json::array ids;
+    for (const auto& a : r.alerts) ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq},
+                                                  {"kind", a.kind}});
+    o["alerts"] = std::move(ids);
+    return finish(boost::json::serialize(o), "ok");
+  }
+  static const char* const kLater[] = {"conditions.protected", "conditions.location",
+                                       "history.person", "alerts.open", "alert.ack",
+                                       "alert.resolve"};
+  for (const char* later : kLater) {
+    if (op == later) {
+      return fail(Status::Unavailable("op \"" + op + "\" is not available in this version"));
+    }
+  }
+  return fail(Status::BadInput("op", "unknown op \"" + op + "\"", "unknown_type"));
+}
+
+boost::json::object Daemon::StatusJson() {
+  boost::json::object o;
+  const TimePoint now = clock_.Now();
+  o["version"] = BREACHWATCH_VERSION;
+  o["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(now - started_at_).count();
+  boost::json::array feeds;
+  for (const auto& f : feeds_) {
+    boost::json::object fo;
+    fo["name"] = f->config.name;
+    fo["endpoint"] = f->config.endpoint;
+    fo["received"] = f->received;
+    fo["handled"] = f->handled;
+    fo["rejected"] = f->rejected;
+    fo["duplicates"] = f->duplicates;
+    boost::json::object seqs;
+    for (const auto& [src, seq] : f->last_seq_by_source) seqs[src] = seq;
+    fo["last_seq"] = std::move(seqs);
+    if (f->last_seen.time_since_epoch().count() != 0) {
+      fo["last_seen_age_s"] =
+          std::chrono::duration_cast<std::chrono::seconds>(now - f->last_seen).count();
+    } else {
+      fo["last_seen_age_s"] = nullptr;
+    }
+    feeds.push_back(std::move(fo));
+  }
+  o["feeds"] = std::move(feeds);
+  boost::json::object counts;
+  auto c = store_->Counts();
+  if (c.ok()) {
+    counts["inbound_handled"] = c->inbound_handled;
+    counts["inbound_rejected"] = c->inbound_rejected;
+    counts["instruments"] = c->instruments;
+    counts["alerts"] = c->alerts;
+    counts["audit_records"] = c->audit;
+  }
+  counts["alerts_published"] = alerts_published_;
+  counts["control_requests"] = control_requests_;
+  counts["last_alert_seq"] = next_alert_seq_ - 1;
+  o["counts"] = std::move(counts);
+  o["store"] = {{"path", ResolveStorePath(config_.store_path)},
+                {"healthy", store_healthy_ && c.ok()},
+                {"failures", store_failures_}};
+  o["zones"] = zones_->size();
+  return o;
+}
+
+}  // namespace bw

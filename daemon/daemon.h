@@ -1,0 +1,122 @@
+// Daemon: breachwatchd's event loop.  One Boost.Asio io_context drives:
+//  - a ZeroMQ SUB socket per configured feed (intake),
+//  - a PUB socket for alerts (topic = recipient),
+//  - a ROUTER socket for control requests,
+//  - signals (SIGTERM/SIGINT stop gracefully, SIGHUP reloads zones and policy),
+//  - the systemd watchdog.
+// Intake and control are thin: bytes go to the pure decoder and Engine, results
+// to the Store (committed first), then alerts are published.
+//
+// Thread-safety: everything runs on the thread that calls Run().
+#pragma once
+
+#include <boost/asio/io_context.hpp>
+#include <boost/asio/signal_set.hpp>
+#include <boost/asio/steady_timer.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <map>
+#include <memory>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "config/settings.h"
+#include "daemon/store.h"
+#include "daemon/zmq_watcher.h"
+#include "handlers/engine.h"
+
+namespace bw {
+
+// Reads the zone files named in `config` and builds the index.
+Result<std::shared_ptr<const ZoneIndex>> LoadZones(const Config& config);
+
+// Resolves the configured store path (relative -> $STATE_DIRECTORY or cwd).
+std::string ResolveStorePath(const std::string& configured);
+
+class Daemon {
+ public:
+  Daemon(Config config, const Clock& clock);
+  ~Daemon();
+
+  // Opens the store, loads zones, rebuilds state, binds and connects sockets.
+  // Returns a non-ok status (never throws) when the daemon cannot serve.
+  Status Start();
+  // Runs until stopped by a signal or Stop().  Returns when all work is finished.
+  void Run();
+  // Graceful stop: cancels pending work so Run() returns.
+  void Stop();
+
+ private:
+  struct FeedSocket {
+    FeedConfig config;
+    std::unique_ptr<zmq::socket_t> socket;
+    std::unique_ptr<ZmqWatcher> watcher;
+    int64_t received = 0;
+    int64_t handled = 0;
+    int64_t rejected = 0;
+    int64_t duplicates = 0;
+    std::map<std::string, int64_t> last_seq_by_source;
+    TimePoint last_seen{};
+  };
+  struct Inbound {
+    std::string channel;
+    std::string topic;
+    std::string payload;
+    bool require_seq = true;
+    std::string expected_topic;  // the feed's name; empty for control
+    std::string frame_error;     // set when the frame structure itself is wrong
+  };
+  struct ItemResult {
+    std::string result;  // handled | duplicate | rejected | failed
+    std::string reason;
+    std::string message;
+    std::vector<Alert> alerts;
+    std::string source;
+    int64_t seq = 0;
+  };
+
+  size_t DrainFeed(FeedSocket& feed, size_t budget);
+  size_t DrainControl(size_t budget);
+  // Handles a batch in one transaction; fills `results` one per input.
+  void ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results);
+  Status ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>* to_publish);
+  void RecordRejection(const Inbound& in, const std::string& source, const Status& why);
+  Status RecoverAfterFailedCommit();
+  void Publish(const std::vector<Alert>& alerts);
+  std::string HandleControl(const std::string& op, const std::string& body);
+  std::string NewAlertId();
+  void Reload();
+  void ArmSignals();
+  void WaitSignal();
+  void ArmWatchdog();
+  boost::json::object StatusJson();
+
+  Config config_;
+  const Clock& clock_;
+  TimePoint started_at_;
+  boost::asio::io_context io_;
+  boost::asio::signal_set signals_;
+  boost::asio::steady_timer watchdog_timer_;
+  std::chrono::microseconds watchdog_interval_{0};
+  zmq::context_t zmq_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<Engine> engine_;
+  std::shared_ptr<const ZoneIndex> zones_;
+  std::vector<std::unique_ptr<FeedSocket>> feeds_;
+  std::unique_ptr<zmq::socket_t> alerts_;
+  std::unique_ptr<zmq::socket_t> control_;
+  std::unique_ptr<ZmqWatcher> control_watcher_;
+  int64_t next_alert_seq_ = 1;
+  int64_t alerts_published_ = 0;
+  int64_t control_requests_ = 0;
+  int64_t store_failures_ = 0;
+  bool store_healthy_ = true;
+  bool stopping_ = false;
+  std::map<std::string, TimePoint> last_reject_log_;  // per source, for rate limiting
+  std::map<std::string, int64_t> suppressed_rejects_;
+  std::mt19937_64 rng_;
+};
+
+}  // namespace bw

@@ -1,0 +1,364 @@
+// SQLite implementation of Store.  See store.h.
+#include <sqlite3.h>
+
+#include <boost/json.hpp>
+
+#include "daemon/store.h"
+#include "handlers/time_util.h"
+
+namespace bw {
+namespace {
+
+// Schema migrations, applied in order; PRAGMA user_version records how many ran.
+const char* const kMigrations[] = {
+    // 1: the first schema.
+    R"sql(
+CREATE TABLE inbound (
+  rowid_ INTEGER PRIMARY KEY,
+  received_at TEXT NOT NULL,
+  channel TEXT NOT NULL,
+  topic TEXT NOT NULL,
+  source TEXT,
+  msg_id TEXT,
+  seq INTEGER,
+  type TEXT,
+  event_time TEXT,
+  payload BLOB NOT NULL,
+  result TEXT NOT NULL CHECK (result IN ('handled', 'rejected')),
+  reason TEXT,
+  detail TEXT
+);
+CREATE UNIQUE INDEX inbound_handled_once ON inbound(source, msg_id) WHERE result = 'handled';
+CREATE INDEX inbound_rejected ON inbound(result, received_at);
+
+CREATE TABLE instrument_versions (
+  rowid_ INTEGER PRIMARY KEY,
+  instrument_id TEXT NOT NULL,
+  version INTEGER NOT NULL,
+  change TEXT NOT NULL CHECK (change IN ('granted', 'varied', 'ended')),
+  effective TEXT NOT NULL,
+  effective_ms INTEGER NOT NULL,
+  recorded_at TEXT NOT NULL,
+  subject TEXT,
+  body TEXT,
+  end_reason TEXT,
+  caused_by_source TEXT,
+  caused_by_id TEXT,
+  UNIQUE (instrument_id, version)
+);
+CREATE INDEX instrument_versions_subject ON instrument_versions(subject);
+
+CREATE TABLE alerts (
+  seq INTEGER PRIMARY KEY,
+  alert_id TEXT NOT NULL UNIQUE,
+  kind TEXT NOT NULL,
+  severity TEXT NOT NULL,
+  person_id TEXT,
+  instrument_id TEXT,
+  raised_at TEXT NOT NULL,
+  event_time TEXT NOT NULL,
+  payload TEXT NOT NULL
+);
+CREATE INDEX alerts_person ON alerts(person_id);
+
+CREATE TABLE alert_recipients (
+  alert_seq INTEGER NOT NULL REFERENCES alerts(seq),
+  recipient TEXT NOT NULL,
+  PRIMARY KEY (alert_seq, recipient)
+);
+
+CREATE TABLE audit_log (
+  id INTEGER PRIMARY KEY,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  op TEXT NOT NULL,
+  subjects TEXT,
+  reason TEXT,
+  outcome TEXT NOT NULL,
+  detail TEXT
+);
+)sql",
+};
+
+class Stmt {
+ public:
+  Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
+  ~Stmt() { sqlite3_finalize(stmt_); }
+  Stmt(const Stmt&) = delete;
+  Stmt& operator=(const Stmt&) = delete;
+  bool ok() const { return rc_ == SQLITE_OK; }
+  Stmt& Bind(int i, const std::string& s) {
+    sqlite3_bind_text(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& BindOrNull(int i, const std::string& s) {
+    if (s.empty()) {
+      sqlite3_bind_null(stmt_, i);
+      return *this;
+    }
+    return Bind(i, s);
+  }
+  Stmt& BindBlob(int i, const std::string& s) {
+    sqlite3_bind_blob(stmt_, i, s.data(), static_cast<int>(s.size()), SQLITE_TRANSIENT);
+    return *this;
+  }
+  Stmt& Bind(int i, int64_t v) {
+    sqlite3_bind_int64(stmt_, i, v);
+    return *this;
+  }
+  int Step() { return sqlite3_step(stmt_); }
+  int64_t Int(int col) { return sqlite3_column_int64(stmt_, col); }
+  std::string Text(int col) {
+    const unsigned char* t = sqlite3_column_text(stmt_, col);
+    return t ? std::string(reinterpret_cast<const char*>(t),
+                           static_cast<size_t>(sqlite3_column_bytes(stmt_, col)))
+             : std::string();
+  }
+  bool IsNull(int col) { return sqlite3_column_type(stmt_, col) == SQLITE_NULL; }
+
+ private:
+  sqlite3_stmt* stmt_ = nullptr;
+  int rc_;
+};
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(sqlite3* db) : db_(db) {}
+  ~SqliteStore() override { sqlite3_close_v2(db_); }
+
+  Status Init() {
+    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                               "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"}) {
+      Status s = Exec(pragma);
+      if (!s.ok()) return s;
+    }
+    Stmt v(db_, "PRAGMA user_version");
+    if (!v.ok() || v.Step() != SQLITE_ROW) return Error("reading schema version");
+    int64_t version = v.Int(0);
+    const int64_t latest = static_cast<int64_t>(std::size(kMigrations));
+    if (version > latest) {
+      return Status::Unavailable("store schema version " + std::to_string(version) +
+                                 " is newer than this breachwatchd supports (" +
+                                 std::to_string(latest) + ")");
+    }
+    for (int64_t i = version; i < latest; ++i) {
+      Status s = Exec("BEGIN IMMEDIATE");
+      if (s.ok()) s = Exec(kMigrations[i]);
+      if (s.ok()) s = Exec(("PRAGMA user_version=" + std::to_string(i + 1)).c_str());
+      if (s.ok()) s = Exec("COMMIT");
+      if (!s.ok()) {
+        Exec("ROLLBACK").ok();
+        return Status::Unavailable("schema migration " + std::to_string(i + 1) +
+                                   " failed: " + s.message());
+      }
+    }
+    return Status::Ok();
+  }
+
+  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  Status Commit() override {
+    Status s = Exec("COMMIT");
+    if (!s.ok()) Rollback();
+    return s;
+  }
+  void Rollback() override {
+    if (!sqlite3_get_autocommit(db_)) Exec("ROLLBACK").ok();
+  }
+
+  Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override {
+    Stmt st(db_, "SELECT 1 FROM inbound WHERE source=?1 AND msg_id=?2 AND result='handled'");
+    if (!st.ok()) return Error("preparing duplicate check");
+    st.Bind(1, source).Bind(2, msg_id);
+    int rc = st.Step();
+    if (rc == SQLITE_ROW) return true;
+    if (rc == SQLITE_DONE) return false;
+    return Error("duplicate check");
+  }
+
+  Status InsertInbound(const InboundRecord& r) override {
+    Stmt st(db_,
+            "INSERT INTO inbound (received_at, channel, topic, source, msg_id, seq, type, "
+            "event_time, payload, result, reason, detail) "
+            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+    if (!st.ok()) return Error("preparing inbound insert");
+    st.Bind(1, FormatRfc3339(r.received_at)).Bind(2, r.channel).Bind(3, r.topic);
+    st.BindOrNull(4, r.source).BindOrNull(5, r.msg_id);
+    if (r.seq > 0) st.Bind(6, r.seq);
+    st.BindOrNull(7, r.type);
+    if (r.event_time) st.Bind(8, FormatRfc3339(*r.event_time));
+    st.BindBlob(9, r.payload).Bind(10, r.result).BindOrNull(11, r.reason).BindOrNull(12, r.detail);
+    return StepDone(st, "inbound insert");
+  }
+
+  Status InsertInstrumentChange(const InstrumentChange& c, const std::string& source,
+                                const std::string& id, TimePoint recorded_at) override {
+    Stmt st(db_,
+            "INSERT INTO instrument_versions (instrument_id, version, change, effective, "
+            "effective_ms, recorded_at, subject, body, end_reason, caused_by_source, caused_by_id) "
+            "VALUES (?1, (SELECT COALESCE(MAX(version),0)+1 FROM instrument_versions "
+            "WHERE instrument_id=?1), ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)");
+    if (!st.ok()) return Error("preparing instrument insert");
+    st.Bind(1, c.instrument_id).Bind(2, std::string(InstrumentChangeKindName(c.kind)));
+    st.Bind(3, FormatRfc3339(c.effective)).Bind(4, c.effective.time_since_epoch().count());
+    st.Bind(5, FormatRfc3339(recorded_at));
+    if (c.instrument) {
+      st.Bind(6, c.instrument->subject).Bind(7, boost::json::serialize(c.instrument->raw));
+    }
+    st.BindOrNull(8, c.end_reason).BindOrNull(9, source).BindOrNull(10, id);
+    return StepDone(st, "instrument insert");
+  }
+
+  Status InsertAlert(const Alert& a) override {
+    Stmt st(db_,
+            "INSERT INTO alerts (seq, alert_id, kind, severity, person_id, instrument_id, "
+            "raised_at, event_time, payload) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+    if (!st.ok()) return Error("preparing alert insert");
+    st.Bind(1, a.seq).Bind(2, a.alert_id).Bind(3, a.kind);
+    st.Bind(4, std::string(SeverityName(a.severity)));
+    st.BindOrNull(5, a.person_id).BindOrNull(6, a.instrument_id);
+    st.Bind(7, FormatRfc3339(a.raised_at)).Bind(8, FormatRfc3339(a.event_time));
+    st.Bind(9, boost::json::serialize(AlertToJson(a)));
+    Status s = StepDone(st, "alert insert");
+    if (!s.ok()) return s;
+    for (const auto& r : a.recipients) {
+      Stmt rs(db_, "INSERT INTO alert_recipients (alert_seq, recipient) VALUES (?1, ?2)");
+      if (!rs.ok()) return Error("preparing recipient insert");
+      rs.Bind(1, a.seq).Bind(2, r);
+      s = StepDone(rs, "recipient insert");
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status InsertAudit(const AuditRecord& r) override {
+    Stmt st(db_,
+            "INSERT INTO audit_log (at, actor, op, subjects, reason, outcome, detail) "
+            "VALUES (?1,?2,?3,?4,?5,?6,?7)");
+    if (!st.ok()) return Error("preparing audit insert");
+    st.Bind(1, FormatRfc3339(r.at)).Bind(2, r.actor).Bind(3, r.op).BindOrNull(4, r.subjects);
+    st.BindOrNull(5, r.reason).Bind(6, r.outcome).BindOrNull(7, r.detail);
+    return StepDone(st, "audit insert");
+  }
+
+  Result<std::vector<InstrumentChange>> LoadInstrumentChanges() override {
+    std::vector<InstrumentChange> out;
+    Stmt st(db_,
+            "SELECT instrument_id, change, effective_ms, body, end_reason FROM instrument_versions "
+            "ORDER BY rowid_");
+    if (!st.ok()) return Error("preparing instrument load");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) {
+      InstrumentChange c;
+      c.instrument_id = st.Text(0);
+      std::string change = st.Text(1);
+      c.kind = change == "granted"  ? InstrumentChange::Kind::kGranted
+               : change == "varied" ? InstrumentChange::Kind::kVaried
+                                    : InstrumentChange::Kind::kEnded;
+      c.effective = TimePoint(Millis(st.Int(2)));
+      if (!st.IsNull(3)) {
+        boost::json::error_code ec;
+        auto v = boost::json::parse(st.Text(3), ec);
+        if (ec || !v.is_object()) {
+          return Status::Internal("stored instrument " + c.instrument_id + " is not valid JSON");
+        }
+        auto ins = DecodeInstrument(v.get_object(), "instrument");
+        if (!ins.ok()) {
+          return Status::Internal("stored instrument " + c.instrument_id +
+                                  " no longer decodes: " + ins.status().ToString());
+        }
+        c.instrument = std::make_shared<const Instrument>(std::move(*ins));
+      }
+      c.end_reason = st.Text(4);
+      out.push_back(std::move(c));
+    }
+    if (rc != SQLITE_DONE) return Error("instrument load");
+    return out;
+  }
+
+  Result<int64_t> MaxAlertSeq() override {
+    Stmt st(db_, "SELECT COALESCE(MAX(seq), 0) FROM alerts");
+    if (!st.ok() || st.Step() != SQLITE_ROW) return Error("reading last alert seq");
+    return st.Int(0);
+  }
+
+  Result<std::vector<std::string>> AlertsSince(int64_t after, int limit) override {
+    std::vector<std::string> out;
+    Stmt st(db_, "SELECT payload FROM alerts WHERE seq > ?1 ORDER BY seq LIMIT ?2");
+    if (!st.ok()) return Error("preparing alerts query");
+    st.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
+    if (rc != SQLITE_DONE) return Error("alerts query");
+    return out;
+  }
+
+  Result<StoreCounts> Counts() override {
+    StoreCounts c;
+    Stmt st(db_,
+            "SELECT (SELECT COUNT(*) FROM inbound WHERE result='handled'),"
+            " (SELECT COUNT(*) FROM inbound WHERE result='rejected'),"
+            " (SELECT COUNT(DISTINCT instrument_id) FROM instrument_versions),"
+            " (SELECT COUNT(*) FROM alerts), (SELECT COUNT(*) FROM audit_log)");
+    if (!st.ok() || st.Step() != SQLITE_ROW) return Error("counting");
+    c.inbound_handled = st.Int(0);
+    c.inbound_rejected = st.Int(1);
+    c.instruments = st.Int(2);
+    c.alerts = st.Int(3);
+    c.audit = st.Int(4);
+    return c;
+  }
+
+  Result<int64_t> CountAlerts(const std::string& person_id,
+                              const std::vector<std::string>& kinds) override {
+    std::string sql = "SELECT COUNT(*) FROM alerts WHERE person_id=?1 AND kind IN (";
+    for (size_t i = 0; i < kinds.size(); ++i) sql += (i ? ",?" : "?") + std::to_string(i + 2);
+    sql += ")";
+    if (kinds.empty()) return int64_t{0};
+    Stmt st(db_, sql.c_str());
+    if (!st.ok()) return Error("preparing alert count");
+    st.Bind(1, person_id);
+    for (size_t i = 0; i < kinds.size(); ++i) st.Bind(static_cast<int>(i + 2), kinds[i]);
+    if (st.Step() != SQLITE_ROW) return Error("alert count");
+    return st.Int(0);
+  }
+
+ private:
+  Status Exec(const char* sql) {
+    char* err = nullptr;
+    int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
+    if (rc == SQLITE_OK) return Status::Ok();
+    std::string msg = err ? err : sqlite3_errstr(rc);
+    sqlite3_free(err);
+    return Status::IoError(std::string("sqlite: ") + msg);
+  }
+  Status Error(const std::string& what) {
+    return Status::IoError("sqlite: " + what + ": " + sqlite3_errmsg(db_));
+  }
+  Status StepDone(Stmt& st, const char* what) {
+    int rc = st.Step();
+    if (rc == SQLITE_DONE) return Status::Ok();
+    return Error(what);
+  }
+
+  sqlite3* db_;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
+  sqlite3* db = nullptr;
+  int rc = sqlite3_open_v2(path.c_str(), &db,
+                           SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
+                           nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return Status::IoError("cannot open store " + path + ": " + msg);
+  }
+  auto store = std::make_unique<SqliteStore>(db);
+  Status s = store->Init();
+  if (!s.ok()) return Status::IoError("store " + path + ": " + s.message());
+  return std::unique_ptr<Store>(std::move(store));
+}
+
+}  // namespace bw

@@ -1,0 +1,67 @@
+// Geometry: the zone-shape types and the few spatial operations the engine
+// needs, on top of Boost.Geometry.
+//
+// Coordinates are WGS84 longitude (x) and latitude (y) in degrees.  For
+// containment and crossing tests they are treated as planar (cartesian)
+// coordinates, which is exact enough at zone scale and matches how GeoJSON
+// producers draw their rings.  Distances are computed on the WGS84 ellipsoid
+// (GeodesicDistanceMeters) or in a local projection (DistanceToBoundaryMeters).
+//
+// GeometryFromGeoJson turns a GeoJSON (RFC 7946) Polygon or MultiPolygon into
+// a GeoMultiPolygon, normalising ring orientation and closure (files are wound
+// both ways) and rejecting anything malformed or invalid with a Status naming
+// the offending field.  It never throws.
+//
+// Thread-safety: free functions over values; no shared state.  A
+// GeoMultiPolygon may be read from several threads at once.
+#pragma once
+
+#include <string>
+
+#include <boost/geometry/geometries/box.hpp>
+#include <boost/geometry/geometries/multi_polygon.hpp>
+#include <boost/geometry/geometries/point_xy.hpp>
+#include <boost/geometry/geometries/polygon.hpp>
+#include <boost/json/value.hpp>
+
+#include "handlers/status.h"
+
+namespace bw {
+
+// x = longitude, y = latitude, in degrees.
+using GeoPoint = boost::geometry::model::d2::point_xy<double>;
+using GeoBox = boost::geometry::model::box<GeoPoint>;
+// Boost defaults: exterior rings clockwise, interior rings counter-clockwise,
+// rings closed (first point repeated at the end).
+using GeoPolygon = boost::geometry::model::polygon<GeoPoint>;
+using GeoMultiPolygon = boost::geometry::model::multi_polygon<GeoPolygon>;
+
+// Parses a GeoJSON geometry object of type "Polygon" or "MultiPolygon".
+// `field` is the path of `geometry` used in error reports, e.g.
+// "zones[a.geojson].features[3].geometry"; errors name sub-fields such as
+// field + ".coordinates[0][3]".  Positions must be arrays of at least two
+// finite numbers with longitude in [-180, 180] and latitude in [-90, 90]
+// (extra elements such as altitude are ignored).  Rings need at least four
+// positions; an unclosed ring is closed.  Ring orientation is corrected, then
+// the result must pass boost::geometry::is_valid (the failure reason is
+// reported as "geometry is invalid: <reason>").
+[[nodiscard]] Result<GeoMultiPolygon> GeometryFromGeoJson(const boost::json::value& geometry,
+                                                          const std::string& field);
+
+// True when p lies inside `area` or on its boundary.
+bool Covers(const GeoMultiPolygon& area, const GeoPoint& p);
+
+// Distance in metres between two points along the WGS84 ellipsoid (Vincenty).
+double GeodesicDistanceMeters(const GeoPoint& a, const GeoPoint& b);
+
+// Approximate distance in metres from p to the nearest edge of any ring of
+// `area` (exterior or hole), measured in a local equirectangular projection
+// centred on p.  Works whether p is inside or outside; used to say how far
+// inside (or outside) a zone a fix was.  Returns +infinity for an empty area.
+double DistanceToBoundaryMeters(const GeoMultiPolygon& area, const GeoPoint& p);
+
+// True when the straight (planar lon/lat) segment a->b touches or passes
+// through `area`, including when either end lies inside it.
+bool SegmentCrosses(const GeoMultiPolygon& area, const GeoPoint& a, const GeoPoint& b);
+
+}  // namespace bw

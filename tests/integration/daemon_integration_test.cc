@@ -1,0 +1,285 @@
+// Integration tests: the real breachwatchd, driven over ZeroMQ as a feed, a
+// subscriber and a control client would.
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
+#include <set>
+#include <thread>
+
+#include "handlers/time_util.h"
+#include "tests/integration/daemon_process.h"
+
+namespace bw::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+// Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS).
+const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
+const char* kInGreenwich = "[-0.018494194999263,51.481203765754287]";
+
+std::string Now(int offset_s = 0) {
+  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
+}
+
+std::string Grant(int seq, const std::string& owning_control = "E09000011") {
+  return R"({"type":"instrument.granted","id":"grant-)" + std::to_string(seq) +
+         R"(","source":"custody-lewisham","seq":)" + std::to_string(seq) + R"(,"time":")" +
+         Now(-3600) + R"(","instrument":{"instrument_id":"BAIL/LW/2016/0412","kind":"police_bail",
+         "subject":"PNC-79/123456X","protected_persons":["PNC-72/654321Y"],"case_ref":"01LW/12345/16",
+         "offence":"common assault","oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":")" +
+         owning_control + R"(","valid_from":")" + Now(-3600) +
+         R"(","valid_until":null,"conditions":[{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"}]}})";
+}
+
+std::string Check(int seq, const char* at, const std::string& officer = "MP-PC5555",
+                  const std::string& person = "PNC-79/123456X") {
+  return R"({"type":"check.person","id":"chk-)" + std::to_string(seq) +
+         R"(","source":"checks-met","seq":)" + std::to_string(seq) + R"(,"time":")" + Now() +
+         R"(","person_id":")" + person + R"(","officer_id":")" + officer + R"(","at":)" + at + "}";
+}
+
+int64_t StatusCount(DaemonProcess& d, const char* key) {
+  auto s = d.Call("status");
+  return s.at("counts").at(key).to_number<int64_t>();
+}
+
+// Waits until `pred` holds or `timeout` passes.
+template <typename Pred>
+bool Eventually(Pred pred, milliseconds timeout = milliseconds(10000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return pred();
+}
+
+void ExpectBreachOnAllFourRecipients(Transport transport) {
+  DaemonProcess d(transport);
+  ASSERT_TRUE(d.Start()) << d.log();
+  std::vector<std::string> topics = {"officer/MP-PC5555/", "officer/MP-PC1234/",
+                                     "control/E09000023/", "control/E09000011/"};
+  std::vector<std::unique_ptr<zmq::socket_t>> subs;
+  for (const auto& t : topics) subs.push_back(d.Subscribe(t));
+  std::this_thread::sleep_for(milliseconds(300));  // let subscriptions reach the PUB
+
+  d.Publish("orders", Grant(1));
+  ASSERT_TRUE(Eventually([&] { return StatusCount(d, "instruments") == 1; })) << d.log();
+
+  const auto sent = std::chrono::steady_clock::now();
+  d.Publish("check", Check(1, kInLewisham));
+  for (size_t i = 0; i < topics.size(); ++i) {
+    auto deadline = sent + milliseconds(1000);
+    std::optional<boost::json::object> breach;
+    while (!breach && std::chrono::steady_clock::now() < deadline) {
+      auto remaining = std::chrono::duration_cast<milliseconds>(deadline - std::chrono::steady_clock::now());
+      auto a = DaemonProcess::Receive(*subs[i], std::max(remaining, milliseconds(1)));
+      if (a && a->at("kind").as_string() == "exclusion_zone_breach") breach = a;
+    }
+    ASSERT_TRUE(breach) << "no exclusion_zone_breach on " << topics[i] << " within 1 s\n" << d.log();
+    EXPECT_EQ(breach->at("severity").as_string(), "critical");
+    EXPECT_EQ(breach->at("person_id").as_string(), "PNC-79/123456X");
+    EXPECT_EQ(breach->at("instrument_id").as_string(), "BAIL/LW/2016/0412");
+    EXPECT_EQ(breach->at("condition_id").as_string(), "c1");
+    EXPECT_EQ(breach->at("location").at("areas").as_array(), boost::json::array{"E09000023"});
+    EXPECT_EQ(breach->at("recipients").as_array().size(), 4u);
+  }
+  // The checking officer also gets the conditions in force.
+  auto alerts = d.AlertsSince(0);
+  ASSERT_EQ(alerts.size(), 2u);
+  EXPECT_EQ(alerts[0].at("seq").as_int64(), 1);
+  EXPECT_EQ(alerts[1].at("seq").as_int64(), 2);
+  EXPECT_EQ(alerts[1].at("kind").as_string(), "check_result");
+  EXPECT_EQ(alerts[1].at("recipients").as_array(), boost::json::array{"officer/MP-PC5555/"});
+  EXPECT_EQ(alerts[1].at("breached").as_array(), boost::json::array{"c1"});
+  EXPECT_EQ(alerts[1].at("instruments").as_array().size(), 1u);
+  EXPECT_EQ(d.Stop(), 0) << d.log();
+}
+
+TEST(Daemon, CheckInsideExcludedBoroughReachesFourRecipientsWithinOneSecondIpc) {
+  ExpectBreachOnAllFourRecipients(Transport::kIpc);
+}
+
+TEST(Daemon, CheckInsideExcludedBoroughReachesFourRecipientsWithinOneSecondTcp) {
+  ExpectBreachOnAllFourRecipients(Transport::kTcp);
+}
+
+TEST(Daemon, CheckOutsideTheZoneYieldsOnlyCheckResult) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  auto oic = d.Subscribe("officer/MP-PC1234/");
+  auto checker = d.Subscribe("officer/MP-PC6666/");
+  std::this_thread::sleep_for(milliseconds(300));
+  d.Publish("orders", Grant(1));
+  d.Publish("check", Check(1, kInGreenwich, "MP-PC6666"));
+  auto result = DaemonProcess::Receive(*checker, milliseconds(2000));
+  ASSERT_TRUE(result) << d.log();
+  EXPECT_EQ(result->at("kind").as_string(), "check_result");
+  EXPECT_TRUE(result->at("breached").as_array().empty());
+  EXPECT_FALSE(DaemonProcess::Receive(*oic, milliseconds(300)));
+  auto alerts = d.AlertsSince(0);
+  ASSERT_EQ(alerts.size(), 1u);
+  EXPECT_EQ(alerts[0].at("kind").as_string(), "check_result");
+}
+
+// Regression for the ZMQ_FD edge trigger: a burst must be drained completely,
+// not stall after the first notification.
+TEST(Daemon, BurstOfThousandEventsIsAllHandled) {
+  DaemonProcess d;
+  d.set_extra_config("[intake]\ndrain_budget = 64\n");
+  ASSERT_TRUE(d.Start()) << d.log();
+  d.Publish("orders", Grant(1));
+  for (int i = 1; i <= 1000; ++i) d.Publish("check", Check(i, kInGreenwich, "MP-PC6666"));
+  ASSERT_TRUE(Eventually([&] { return StatusCount(d, "inbound_handled") == 1001; },
+                         milliseconds(30000)))
+      << "handled " << StatusCount(d, "inbound_handled") << "\n"
+      << d.log().substr(0, 4000);
+  auto alerts = d.AlertsSince(0);
+  EXPECT_EQ(alerts.size(), 1000u);
+  for (size_t i = 0; i < alerts.size(); ++i) {
+    ASSERT_EQ(alerts[i].at("seq").as_int64(), static_cast<int64_t>(i + 1)) << "seq gap";
+  }
+}
+
+TEST(Daemon, GarbageInterleavedWithValidEventsDoesNotStopThem) {
+  DaemonProcess d;
+  d.set_extra_config("[intake]\nmax_message_bytes = 4096\n");
+  ASSERT_TRUE(d.Start()) << d.log();
+  d.Publish("orders", Grant(1));
+  const std::vector<std::vector<std::string>> garbage = {
+      {"check", "this is not json"},
+      {"check", "[1,2,3]"},
+      {"check", "{\"id\":\"x\",\"source\":\"s\",\"seq\":\"one\",\"type\":\"check.person\"}"},
+      {"check", "{\"id\":\"\xff\xfe\"}"},
+      {"check", std::string(5000, 'x')},
+      {"check", "{}", "a third frame"},
+      {"check", R"({"id":"u1","source":"checks-met","seq":9,"type":"check.teleport","time":")" + Now() + "\"}"},
+      {"check", R"({"id":"g1","source":"checks-met","seq":9,"type":"instrument.ended","time":")" + Now() +
+                    R"(","instrument_id":"X","reason":"nfa"})"},
+  };
+  int valid = 0;
+  for (size_t i = 0; i < garbage.size(); ++i) {
+    d.Publish("check", Check(static_cast<int>(100 + i), kInLewisham));
+    ++valid;
+    d.PublishFrames("check", garbage[i]);
+  }
+  d.Publish("check", Check(200, kInLewisham));
+  ++valid;
+  ASSERT_TRUE(Eventually([&] {
+    return StatusCount(d, "inbound_handled") == valid + 1 &&
+           StatusCount(d, "inbound_rejected") == static_cast<int64_t>(garbage.size());
+  })) << d.log();
+  // Every valid check produced its breach and its check_result.
+  EXPECT_EQ(d.AlertsSince(0).size(), static_cast<size_t>(2 * valid));
+  auto status = d.Call("status");
+  bool found = false;
+  for (const auto& f : status.at("feeds").as_array()) {
+    if (f.at("name").as_string() == "check") {
+      found = true;
+      EXPECT_EQ(f.at("rejected").as_int64(), static_cast<int64_t>(garbage.size()));
+    }
+  }
+  EXPECT_TRUE(found);
+  EXPECT_NE(d.log().find("rejected message on check"), std::string::npos);
+}
+
+TEST(Daemon, InstrumentsAndAlertsSurviveKillNineWithSameIdsAndSeqs) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  d.Publish("orders", Grant(1));
+  d.Publish("check", Check(1, kInLewisham));
+  ASSERT_TRUE(Eventually([&] { return d.AlertsSince(0).size() == 2; })) << d.log();
+  auto before = d.AlertsSince(0);
+  d.Kill9();
+  ASSERT_TRUE(d.Start()) << d.log();
+  auto after = d.AlertsSince(0);
+  ASSERT_EQ(after.size(), before.size());
+  for (size_t i = 0; i < before.size(); ++i) {
+    EXPECT_EQ(after[i].at("alert_id"), before[i].at("alert_id"));
+    EXPECT_EQ(after[i].at("seq"), before[i].at("seq"));
+  }
+  auto conditions = d.Call("conditions.person", {{"person_id", "PNC-79/123456X"}});
+  ASSERT_TRUE(conditions.at("ok").as_bool()) << boost::json::serialize(conditions);
+  ASSERT_EQ(conditions.at("instruments").as_array().size(), 1u);
+  EXPECT_EQ(conditions.at("instruments").as_array()[0].at("instrument_id").as_string(),
+            "BAIL/LW/2016/0412");
+  EXPECT_EQ(conditions.at("breach_count").as_int64(), 1);
+  // The restarted daemon still matches, and seq carries on without a gap.
+  auto submitted = d.Call("event.submit", {{"event", boost::json::parse(Check(2, kInLewisham))}});
+  ASSERT_TRUE(submitted.at("ok").as_bool()) << boost::json::serialize(submitted);
+  ASSERT_EQ(submitted.at("alerts").as_array().size(), 2u);
+  EXPECT_EQ(submitted.at("alerts").as_array()[0].at("seq").as_int64(), 3);
+}
+
+TEST(Daemon, DuplicateEventIsStoredAndActedOnOnce) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  d.Publish("orders", Grant(1));
+  std::string check = Check(1, kInLewisham);
+  d.Publish("check", check);
+  d.Publish("check", check);
+  auto dup = d.Call("event.submit", {{"event", boost::json::parse(check)}});
+  ASSERT_TRUE(dup.at("ok").as_bool()) << boost::json::serialize(dup);
+  EXPECT_EQ(dup.at("result").as_string(), "duplicate");
+  EXPECT_EQ(d.AlertsSince(0).size(), 2u);
+  EXPECT_EQ(StatusCount(d, "inbound_handled"), 2);
+}
+
+TEST(Daemon, ControlRequestsNeedOfficerAndReasonAndAreAudited) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  int64_t audit_before = StatusCount(d, "audit_records");
+  auto no_reason = d.Call("conditions.person", {{"person_id", "P"}, {"reason", ""}});
+  EXPECT_FALSE(no_reason.at("ok").as_bool());
+  EXPECT_EQ(no_reason.at("error").at("code").as_string(), "bad_request");
+  EXPECT_NE(std::string(no_reason.at("error").at("message").as_string()).find("reason"),
+            std::string::npos);
+  auto no_officer = d.Call("status", {{"officer_id", 7}});
+  EXPECT_FALSE(no_officer.at("ok").as_bool());
+  auto unknown = d.Call("teleport");
+  EXPECT_EQ(unknown.at("error").at("code").as_string(), "bad_request");
+  auto bad_submit = d.Call("event.submit", {{"event", {{"type", "check.person"}}}});
+  EXPECT_FALSE(bad_submit.at("ok").as_bool());
+  EXPECT_EQ(bad_submit.at("error").at("code").as_string(), "bad_request");
+  // 4 refused + 1 earlier status + this status = each one audited.
+  EXPECT_EQ(StatusCount(d, "audit_records"), audit_before + 5 + 1);
+}
+
+TEST(Daemon, SigtermStopsCleanly) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  d.Publish("orders", Grant(1));
+  ASSERT_TRUE(Eventually([&] { return StatusCount(d, "instruments") == 1; }));
+  EXPECT_EQ(d.Stop(), 0);
+  EXPECT_NE(d.log().find("breachwatchd stopped"), std::string::npos) << d.log();
+}
+
+TEST(Daemon, BreachctlSubmitsAndShowsConditions) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  std::string file = d.dir() + "/grant.json";
+  {
+    std::ofstream(file) << Grant(1);
+  }
+  std::string base = std::string(BREACHCTL_PATH) + " --control " + d.control_endpoint() +
+                     " --reason 'integration test' ";
+  EXPECT_EQ(std::system((base + "submit " + file + " > " + d.dir() + "/out.txt").c_str()), 0);
+  EXPECT_EQ(std::system((base + "conditions PNC-79/123456X >> " + d.dir() + "/out.txt").c_str()), 0);
+  std::ifstream in(d.dir() + "/out.txt");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  EXPECT_NE(ss.str().find("BAIL/LW/2016/0412"), std::string::npos) << ss.str();
+  EXPECT_NE(ss.str().find("1 instrument(s) in force"), std::string::npos) << ss.str();
+  // Without a reason breachctl refuses before asking.
+  EXPECT_NE(std::system((std::string(BREACHCTL_PATH) + " --control " + d.control_endpoint() +
+                         " status 2>/dev/null")
+                            .c_str()),
+            0);
+}
+
+}  // namespace
+}  // namespace bw::testing

@@ -1,0 +1,210 @@
+#include "tests/integration/daemon_process.h"
+
+#include <fcntl.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+extern char** environ;
+
+namespace bw::testing {
+
+namespace {
+int FreeTcpPort(zmq::context_t& ctx) {
+  zmq::socket_t s(ctx, zmq::socket_type::router);
+  s.set(zmq::sockopt::linger, 0);
+  s.bind("tcp://127.0.0.1:*");
+  std::string ep = s.get(zmq::sockopt::last_endpoint);
+  return std::stoi(ep.substr(ep.rfind(':') + 1));
+}
+}  // namespace
+
+DaemonProcess::DaemonProcess(Transport transport, std::vector<std::string> feeds)
+    : transport_(transport), feed_names_(std::move(feeds)) {
+  char tmpl[] = "/tmp/bw-it-XXXXXX";
+  dir_ = mkdtemp(tmpl);
+  alerts_endpoint_ = Endpoint("alerts");
+  control_endpoint_ = Endpoint("control");
+  for (const auto& f : feed_names_) feed_endpoints_[f] = Endpoint("feed-" + f);
+}
+
+DaemonProcess::~DaemonProcess() {
+  if (pid_ > 0) Kill9();
+  feed_sockets_.clear();
+  std::error_code ec;
+  if (std::getenv("BW_KEEP_TEST_DIRS") == nullptr) std::filesystem::remove_all(dir_, ec);
+}
+
+std::string DaemonProcess::Endpoint(const std::string& name) {
+  if (transport_ == Transport::kIpc) return "ipc://" + dir_ + "/" + name + ".sock";
+  return "tcp://127.0.0.1:" + std::to_string(FreeTcpPort(ctx_));
+}
+
+std::string DaemonProcess::WriteConfig() {
+  config_path_ = dir_ + "/breachwatch.toml";
+  std::ofstream out(config_path_);
+  out << "[store]\npath = \"" << dir_ << "/breachwatch.db\"\n\n";
+  out << "[[zones]]\nfile = \"" << BREACHWATCH_SOURCE_DIR
+      << "/config/zones/london_lad22_bgc_wgs84.geojson\"\n"
+      << "code_property = \"LAD22CD\"\nname_property = \"LAD22NM\"\n\n";
+  out << "[alerts]\nendpoint = \"" << alerts_endpoint_ << "\"\n\n";
+  out << "[control]\nendpoint = \"" << control_endpoint_ << "\"\n\n";
+  for (const auto& f : feed_names_) {
+    out << "[[feeds]]\nname = \"" << f << "\"\nendpoint = \"" << feed_endpoints_[f] << "\"\n\n";
+  }
+  out << extra_config_;
+  return config_path_;
+}
+
+bool DaemonProcess::Start() {
+  if (config_path_.empty()) WriteConfig();
+  posix_spawn_file_actions_t actions;
+  posix_spawn_file_actions_init(&actions);
+  std::string log_path = dir_ + "/daemon.log";
+  posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                   0644);
+  posix_spawn_file_actions_adddup2(&actions, 1, 2);
+  std::string bin = BREACHWATCHD_PATH;
+  std::vector<std::string> args = {bin, "--config", config_path_, "--log-level", "debug"};
+  std::vector<char*> argv;
+  for (auto& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  int rc = posix_spawn(&pid_, bin.c_str(), &actions, nullptr, argv.data(), environ);
+  posix_spawn_file_actions_destroy(&actions);
+  if (rc != 0) {
+    pid_ = -1;
+    return false;
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    ControlClient client(ctx_, control_endpoint_, 200);
+    auto r = client.Call("status", {{"officer_id", "test-harness"}, {"reason", "readiness"}});
+    if (r.ok() && r->contains("ok") && r->at("ok").as_bool()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return false;
+}
+
+int DaemonProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(15);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  Kill9();
+  return -1;
+}
+
+void DaemonProcess::Kill9() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string DaemonProcess::log() const {
+  std::ifstream in(dir_ + "/daemon.log");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+zmq::socket_t& DaemonProcess::FeedSocket(const std::string& feed) {
+  auto it = feed_sockets_.find(feed);
+  if (it != feed_sockets_.end()) return *it->second;
+  auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::xpub);
+  s->set(zmq::sockopt::linger, 2000);
+  s->set(zmq::sockopt::sndhwm, 0);
+  s->bind(feed_endpoints_.at(feed));
+  // Wait for the daemon's subscription so nothing is lost to the slow-joiner window.
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    zmq::pollitem_t item{s->handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    zmq::message_t m;
+    if ((item.revents & ZMQ_POLLIN) && s->recv(m, zmq::recv_flags::dontwait) && m.size() > 0 &&
+        m.data<char>()[0] == 1) {
+      break;
+    }
+  }
+  return *(feed_sockets_[feed] = std::move(s));
+}
+
+void DaemonProcess::Publish(const std::string& feed, const std::string& payload) {
+  PublishFrames(feed, {feed, payload});
+}
+
+void DaemonProcess::PublishFrames(const std::string& feed, const std::vector<std::string>& frames) {
+  zmq::socket_t& s = FeedSocket(feed);
+  for (size_t i = 0; i < frames.size(); ++i) {
+    s.send(zmq::buffer(frames[i]),
+           i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+  }
+}
+
+boost::json::object DaemonProcess::Call(const std::string& op, boost::json::object body) {
+  if (!body.contains("officer_id")) body["officer_id"] = "MP-TEST01";
+  if (!body.contains("reason")) body["reason"] = "integration test";
+  ControlClient client(ctx_, control_endpoint_, 10000);
+  auto r = client.Call(op, body);
+  if (!r.ok()) return {{"ok", false}, {"transport_error", r.status().ToString()}};
+  return *r;
+}
+
+std::vector<boost::json::object> DaemonProcess::AlertsSince(int64_t after) {
+  std::vector<boost::json::object> out;
+  for (;;) {
+    auto r = Call("alerts.since", {{"seq", after}});
+    if (!r.contains("alerts")) break;
+    for (const auto& a : r.at("alerts").as_array()) {
+      out.push_back(a.as_object());
+      after = a.at("seq").to_number<int64_t>();
+    }
+    if (!r.at("more").as_bool()) break;
+  }
+  return out;
+}
+
+std::unique_ptr<zmq::socket_t> DaemonProcess::Subscribe(const std::string& topic) {
+  auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
+  s->set(zmq::sockopt::linger, 0);
+  s->set(zmq::sockopt::subscribe, topic);
+  s->connect(alerts_endpoint_);
+  return s;
+}
+
+std::optional<boost::json::object> DaemonProcess::Receive(zmq::socket_t& sub,
+                                                          std::chrono::milliseconds timeout) {
+  zmq::pollitem_t item{sub.handle(), 0, ZMQ_POLLIN, 0};
+  zmq::poll(&item, 1, timeout);
+  if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+  std::vector<zmq::message_t> frames;
+  if (!zmq::recv_multipart(sub, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
+      frames.size() != 2) {
+    return std::nullopt;
+  }
+  boost::json::error_code ec;
+  auto v = boost::json::parse(frames[1].to_string(), ec);
+  if (ec || !v.is_object()) return std::nullopt;
+  return v.get_object();
+}
+
+}  // namespace bw::testing

@@ -1,0 +1,80 @@
+// Test harness: runs the real breachwatchd binary in a private directory with a
+// generated config, plays feeds into it and talks to its control socket.
+// Not thread-safe; one per test.
+#pragma once
+
+#include <sys/types.h>
+
+#include <boost/json.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "tools/client.h"
+
+namespace bw::testing {
+
+enum class Transport { kIpc, kTcp };
+
+class DaemonProcess {
+ public:
+  explicit DaemonProcess(Transport transport = Transport::kIpc,
+                         std::vector<std::string> feeds = {"orders", "tag", "custody", "check"});
+  ~DaemonProcess();
+
+  // Extra TOML appended to the generated config (e.g. "[intake]\nmax_message_bytes = 2048\n").
+  void set_extra_config(std::string toml) { extra_config_ = std::move(toml); }
+  std::string WriteConfig();
+  // Starts breachwatchd and waits until it answers `status`.  False on failure.
+  bool Start();
+  // SIGTERM and wait; returns the exit status (or -1).
+  int Stop();
+  // SIGKILL and reap.
+  void Kill9();
+  bool running() const { return pid_ > 0; }
+  std::string log() const;
+
+  // Publishes on a feed (binds its PUB); waits for the daemon's subscription first.
+  void Publish(const std::string& feed, const std::string& payload);
+  void PublishFrames(const std::string& feed, const std::vector<std::string>& frames);
+
+  // Control request with officer_id/reason filled in unless present.
+  boost::json::object Call(const std::string& op, boost::json::object body = {});
+  // All stored alerts with seq > after (follows `more`).
+  std::vector<boost::json::object> AlertsSince(int64_t after);
+
+  // A SUB socket on the alert endpoint subscribed to `topic`.
+  std::unique_ptr<zmq::socket_t> Subscribe(const std::string& topic);
+  // Next alert on `sub` within `timeout`, or nullopt.
+  static std::optional<boost::json::object> Receive(zmq::socket_t& sub,
+                                                    std::chrono::milliseconds timeout);
+
+  const std::string& dir() const { return dir_; }
+  const std::string& alerts_endpoint() const { return alerts_endpoint_; }
+  const std::string& control_endpoint() const { return control_endpoint_; }
+  zmq::context_t& context() { return ctx_; }
+
+ private:
+  std::string Endpoint(const std::string& name);
+  zmq::socket_t& FeedSocket(const std::string& feed);
+
+  Transport transport_;
+  std::vector<std::string> feed_names_;
+  std::string dir_;
+  std::string config_path_;
+  std::string extra_config_;
+  std::string alerts_endpoint_;
+  std::string control_endpoint_;
+  std::map<std::string, std::string> feed_endpoints_;
+  std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
+  zmq::context_t ctx_{1};
+  pid_t pid_ = -1;
+};
+
+}  // namespace bw::testing

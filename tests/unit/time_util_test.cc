@@ -1,0 +1,34 @@
+#include "handlers/time_util.h"
+
+#include <gtest/gtest.h>
+
+namespace bw {
+namespace {
+
+TEST(Rfc3339, ParsesUtcAndOffsets) {
+  auto a = ParseRfc3339("2016-08-13T20:14:05Z");
+  auto b = ParseRfc3339("2016-08-13T21:14:05+01:00");
+  auto c = ParseRfc3339("2016-08-13T19:44:05-00:30");
+  ASSERT_TRUE(a && b && c);
+  EXPECT_EQ(*a, *b);
+  EXPECT_EQ(*a, *c);
+  EXPECT_EQ(FormatRfc3339(*a), "2016-08-13T20:14:05Z");
+}
+
+TEST(Rfc3339, KeepsMilliseconds) {
+  auto t = ParseRfc3339("2016-08-13T20:14:05.123456Z");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(FormatRfc3339(*t), "2016-08-13T20:14:05.123Z");
+}
+
+TEST(Rfc3339, RejectsMalformed) {
+  for (const char* bad : {"", "2016-08-13", "2016-08-13T20:14:05", "2016-13-01T00:00:00Z",
+                          "2016-02-30T00:00:00Z", "2016-08-13 20:14:05Z", "2016-08-13T25:00:00Z",
+                          "2016-08-13T20:14:05+0100", "2016-08-13T20:14:05.Z", "x016-08-13T20:14:05Z",
+                          "2016-08-13T20:14:05Zjunk"}) {
+    EXPECT_FALSE(ParseRfc3339(bad)) << bad;
+  }
+}
+
+}  // namespace
+}  // namespace bw

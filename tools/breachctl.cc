@@ -1,0 +1,376 @@
+// breachctl: the officer's and operator's command line for breachwatchd.
+//
+// Exit status: 0 success; 1 the daemon refused or reported an error;
+// 2 usage error; 3 the daemon could not be reached.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <set>
+#include <sstream>
+
+#include "config/settings.h"
+#include "handlers/time_util.h"
+#include "tools/client.h"
+
+namespace {
+
+constexpr int kExitRefused = 1;
+constexpr int kExitUsage = 2;
+constexpr int kExitUnreachable = 3;
+
+struct Globals {
+  std::string config_path;
+  std::string control = "tcp://127.0.0.1:7602";
+  std::string alerts = "tcp://127.0.0.1:7601";
+  std::string officer;
+  std::string reason;
+  int timeout_ms = 5000;
+  bool json = false;
+};
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* v = std::getenv(name);
+  return (v != nullptr && *v != '\0') ? std::string(v) : fallback;
+}
+
+std::string Pretty(const boost::json::value& v, int indent = 0) {
+  std::string pad(indent, ' ');
+  std::ostringstream out;
+  if (v.is_object()) {
+    out << "{\n";
+    bool first = true;
+    for (const auto& [k, val] : v.get_object()) {
+      if (!first) out << ",\n";
+      first = false;
+      out << pad << "  " << boost::json::serialize(boost::json::string(k)) << ": "
+          << Pretty(val, indent + 2);
+    }
+    out << "\n" << pad << "}";
+  } else if (v.is_array() && !v.get_array().empty()) {
+    out << "[\n";
+    bool first = true;
+    for (const auto& val : v.get_array()) {
+      if (!first) out << ",\n";
+      first = false;
+      out << pad << "  " << Pretty(val, indent + 2);
+    }
+    out << "\n" << pad << "]";
+  } else {
+    out << boost::json::serialize(v);
+  }
+  return out.str();
+}
+
+class Ctl {
+ public:
+  explicit Ctl(Globals g) : g_(std::move(g)), client_(ctx_, g_.control, g_.timeout_ms) {}
+
+  // Calls op; prints errors; returns the reply or nullopt with *exit_code set.
+  std::optional<boost::json::object> Call(const std::string& op, boost::json::object body,
+                                          int* exit_code) {
+    body["officer_id"] = g_.officer;
+    body["reason"] = g_.reason;
+    auto reply = client_.Call(op, body);
+    if (!reply.ok()) {
+      std::cerr << "breachctl: " << reply.status().ToString() << "\n";
+      *exit_code = kExitUnreachable;
+      return std::nullopt;
+    }
+    auto ok = reply->find("ok");
+    if (ok == reply->end() || !ok->value().is_bool() || !ok->value().get_bool()) {
+      std::string code = "error", message;
+      if (auto e = reply->find("error"); e != reply->end() && e->value().is_object()) {
+        const auto& eo = e->value().get_object();
+        if (auto c = eo.find("code"); c != eo.end() && c->value().is_string())
+          code = std::string(c->value().get_string());
+        if (auto m = eo.find("message"); m != eo.end() && m->value().is_string())
+          message = std::string(m->value().get_string());
+      }
+      std::cerr << "breachctl: " << op << " refused (" << code << "): " << message << "\n";
+      *exit_code = kExitRefused;
+      return std::nullopt;
+    }
+    *exit_code = 0;
+    return std::move(*reply);
+  }
+
+  int Status() {
+    int rc;
+    auto r = Call("status", {}, &rc);
+    if (!r) return rc;
+    if (g_.json) {
+      std::cout << Pretty(*r) << "\n";
+      return 0;
+    }
+    auto s = [&](const boost::json::value& v) { return boost::json::serialize(v); };
+    std::cout << "breachwatchd " << (*r)["version"].as_string().c_str() << ", up "
+              << s((*r)["uptime_s"]) << " s\n";
+    const auto& store = (*r)["store"].as_object();
+    std::cout << "store: " << store.at("path").as_string().c_str() << " ("
+              << (store.at("healthy").as_bool() ? "healthy" : "DEGRADED") << ")\n";
+    std::cout << "zones loaded: " << s((*r)["zones"]) << "\n";
+    std::cout << "counts: " << s((*r)["counts"]) << "\n";
+    for (const auto& f : (*r)["feeds"].as_array()) {
+      const auto& fo = f.as_object();
+      std::cout << "feed " << fo.at("name").as_string().c_str() << " "
+                << fo.at("endpoint").as_string().c_str() << ": received " << s(fo.at("received"))
+                << ", handled " << s(fo.at("handled")) << ", rejected " << s(fo.at("rejected"))
+                << ", duplicates " << s(fo.at("duplicates")) << ", last seen "
+                << (fo.at("last_seen_age_s").is_null() ? std::string("never")
+                                                       : s(fo.at("last_seen_age_s")) + " s ago")
+                << ", last seq " << s(fo.at("last_seq")) << "\n";
+    }
+    return 0;
+  }
+
+  int Conditions(const std::string& person, const std::string& at_time) {
+    boost::json::object body{{"person_id", person}};
+    if (!at_time.empty()) body["at_time"] = at_time;
+    int rc;
+    auto r = Call("conditions.person", body, &rc);
+    if (!r) return rc;
+    if (g_.json) {
+      std::cout << Pretty(*r) << "\n";
+      return 0;
+    }
+    const auto& instruments = (*r)["instruments"].as_array();
+    std::cout << person << " at " << (*r)["at_time"].as_string().c_str() << ": "
+              << instruments.size() << " instrument(s) in force"
+              << ((*r)["in_custody"].as_bool() ? ", IN CUSTODY" : "") << ", "
+              << boost::json::serialize((*r)["breach_count"]) << " breach(es) recorded\n";
+    for (const auto& iv : instruments) {
+      const auto& ins = iv.as_object();
+      auto str = [&](const char* k) {
+        auto it = ins.find(k);
+        return it != ins.end() && it->value().is_string()
+                   ? std::string(it->value().get_string())
+                   : std::string("-");
+      };
+      std::cout << "\n  " << str("instrument_id") << " (" << str("kind") << ") case "
+                << str("case_ref") << ", OIC " << str("oic") << ", owning control "
+                << str("owning_control") << "\n  in force " << str("valid_from") << " until "
+                << str("valid_until") << "\n";
+      if (auto c = ins.find("conditions"); c != ins.end() && c->value().is_array()) {
+        for (const auto& cv : c->value().get_array()) {
+          std::cout << "    - " << boost::json::serialize(cv) << "\n";
+        }
+      }
+    }
+    return 0;
+  }
+
+  int Submit(const std::vector<std::string>& files) {
+    std::vector<std::string> inputs = files.empty() ? std::vector<std::string>{"-"} : files;
+    int worst = 0;
+    for (const auto& f : inputs) {
+      std::string text;
+      if (f == "-") {
+        std::ostringstream ss;
+        ss << std::cin.rdbuf();
+        text = ss.str();
+      } else {
+        std::ifstream in(f);
+        if (!in) {
+          std::cerr << "breachctl: cannot read " << f << "\n";
+          return kExitUsage;
+        }
+        std::ostringstream ss;
+        ss << in.rdbuf();
+        text = ss.str();
+      }
+      auto docs = bw::ParseJsonDocuments(text);
+      if (!docs.ok()) {
+        std::cerr << "breachctl: " << f << ": " << docs.status().ToString() << "\n";
+        return kExitUsage;
+      }
+      for (const auto& d : *docs) {
+        int rc;
+        auto r = Call("event.submit", {{"event", d}}, &rc);
+        if (!r) {
+          worst = std::max(worst, rc);
+          continue;
+        }
+        std::cout << (*r)["result"].as_string().c_str() << ": "
+                  << (*r)["note"].as_string().c_str();
+        for (const auto& a : (*r)["alerts"].as_array()) {
+          std::cout << "\n  alert #" << boost::json::serialize(a.at("seq")) << " "
+                    << a.at("kind").as_string().c_str();
+        }
+        std::cout << "\n";
+      }
+    }
+    return worst;
+  }
+
+  int Since(int64_t seq) {
+    int rc;
+    auto r = Call("alerts.since", {{"seq", seq}}, &rc);
+    if (!r) return rc;
+    for (const auto& a : (*r)["alerts"].as_array()) {
+      std::cout << (g_.json ? boost::json::serialize(a) : bw::FormatAlert(a.as_object())) << "\n";
+    }
+    if ((*r)["more"].as_bool()) std::cout << "(more: ask again from the last seq)\n";
+    return 0;
+  }
+
+  // Live view of alerts.  Subscribes first, then catches up with alerts.since so
+  // nothing published between start-up and the subscription is missed.
+  int Watch(const std::vector<std::string>& topics, int64_t since, int count, double timeout_s) {
+    zmq::socket_t sub(ctx_, zmq::socket_type::sub);
+    sub.set(zmq::sockopt::linger, 0);
+    sub.connect(g_.alerts);
+    if (topics.empty()) {
+      sub.set(zmq::sockopt::subscribe, "");
+    } else {
+      for (const auto& t : topics) sub.set(zmq::sockopt::subscribe, t);
+    }
+    int rc;
+    if (since < 0) {
+      auto st = Call("status", {}, &rc);
+      if (!st) return rc;
+      since = (*st)["counts"].as_object().at("last_alert_seq").to_number<int64_t>();
+    }
+    auto matches = [&](const boost::json::object& a) {
+      if (topics.empty()) return true;
+      for (const auto& r : a.at("recipients").as_array()) {
+        for (const auto& t : topics) {
+          if (std::string_view(r.as_string()).substr(0, t.size()) == t) return true;
+        }
+      }
+      return false;
+    };
+    std::set<int64_t> seen;
+    int shown = 0;
+    auto show = [&](const boost::json::object& a) {
+      int64_t seq = a.at("seq").to_number<int64_t>();
+      if (seq <= since || !seen.insert(seq).second) return;
+      std::cout << (g_.json ? boost::json::serialize(a) : bw::FormatAlert(a)) << std::endl;
+      ++shown;
+    };
+    if (!g_.json) {
+      std::cerr << "watching alerts on " << g_.alerts
+                << (topics.empty() ? std::string(" (all recipients)") : "") << "; since #" << since
+                << "\n";
+    }
+    const auto deadline = std::chrono::steady_clock::now() +
+                          std::chrono::milliseconds(static_cast<int64_t>(timeout_s * 1000));
+    bool caught_up = false;
+    const auto catch_up_at = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
+    while (count <= 0 || shown < count) {
+      if (timeout_s > 0 && std::chrono::steady_clock::now() >= deadline) break;
+      if (!caught_up && std::chrono::steady_clock::now() >= catch_up_at) {
+        caught_up = true;
+        int64_t from = since;
+        for (;;) {
+          auto r = Call("alerts.since", {{"seq", from}}, &rc);
+          if (!r) return rc;
+          for (const auto& a : (*r)["alerts"].as_array()) {
+            from = std::max(from, a.at("seq").to_number<int64_t>());
+            if (matches(a.as_object())) show(a.as_object());
+          }
+          if (!(*r)["more"].as_bool()) break;
+        }
+      }
+      zmq::pollitem_t items[] = {{sub.handle(), 0, ZMQ_POLLIN, 0}};
+      zmq::poll(items, 1, std::chrono::milliseconds(100));
+      if (!(items[0].revents & ZMQ_POLLIN)) continue;
+      std::vector<zmq::message_t> frames;
+      if (!zmq::recv_multipart(sub, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
+          frames.size() != 2) {
+        continue;
+      }
+      boost::json::error_code ec;
+      auto v = boost::json::parse(frames[1].to_string(), ec);
+      if (!ec && v.is_object()) show(v.get_object());
+    }
+    if (count > 0 && shown < count) {
+      std::cerr << "breachctl: watch ended after " << shown << " of " << count << " alert(s)\n";
+      return kExitRefused;
+    }
+    return 0;
+  }
+
+ private:
+  Globals g_;
+  zmq::context_t ctx_{1};
+  bw::ControlClient client_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{
+      "breachctl - ask breachwatchd about people, conditions and alerts.\n\n"
+      "Every request is recorded in the audit log with who asked (--officer) and why (--reason).\n"
+      "Examples:\n"
+      "  breachctl --reason 'person check, Catford' conditions PNC-79/123456X\n"
+      "  breachctl --reason 'control room shift' watch --topic control/E09000023/\n"
+      "  breachctl --reason 'manual entry' submit event.json\n"};
+  app.require_subcommand(1);
+  Globals g;
+  g.officer = EnvOr("BREACHWATCH_OFFICER", "operator:" + EnvOr("USER", "unknown"));
+  g.reason = EnvOr("BREACHWATCH_REASON", "");
+  app.add_option("--config", g.config_path,
+                 "read the alert and control endpoints from this breachwatchd config");
+  app.add_option("--control", g.control, "control endpoint (ROUTER)")->capture_default_str();
+  app.add_option("--alerts", g.alerts, "alert endpoint (PUB)")->capture_default_str();
+  app.add_option("--officer", g.officer,
+                 "who is asking (default $BREACHWATCH_OFFICER, else operator:$USER)");
+  app.add_option("--reason", g.reason,
+                 "why the data is needed; required (or $BREACHWATCH_REASON), stored in the audit log");
+  app.add_option("--timeout-ms", g.timeout_ms, "how long to wait for a reply")->capture_default_str();
+  app.add_flag("--json", g.json, "print raw JSON instead of readable text");
+
+  auto* status = app.add_subcommand("status", "daemon health: feeds, counts, store");
+  std::string person, at_time;
+  auto* conditions = app.add_subcommand("conditions", "conditions in force for a person");
+  conditions->add_option("person_id", person, "the person (PNC ID)")->required();
+  conditions->add_option("--at", at_time, "as at this RFC 3339 time (default now)");
+  std::vector<std::string> files;
+  auto* submit = app.add_subcommand(
+      "submit", "submit events (JSON object, array or JSON Lines) as if from a feed");
+  submit->add_option("files", files, "files to read; '-' or none reads standard input");
+  std::vector<std::string> topics;
+  int64_t since = -1;
+  int count = 0;
+  double timeout_s = 0;
+  auto* watch = app.add_subcommand("watch", "show alerts as they arrive");
+  watch->add_option("--topic", topics,
+                    "recipient topic to follow, e.g. officer/MP-PC1234/ (repeatable; default all)");
+  watch->add_option("--since", since, "also show stored alerts after this seq (default: from now)");
+  watch->add_option("--count", count, "exit after this many alerts");
+  watch->add_option("--timeout", timeout_s, "exit after this many seconds");
+  int64_t since_seq = 0;
+  auto* alerts_since = app.add_subcommand("since", "stored alerts after a seq (catch up)");
+  alerts_since->add_option("seq", since_seq, "last seq you have")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  if (!g.config_path.empty()) {
+    auto cfg = bw::LoadConfigFile(g.config_path);
+    if (!cfg.ok()) {
+      std::cerr << "breachctl: " << cfg.status().ToString() << "\n";
+      return kExitUsage;
+    }
+    if (app.count("--control") == 0) g.control = cfg->control_endpoint;
+    if (app.count("--alerts") == 0) g.alerts = cfg->alerts_endpoint;
+  }
+  if (g.reason.empty()) {
+    std::cerr << "breachctl: say why you need the data: --reason \"...\" (it is recorded in the "
+                 "audit log)\n";
+    return kExitUsage;
+  }
+  Ctl ctl(g);
+  if (*status) return ctl.Status();
+  if (*conditions) return ctl.Conditions(person, at_time);
+  if (*submit) return ctl.Submit(files);
+  if (*watch) return ctl.Watch(topics, since, count, timeout_s);
+  if (*alerts_since) return ctl.Since(since_seq);
+  return kExitUsage;
+}

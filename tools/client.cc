@@ -1,0 +1,94 @@
+#include "tools/client.h"
+
+#include <sstream>
+
+namespace bw {
+
+Result<boost::json::object> ControlClient::Call(const std::string& op,
+                                                const boost::json::object& body) {
+  try {
+    zmq::socket_t sock(ctx_, zmq::socket_type::req);
+    sock.set(zmq::sockopt::linger, 0);
+    sock.set(zmq::sockopt::rcvtimeo, timeout_ms_);
+    sock.set(zmq::sockopt::sndtimeo, timeout_ms_);
+    sock.connect(endpoint_);
+    std::string payload = boost::json::serialize(body);
+    if (!sock.send(zmq::buffer(op), zmq::send_flags::sndmore) ||
+        !sock.send(zmq::buffer(payload), zmq::send_flags::none)) {
+      return Status::Unavailable("cannot send to " + endpoint_);
+    }
+    std::vector<zmq::message_t> frames;
+    auto got = zmq::recv_multipart(sock, std::back_inserter(frames));
+    if (!got || frames.empty()) {
+      return Status::Unavailable("no reply from breachwatchd at " + endpoint_ + " within " +
+                                 std::to_string(timeout_ms_) + " ms");
+    }
+    boost::json::error_code ec;
+    auto v = boost::json::parse(frames.back().to_string(), ec);
+    if (ec || !v.is_object()) return Status::Internal("reply is not a JSON object");
+    return v.get_object();
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable(std::string("control socket: ") + e.what());
+  }
+}
+
+namespace {
+std::string Str(const boost::json::object& o, const char* key) {
+  auto it = o.find(key);
+  if (it == o.end()) return "";
+  if (it->value().is_string()) return std::string(it->value().get_string());
+  if (it->value().is_null()) return "";
+  return boost::json::serialize(it->value());
+}
+}  // namespace
+
+std::string FormatAlert(const boost::json::object& a) {
+  std::ostringstream out;
+  std::string severity = Str(a, "severity");
+  for (auto& c : severity) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  out << "#" << Str(a, "seq") << " " << severity << " " << Str(a, "kind");
+  if (!Str(a, "person_id").empty()) out << "  person " << Str(a, "person_id");
+  if (Str(a, "late") == "true") out << "  LATE";
+  if (Str(a, "in_custody") == "true") out << "  IN CUSTODY";
+  out << "  event " << Str(a, "event_time");
+  auto r = a.find("recipients");
+  if (r != a.end() && r->value().is_array()) {
+    out << "\n    to:";
+    for (const auto& t : r->value().get_array()) {
+      if (t.is_string()) out << " " << t.get_string();
+    }
+  }
+  out << "\n    " << Str(a, "summary");
+  return out.str();
+}
+
+Result<std::vector<boost::json::value>> ParseJsonDocuments(const std::string& text) {
+  std::vector<boost::json::value> out;
+  boost::json::error_code ec;
+  auto whole = boost::json::parse(text, ec);
+  if (!ec) {
+    if (whole.is_array()) {
+      for (auto& v : whole.get_array()) out.push_back(v);
+    } else {
+      out.push_back(std::move(whole));
+    }
+    return out;
+  }
+  std::istringstream in(text);
+  std::string line;
+  int n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
+    if (line[line.find_first_not_of(" \t")] == '#') continue;
+    boost::json::error_code lec;
+    auto v = boost::json::parse(line, lec);
+    if (lec) {
+      return Status::BadInput("line " + std::to_string(n), "not valid JSON: " + lec.message());
+    }
+    out.push_back(std::move(v));
+  }
+  return out;
+}
+
+}  // namespace bw

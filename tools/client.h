@@ -1,0 +1,43 @@
+// Client side of the control socket and alert stream, shared by breachctl,
+// the feed simulator and the integration tests.
+//
+// ControlClient sends one request (op frame + JSON body) and waits for the
+// reply with a timeout; a fresh REQ socket per call keeps a lost reply from
+// wedging the next call.  Thread-safety: one thread per client.
+#pragma once
+
+#include <boost/json.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <optional>
+#include <string>
+
+#include "handlers/status.h"
+
+namespace bw {
+
+class ControlClient {
+ public:
+  ControlClient(zmq::context_t& ctx, std::string endpoint, int timeout_ms = 5000)
+      : ctx_(ctx), endpoint_(std::move(endpoint)), timeout_ms_(timeout_ms) {}
+
+  // Sends `body` (officer_id and reason are the caller's job) as `op`.  The
+  // reply object is returned as received, ok or not; transport failure and
+  // time-out give an Unavailable status.
+  Result<boost::json::object> Call(const std::string& op, const boost::json::object& body);
+
+ private:
+  zmq::context_t& ctx_;
+  std::string endpoint_;
+  int timeout_ms_;
+};
+
+// One readable line (plus an indented summary line) for an alert payload.
+std::string FormatAlert(const boost::json::object& alert);
+
+// Reads every JSON value from `text`: a single object, an array of objects, or
+// one object per line (JSON Lines).  Errors name the line.
+Result<std::vector<boost::json::value>> ParseJsonDocuments(const std::string& text);
+
+}  // namespace bw
