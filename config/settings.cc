@@ -209,6 +209,9 @@ const std::vector<AnySection>& Schema() {
                  "[[zones]] table per file. Orders name exclusion zones by the code in "
                  "code_property (an ONS GSS code such as E09000023, the London Borough of "
                  "Lewisham).\n"
+                 "The FIRST zone set is the control-room map: a breach at a point inside one of "
+                 "its areas also goes to control/<that area's code>/ (control rooms are named by "
+                 "the GSS code of the borough they serve).\n"
                  "Without any [[zones]], one set is loaded: file "
                  "\"zones/london_lad22_bgc_wgs84.geojson\" (the 33 London boroughs shipped with "
                  "breachwatch) with code_property \"LAD22CD\" and name_property \"LAD22NM\". "
@@ -229,8 +232,11 @@ const std::vector<AnySection>& Schema() {
                   Str<Z>("name_property", BW_REF(name_property),
                          "Feature property holding the area's name, used in alert summaries."),
                   Bool<Z>("skip_invalid", BW_REF(skip_invalid),
-                          "A feature without a code or with invalid geometry: false makes the "
-                          "whole file a configuration error, true skips that feature (logged)."),
+                          "A feature with invalid geometry (self-intersections, coordinates out "
+                          "of range): false makes the whole file a configuration error naming "
+                          "the feature; true skips that feature and logs it. Orders naming a "
+                          "skipped code are rejected. A feature without its code property is "
+                          "always an error."),
               },
           .defaults = {{.file = "zones/london_lad22_bgc_wgs84.geojson",
                         .code_property = "LAD22CD",

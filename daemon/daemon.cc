@@ -143,8 +143,10 @@ Status Daemon::Start() {
   if (!missing.empty()) {
     std::string list;
     for (const auto& m : missing) list += (list.empty() ? "" : ", ") + m;
-    return Status::BadInput("zones", "stored instruments use zone codes that no configured zone "
-                                     "set defines: " + list);
+    return Status::BadInput("zones",
+                            "stored instruments use zone codes that no configured zone "
+                            "set defines: " +
+                                list);
   }
   spdlog::info("restored {} instruments; next alert seq {}", engine_->instrument_count(),
                next_alert_seq_);
@@ -157,9 +159,8 @@ Status Daemon::Start() {
 
     control_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::router);
     control_->set(zmq::sockopt::linger, 1000);
-    control_->set(zmq::sockopt::maxmsgsize,
-                  static_cast<int64_t>(std::max<int64_t>(config_.intake_max_message_bytes * 4,
-                                                         1 << 20)));
+    control_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(std::max<int64_t>(
+                                                config_.intake_max_message_bytes * 4, 1 << 20)));
     control_->set(zmq::sockopt::router_mandatory, false);
     control_->bind(config_.control_endpoint);
     control_watcher_ = std::make_unique<ZmqWatcher>(
@@ -172,9 +173,9 @@ Status Daemon::Start() {
       feed->socket = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::sub);
       feed->socket->set(zmq::sockopt::linger, 0);
       // Hard cap well above the soft limit so oversize messages reach the dead-letter store.
-      feed->socket->set(zmq::sockopt::maxmsgsize,
-                        static_cast<int64_t>(std::max<int64_t>(
-                            config_.intake_max_message_bytes * 16, 16 << 20)));
+      feed->socket->set(
+          zmq::sockopt::maxmsgsize,
+          static_cast<int64_t>(std::max<int64_t>(config_.intake_max_message_bytes * 16, 16 << 20)));
       feed->socket->set(zmq::sockopt::rcvhwm, 0);  // never drop inbound to keep up
       feed->socket->set(zmq::sockopt::heartbeat_ivl, 5000);
       feed->socket->set(zmq::sockopt::heartbeat_timeout, 15000);
@@ -260,9 +261,8 @@ void Daemon::ArmWatchdog() {
 }
 
 void Daemon::Reload() {
-  spdlog::info("SIGHUP: reloading zones and policy from {}", config_.config_path.empty()
-                                                                 ? "<embedded defaults>"
-                                                                 : config_.config_path);
+  spdlog::info("SIGHUP: reloading zones and policy from {}",
+               config_.config_path.empty() ? "<embedded defaults>" : config_.config_path);
   Result<Config> next = config_.config_path.empty() ? ParseConfig("", "", "<defaults>")
                                                     : LoadConfigFile(config_.config_path);
   if (!next.ok()) {
@@ -290,7 +290,8 @@ void Daemon::Reload() {
   config_.policy = next->policy;
   if (next->feeds.size() != config_.feeds.size() ||
       next->alerts_endpoint != config_.alerts_endpoint ||
-      next->control_endpoint != config_.control_endpoint || next->store_path != config_.store_path) {
+      next->control_endpoint != config_.control_endpoint ||
+      next->store_path != config_.store_path) {
     spdlog::warn("reload: endpoint, feed and store changes take effect only after a restart");
   }
   spdlog::info("reload done: {} zones", zones_->size());
@@ -314,8 +315,8 @@ size_t Daemon::DrainFeed(FeedSocket& feed, size_t budget) {
   size_t n = 0;
   for (; n < budget; ++n) {
     std::vector<zmq::message_t> frames;
-    auto got = zmq::recv_multipart(*feed.socket, std::back_inserter(frames),
-                                   zmq::recv_flags::dontwait);
+    auto got =
+        zmq::recv_multipart(*feed.socket, std::back_inserter(frames), zmq::recv_flags::dontwait);
     if (!got) break;
     Inbound in;
     in.channel = feed.config.name;
@@ -505,7 +506,8 @@ size_t Daemon::DrainControl(size_t budget) {
   size_t n = 0;
   for (; n < budget; ++n) {
     std::vector<zmq::message_t> frames;
-    auto got = zmq::recv_multipart(*control_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    auto got =
+        zmq::recv_multipart(*control_, std::back_inserter(frames), zmq::recv_flags::dontwait);
     if (!got) break;
     if (frames.empty()) continue;
     // [identity][empty delimiter, from REQ][op][body]  or  [identity][op][body] from DEALER.
@@ -556,9 +558,9 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
   };
   auto fail = [&](const Status& s) {
     audit.detail = s.ToString();
-    return finish(ErrorReply(s), ErrorCodeName(s.code() == ErrorCode::kIoError
-                                                   ? ErrorCode::kUnavailable
-                                                   : s.code()));
+    return finish(
+        ErrorReply(s),
+        ErrorCodeName(s.code() == ErrorCode::kIoError ? ErrorCode::kUnavailable : s.code()));
   };
 
   if (body.size() > static_cast<size_t>(config_.intake_max_message_bytes) * 4) {
@@ -572,8 +574,8 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
   for (const char* key : {"officer_id", "reason"}) {
     auto it = req.find(key);
     if (it == req.end() || !it->value().is_string() || it->value().get_string().empty()) {
-      return fail(Status::BadInput(key, "every request must carry a non-empty string \"" +
-                                            std::string(key) + "\""));
+      return fail(Status::BadInput(
+          key, "every request must carry a non-empty string \"" + std::string(key) + "\""));
     }
   }
   audit.actor = std::string(req.at("officer_id").get_string());
@@ -594,8 +596,8 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
     if (*at_time) at = **at_time;
     boost::json::array instruments;
     for (const auto& ins : engine_->InForce(*person, at)) instruments.push_back(ins->raw);
-    auto breaches = store_->CountAlerts(*person, std::vector<std::string>(
-                                                     std::begin(kBreachKinds), std::end(kBreachKinds)));
+    auto breaches = store_->CountAlerts(
+        *person, std::vector<std::string>(std::begin(kBreachKinds), std::end(kBreachKinds)));
     if (!breaches.ok()) return fail(breaches.status());
     boost::json::object o;
     o["ok"] = true;
@@ -626,8 +628,8 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
   if (op == "event.submit") {
     auto it = req.find("event");
     if (it == req.end() || !it->value().is_object()) {
-      return fail(Status::BadInput("event", "must be an event object (spec section 4)",
-                                   "missing_field"));
+      return fail(
+          Status::BadInput("event", "must be an event object (spec section 4)", "missing_field"));
     }
     std::vector<Inbound> batch(1);
     batch[0].channel = "control";
@@ -648,14 +650,14 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
     o["result"] = r.result;
     o["note"] = r.message;
     boost::json::array ids;
-    for (const auto& a : r.alerts) ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq},
-                                                  {"kind", a.kind}});
+    for (const auto& a : r.alerts)
+      ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq}, {"kind", a.kind}});
     o["alerts"] = std::move(ids);
     return finish(boost::json::serialize(o), "ok");
   }
-  static const char* const kLater[] = {"conditions.protected", "conditions.location",
-                                       "history.person", "alerts.open", "alert.ack",
-                                       "alert.resolve"};
+  static const char* const kLater[] = {
+      "conditions.protected", "conditions.location", "history.person",
+      "alerts.open",          "alert.ack",           "alert.resolve"};
   for (const char* later : kLater) {
     if (op == later) {
       return fail(Status::Unavailable("op \"" + op + "\" is not available in this version"));

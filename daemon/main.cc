@@ -11,7 +11,7 @@
 #include "daemon/daemon.h"
 
 namespace {
-constexpr int kExitConfig = 78;  // EX_CONFIG
+constexpr int kExitConfig = 78;       // EX_CONFIG
 constexpr int kExitUnavailable = 69;  // EX_UNAVAILABLE
 }  // namespace
 
@@ -38,8 +38,8 @@ int main(int argc, char** argv) {
     std::cout << bw::RenderExampleConfig();
     return 0;
   }
-  bw::Result<bw::Config> config = config_path.empty() ? bw::ParseConfig("", "", "<defaults>")
-                                                      : bw::LoadConfigFile(config_path);
+  bw::Result<bw::Config> config =
+      config_path.empty() ? bw::ParseConfig("", "", "<defaults>") : bw::LoadConfigFile(config_path);
   if (!config.ok()) {
     std::fprintf(stderr, "breachwatchd: configuration error: %s\n",
                  config.status().ToString().c_str());

@@ -27,7 +27,7 @@ struct InboundRecord {
   TimePoint received_at;
   std::string channel;  // feed name, or "control" for event.submit
   std::string topic;
-  std::string source;   // empty when the message could not be decoded
+  std::string source;  // empty when the message could not be decoded
   std::string msg_id;
   int64_t seq = 0;
   std::string type;
@@ -40,7 +40,7 @@ struct InboundRecord {
 
 struct AuditRecord {
   TimePoint at;
-  std::string actor;     // officer_id / identity
+  std::string actor;  // officer_id / identity
   std::string op;
   std::string subjects;  // e.g. person ids, comma-separated
   std::string reason;    // why the data was needed

@@ -28,9 +28,7 @@ void ZmqWatcher::Cancel() {
   fd_.cancel(ec);
 }
 
-bool ZmqWatcher::Readable() {
-  return (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0;
-}
+bool ZmqWatcher::Readable() { return (socket_.get(zmq::sockopt::events) & ZMQ_POLLIN) != 0; }
 
 void ZmqWatcher::Recheck() {
   if (stopped_ || drain_posted_) return;

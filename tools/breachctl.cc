@@ -145,9 +145,8 @@ class Ctl {
       const auto& ins = iv.as_object();
       auto str = [&](const char* k) {
         auto it = ins.find(k);
-        return it != ins.end() && it->value().is_string()
-                   ? std::string(it->value().get_string())
-                   : std::string("-");
+        return it != ins.end() && it->value().is_string() ? std::string(it->value().get_string())
+                                                          : std::string("-");
       };
       std::cout << "\n  " << str("instrument_id") << " (" << str("kind") << ") case "
                 << str("case_ref") << ", OIC " << str("oic") << ", owning control "
@@ -155,7 +154,10 @@ class Ctl {
                 << str("valid_until") << "\n";
       if (auto c = ins.find("conditions"); c != ins.end() && c->value().is_array()) {
         for (const auto& cv : c->value().get_array()) {
-          std::cout << "    - " << boost::json::serialize(cv) << "\n";
+          std::cout << "    - "
+                    << (cv.is_object() ? bw::FormatCondition(cv.get_object())
+                                       : boost::json::serialize(cv))
+                    << "\n";
         }
       }
     }
@@ -193,8 +195,7 @@ class Ctl {
           worst = std::max(worst, rc);
           continue;
         }
-        std::cout << (*r)["result"].as_string().c_str() << ": "
-                  << (*r)["note"].as_string().c_str();
+        std::cout << (*r)["result"].as_string().c_str() << ": " << (*r)["note"].as_string().c_str();
         for (const auto& a : (*r)["alerts"].as_array()) {
           std::cout << "\n  alert #" << boost::json::serialize(a.at("seq")) << " "
                     << a.at("kind").as_string().c_str();
@@ -319,9 +320,11 @@ int main(int argc, char** argv) {
   app.add_option("--alerts", g.alerts, "alert endpoint (PUB)")->capture_default_str();
   app.add_option("--officer", g.officer,
                  "who is asking (default $BREACHWATCH_OFFICER, else operator:$USER)");
-  app.add_option("--reason", g.reason,
-                 "why the data is needed; required (or $BREACHWATCH_REASON), stored in the audit log");
-  app.add_option("--timeout-ms", g.timeout_ms, "how long to wait for a reply")->capture_default_str();
+  app.add_option(
+      "--reason", g.reason,
+      "why the data is needed; required (or $BREACHWATCH_REASON), stored in the audit log");
+  app.add_option("--timeout-ms", g.timeout_ms, "how long to wait for a reply")
+      ->capture_default_str();
   app.add_flag("--json", g.json, "print raw JSON instead of readable text");
 
   auto* status = app.add_subcommand("status", "daemon health: feeds, counts, store");

@@ -55,10 +55,54 @@ std::string FormatAlert(const boost::json::object& a) {
   if (r != a.end() && r->value().is_array()) {
     out << "\n    to:";
     for (const auto& t : r->value().get_array()) {
-      if (t.is_string()) out << " " << t.get_string();
+      if (t.is_string()) out << " " << std::string_view(t.get_string());
     }
   }
   out << "\n    " << Str(a, "summary");
+  return out.str();
+}
+
+std::string FormatCondition(const boost::json::object& c) {
+  std::ostringstream out;
+  out.precision(7);
+  std::string kind = Str(c, "kind");
+  out << Str(c, "condition_id") << " " << kind << ": ";
+  auto place = [&](const char* key) {
+    auto it = c.find(key);
+    if (it == c.end() || !it->value().is_object()) return std::string("?");
+    const auto& p = it->value().get_object();
+    std::ostringstream po;
+    po.precision(7);
+    po << (Str(p, "label").empty() ? std::string("a place") : Str(p, "label"));
+    if (auto r = p.find("radius_m"); r != p.end() && r->value().is_number()) {
+      po << " (within " << r->value().to_number<double>() << " m of ";
+    }
+    if (auto at = p.find("at");
+        at != p.end() && at->value().is_array() && at->value().get_array().size() == 2) {
+      po << at->value().get_array()[0].to_number<double>() << ", "
+         << at->value().get_array()[1].to_number<double>() << ")";
+    }
+    return po.str();
+  };
+  if (kind == "exclusion_zone") {
+    auto z = c.find("zone");
+    if (z != c.end() && z->value().is_string()) {
+      out << "must not enter area " << std::string_view(z->value().get_string());
+    } else {
+      out << "must not enter an area drawn on the order (inline polygon)";
+    }
+  } else if (kind == "not_to_attend") {
+    out << "must not attend " << place("place");
+  } else if (kind == "no_contact") {
+    out << "no contact with " << Str(c, "person");
+  } else if (kind == "curfew") {
+    out << "curfew at " << place("place") << ", windows " << Str(c, "windows") << " "
+        << (Str(c, "tz").empty() ? std::string("Europe/London") : Str(c, "tz"));
+  } else if (kind == "residence") {
+    out << "must live at " << place("place");
+  } else {
+    out << Str(c, "text");
+  }
   return out.str();
 }
 

@@ -36,6 +36,9 @@ class ControlClient {
 // One readable line (plus an indented summary line) for an alert payload.
 std::string FormatAlert(const boost::json::object& alert);
 
+// One readable line for a condition object (spec section 3 shape).
+std::string FormatCondition(const boost::json::object& condition);
+
 // Reads every JSON value from `text`: a single object, an array of objects, or
 // one object per line (JSON Lines).  Errors name the line.
 Result<std::vector<boost::json::value>> ParseJsonDocuments(const std::string& text);

@@ -158,9 +158,8 @@ int main(int argc, char** argv) {
       boost::json::value ev = o.contains("event") ? o["event"] : item;
       ExpandAll(ev, start);
       auto& e = ev.as_object();
-      std::string type = e.contains("type") && e["type"].is_string()
-                             ? std::string(e["type"].get_string())
-                             : "";
+      std::string type =
+          e.contains("type") && e["type"].is_string() ? std::string(e["type"].get_string()) : "";
       if (feed.empty()) feed = FeedFor(type);
       if (!e.contains("source")) e["source"] = "feedsim-" + feed;
       std::string source = e["source"].is_string() ? std::string(e["source"].get_string()) : "";
