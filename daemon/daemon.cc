@@ -300,10 +300,37 @@ void Daemon::Reload() {
 std::string Daemon::NewAlertId() { return MakeUlid(clock_.Now(), rng_); }
 
 Status Daemon::RecoverAfterFailedCommit() {
+  // The engine's state is a function of the handled events in handling order:
+  // replay them.  Alerts they raised are already stored and are not raised again.
   engine_->Reset();
-  auto changes = store_->LoadInstrumentChanges();
-  if (!changes.ok()) return changes.status();
-  for (const auto& c : *changes) engine_->Restore(c);
+  DecodeOptions opts;
+  opts.max_message_bytes = SIZE_MAX;
+  opts.require_seq = false;
+  opts.now = TimePoint::max() - std::chrono::hours(24 * 365);
+  opts.future_skew_s = 0;
+  int64_t replayed = 0, failed = 0;
+  Status s = store_->ForEachHandled([&](const std::string&, const std::string& payload) {
+    auto event = DecodeEvent(payload, opts);
+    if (!event.ok()) {
+      ++failed;
+      spdlog::error("replay: stored event no longer decodes: {}", event.status().ToString());
+      return;
+    }
+    auto outcome = engine_->Decide(*event);
+    if (!outcome.ok()) {
+      ++failed;
+      spdlog::error("replay: event {}/{} no longer applies: {}", event->source, event->id,
+                    outcome.status().ToString());
+      return;
+    }
+    engine_->Apply(*outcome);
+    ++replayed;
+  });
+  if (!s.ok()) return s;
+  if (replayed > 0 || failed > 0) {
+    spdlog::info("state rebuilt from {} stored event(s){}", replayed,
+                 failed ? fmt::format(", {} could not be replayed", failed) : std::string());
+  }
   auto max_seq = store_->MaxAlertSeq();
   if (!max_seq.ok()) return max_seq.status();
   next_alert_seq_ = *max_seq + 1;
@@ -440,8 +467,10 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
   }
   auto outcome = engine_->Decide(e);
   if (!outcome.ok()) {
-    if (outcome.status().code() != ErrorCode::kBadInput) return outcome.status();
-    return reject(e.source, outcome.status());
+    if (outcome.status().code() == ErrorCode::kBadInput) return reject(e.source, outcome.status());
+    // A failing handler must not stop the others: keep the event as a dead letter.
+    spdlog::error("handler failed on {}/{}: {}", e.source, e.id, outcome.status().ToString());
+    return reject(e.source, Status::BadInput("", outcome.status().message(), "handler_failed"));
   }
   rec.result = "handled";
   rec.detail = outcome->note;

@@ -240,39 +240,14 @@ class SqliteStore final : public Store {
     return StepDone(st, "audit insert");
   }
 
-  Result<std::vector<InstrumentChange>> LoadInstrumentChanges() override {
-    std::vector<InstrumentChange> out;
-    Stmt st(db_,
-            "SELECT instrument_id, change, effective_ms, body, end_reason FROM instrument_versions "
-            "ORDER BY rowid_");
-    if (!st.ok()) return Error("preparing instrument load");
+  Status ForEachHandled(
+      const std::function<void(const std::string&, const std::string&)>& fn) override {
+    Stmt st(db_, "SELECT channel, payload FROM inbound WHERE result='handled' ORDER BY rowid_");
+    if (!st.ok()) return Error("preparing replay");
     int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      InstrumentChange c;
-      c.instrument_id = st.Text(0);
-      std::string change = st.Text(1);
-      c.kind = change == "granted"  ? InstrumentChange::Kind::kGranted
-               : change == "varied" ? InstrumentChange::Kind::kVaried
-                                    : InstrumentChange::Kind::kEnded;
-      c.effective = TimePoint(Millis(st.Int(2)));
-      if (!st.IsNull(3)) {
-        boost::json::error_code ec;
-        auto v = boost::json::parse(st.Text(3), ec);
-        if (ec || !v.is_object()) {
-          return Status::Internal("stored instrument " + c.instrument_id + " is not valid JSON");
-        }
-        auto ins = DecodeInstrument(v.get_object(), "instrument");
-        if (!ins.ok()) {
-          return Status::Internal("stored instrument " + c.instrument_id +
-                                  " no longer decodes: " + ins.status().ToString());
-        }
-        c.instrument = std::make_shared<const Instrument>(std::move(*ins));
-      }
-      c.end_reason = st.Text(4);
-      out.push_back(std::move(c));
-    }
-    if (rc != SQLITE_DONE) return Error("instrument load");
-    return out;
+    while ((rc = st.Step()) == SQLITE_ROW) fn(st.Text(0), st.Text(1));
+    if (rc != SQLITE_DONE) return Error("replay");
+    return Status::Ok();
   }
 
   Result<int64_t> MaxAlertSeq() override {

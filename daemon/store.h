@@ -11,6 +11,7 @@
 // transaction behind.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,7 +19,7 @@
 
 #include "handlers/alert.h"
 #include "handlers/clock.h"
-#include "handlers/engine.h"
+#include "handlers/event_handler.h"
 #include "handlers/status.h"
 
 namespace bw {
@@ -74,7 +75,10 @@ class Store {
   virtual Status InsertAlert(const Alert& alert) = 0;
   virtual Status InsertAudit(const AuditRecord& record) = 0;
 
-  virtual Result<std::vector<InstrumentChange>> LoadInstrumentChanges() = 0;
+  // Calls `fn(channel, payload)` for every handled inbound message, in the order
+  // they were handled (to rebuild the engine's state by replay).
+  virtual Status ForEachHandled(
+      const std::function<void(const std::string& channel, const std::string& payload)>& fn) = 0;
   virtual Result<int64_t> MaxAlertSeq() = 0;
   // Alert payloads (JSON text) with seq > `after`, oldest first, at most `limit`.
   virtual Result<std::vector<std::string>> AlertsSince(int64_t after, int limit) = 0;
