@@ -4,6 +4,7 @@
 // critical alert to the OIC and the control rooms.
 #include <cmath>
 
+#include "handlers/breach_counting.h"
 #include "handlers/engine.h"
 #include "handlers/event_handler.h"
 
@@ -47,7 +48,9 @@ class CheckPersonHandler final : public EventHandler {
                                    {"kind", a.kind}});
         breach_texts.push_back(c.condition_id + " " + ConditionKindName(c.kind) + " of " +
                                ins->instrument_id);
+        const std::string kind = a.kind;
         o->alerts.push_back(std::move(a));
+        CountBreach(ctx, e, *ins, e.person_id, e.time, kind, o);
       }
     }
 

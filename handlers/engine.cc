@@ -19,13 +19,19 @@ const char* InstrumentChangeKindName(InstrumentChange::Kind kind) {
 
 Engine::Engine(const Clock& clock, std::shared_ptr<const ZoneIndex> zones, Policy policy)
     : clock_(clock), zones_(std::move(zones)), policy_(policy) {
-  auto store_only = MakeStoreOnlyHandler();
-  for (EventType t :
-       {EventType::kTagPosition, EventType::kTagCurfewViolation, EventType::kTagStrapTamper,
-        EventType::kTagBattery, EventType::kTagSignal, EventType::kTagHomeUnit,
-        EventType::kCustodyArrested, EventType::kCustodyReleased, EventType::kCheckIncident}) {
-    handlers_[t] = store_only;
+  handlers_[EventType::kTagPosition] = MakePositionHandler();
+  handlers_[EventType::kTagCurfewViolation] = MakeCurfewViolationHandler();
+  handlers_[EventType::kCheckIncident] = MakeIncidentHandler();
+  auto device = MakeDeviceHandler();
+  for (EventType t : {EventType::kTagStrapTamper, EventType::kTagBattery, EventType::kTagSignal,
+                      EventType::kTagHomeUnit}) {
+    handlers_[t] = device;
   }
+  auto custody = MakeCustodyHandler();
+  handlers_[EventType::kCustodyArrested] = custody;
+  handlers_[EventType::kCustodyReleased] = custody;
+  tick_handlers_.push_back(MakeExpiryTickHandler());
+  SetControlRooms({});
   handlers_[EventType::kHeartbeat] = MakeHeartbeatHandler();
   auto instruments = MakeInstrumentHandler();
   handlers_[EventType::kInstrumentGranted] = instruments;
@@ -43,7 +49,7 @@ Result<Outcome> Engine::Decide(const Event& e) const {
   if (it == handlers_.end() || !it->second) {
     return Status::Internal(std::string("no handler for ") + EventTypeName(e.type));
   }
-  HandlerContext ctx{state_, *zones_, policy_, clock_.Now()};
+  HandlerContext ctx{state_, *zones_, policy_, clock_.Now(), control_rooms_};
   Outcome out;
   try {
     Status s = it->second->Decide(e, ctx, &out);
@@ -54,6 +60,36 @@ Result<Outcome> Engine::Decide(const Event& e) const {
     return Status::Internal(std::string(it->second->name()) + " failed");
   }
   return out;
+}
+
+Result<Outcome> Engine::Tick() const {
+  HandlerContext ctx{state_, *zones_, policy_, clock_.Now(), control_rooms_};
+  Outcome out;
+  for (const auto& h : tick_handlers_) {
+    try {
+      Status s = h->Tick(ctx, &out);
+      if (!s.ok()) return s;
+    } catch (const std::exception& ex) {
+      return Status::Internal(std::string(h->name()) + " failed: " + ex.what());
+    }
+  }
+  return out;
+}
+
+void Engine::SetZones(std::shared_ptr<const ZoneIndex> zones) {
+  zones_ = std::move(zones);
+  if (configured_control_rooms_.empty()) SetControlRooms({});
+}
+
+void Engine::SetControlRooms(std::vector<std::string> rooms) {
+  configured_control_rooms_ = rooms;
+  if (rooms.empty() && zones_ && !zones_->zones().empty()) {
+    const std::string& first_set = zones_->zones().front().zone_set;
+    for (const auto& z : zones_->zones()) {
+      if (z.zone_set == first_set) rooms.push_back(z.code);
+    }
+  }
+  control_rooms_ = std::move(rooms);
 }
 
 void Engine::Apply(const Outcome& outcome) {

@@ -41,6 +41,10 @@ class Engine {
   // with that reason and the other handlers carry on.
   Result<Outcome> Decide(const Event& event) const;
 
+  // Runs the time-driven rules (e.g. instrument_expiring) as of the clock's
+  // now; like Decide, changes nothing until Apply.
+  Result<Outcome> Tick() const;
+
   // Applies the state changes of an Outcome that has been committed.
   void Apply(const Outcome& outcome);
 
@@ -59,7 +63,11 @@ class Engine {
   // reload is safe.
   std::vector<std::string> MissingZoneCodes(const ZoneIndex& zones) const;
 
-  void SetZones(std::shared_ptr<const ZoneIndex> zones) { zones_ = std::move(zones); }
+  void SetZones(std::shared_ptr<const ZoneIndex> zones);
+  // Every control room, for alerts that go to all of them (data gaps).  Empty:
+  // every area of the first zone set (the control-room map).
+  void SetControlRooms(std::vector<std::string> rooms);
+  const std::vector<std::string>& control_rooms() const { return control_rooms_; }
   void SetPolicy(const Policy& policy) { policy_ = policy; }
   const ZoneIndex& zones() const { return *zones_; }
   const Policy& policy() const { return policy_; }
@@ -71,13 +79,23 @@ class Engine {
   Policy policy_;
   EngineState state_;
   std::map<EventType, std::shared_ptr<const EventHandler>> handlers_;
+  std::vector<std::shared_ptr<const TickHandler>> tick_handlers_;
+  std::vector<std::string> control_rooms_;
+  std::vector<std::string> configured_control_rooms_;
 };
 
 // The default handlers (defined in their own files).
 std::shared_ptr<const EventHandler> MakeHeartbeatHandler();
 std::shared_ptr<const EventHandler> MakeInstrumentHandler();
 std::shared_ptr<const EventHandler> MakeCheckPersonHandler();
-// Stores the event without matching (types whose matching is not built yet).
+std::shared_ptr<const EventHandler> MakePositionHandler();         // tag.position
+std::shared_ptr<const EventHandler> MakeCurfewViolationHandler();  // tag.curfew_violation
+std::shared_ptr<const EventHandler> MakeIncidentHandler();         // check.incident
+std::shared_ptr<const EventHandler> MakeDeviceHandler();   // tag.strap_tamper/battery/signal/home_unit
+std::shared_ptr<const EventHandler> MakeCustodyHandler();  // custody.arrested / custody.released
+// Time-driven rules (expiry warnings...), run by Engine::Tick.
+std::shared_ptr<const TickHandler> MakeExpiryTickHandler();
+// Stores the event without matching.
 std::shared_ptr<const EventHandler> MakeStoreOnlyHandler();
 
 }  // namespace bw

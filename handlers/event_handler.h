@@ -47,6 +47,7 @@ struct HandlerContext {
   const ZoneIndex& zones;
   const Policy& policy;
   TimePoint now;  // the daemon's clock when the event is handled
+  const std::vector<std::string>& control_rooms;  // every control room (data-gap alerts)
 };
 
 class EventHandler {
@@ -55,6 +56,14 @@ class EventHandler {
   virtual const char* name() const = 0;
   // Fills `out`.  BadInput means the event cannot be applied (it is dead-lettered).
   virtual Status Decide(const Event& event, const HandlerContext& ctx, Outcome* out) const = 0;
+};
+
+// A time-driven rule, run by Engine::Tick (e.g. expiry warnings).
+class TickHandler {
+ public:
+  virtual ~TickHandler() = default;
+  virtual const char* name() const = 0;
+  virtual Status Tick(const HandlerContext& ctx, Outcome* out) const = 0;
 };
 
 // Shared helpers for handlers.
