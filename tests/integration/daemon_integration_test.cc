@@ -1,6 +1,7 @@
 // Integration tests: the real breachwatchd, driven over ZeroMQ as a feed, a
 // subscriber and a control client would.
 #include <gtest/gtest.h>
+#include <signal.h>
 
 #include <chrono>
 #include <cstdlib>
@@ -260,6 +261,45 @@ TEST(Daemon, SigtermStopsCleanly) {
   ASSERT_TRUE(Eventually([&] { return StatusCount(d, "instruments") == 1; }));
   EXPECT_EQ(d.Stop(), 0);
   EXPECT_NE(d.log().find("breachwatchd stopped"), std::string::npos) << d.log();
+}
+
+TEST(Daemon, SighupReloadSwapsWholeOrKeepsTheRunningState) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  d.Publish("orders", Grant(1));
+  ASSERT_TRUE(Eventually([&] { return StatusCount(d, "instruments") == 1; }));
+  const std::string good = [&] {
+    std::ifstream in(d.config_path());
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  }();
+  auto reload_with = [&](const std::string& toml, const std::string& expect_in_log) {
+    std::ofstream(d.config_path()) << toml;
+    d.Signal(SIGHUP);
+    EXPECT_TRUE(Eventually([&] { return d.log().find(expect_in_log) != std::string::npos; }))
+        << "expected \"" << expect_in_log << "\" in the log:\n"
+        << d.log();
+  };
+  // 1. A broken file: refused, the running state kept.
+  reload_with(good + "[policy]\nno_such_key = 1\n", "reload refused, keeping the running");
+  // 2. Zones that lack a code a stored instrument uses (Lewisham): refused.
+  std::string no_london = good;
+  no_london.replace(
+      no_london.find(BREACHWATCH_SOURCE_DIR "/config/zones/london_lad22_bgc_wgs84.geojson"),
+      std::string(BREACHWATCH_SOURCE_DIR "/config/zones/london_lad22_bgc_wgs84.geojson").size(),
+      BREACHWATCH_SHARED_DATA_DIR "/police_force_areas_dec2020_ew.geojson");
+  no_london.replace(no_london.find("\"LAD22CD\""), 9, "\"PFA20CD\"");
+  no_london.replace(no_london.find("\"LAD22NM\""), 9, "\"PFA20NM\"\nskip_invalid = true");
+  no_london += "\n";
+  reload_with(no_london, "reload refused: instruments use zone codes the new zone sets lack");
+  // The old zones still match.
+  auto still = d.Call("event.submit", {{"event", boost::json::parse(Check(1, kInLewisham))}});
+  ASSERT_TRUE(still.at("ok").as_bool()) << boost::json::serialize(still);
+  EXPECT_EQ(still.at("alerts").as_array().size(), 2u);
+  // 3. A valid change is applied whole.
+  reload_with(good, "reload done: 33 zones");
+  EXPECT_EQ(d.Stop(), 0) << d.log();
 }
 
 TEST(Daemon, BreachctlSubmitsAndShowsConditions) {

@@ -112,6 +112,10 @@ int DaemonProcess::Stop() {
   return -1;
 }
 
+void DaemonProcess::Signal(int signo) {
+  if (pid_ > 0) kill(pid_, signo);
+}
+
 void DaemonProcess::Kill9() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);

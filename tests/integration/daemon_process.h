@@ -38,6 +38,9 @@ class DaemonProcess {
   // SIGKILL and reap.
   void Kill9();
   bool running() const { return pid_ > 0; }
+  // Sends a signal (e.g. SIGHUP) to the daemon.
+  void Signal(int signo);
+  const std::string& config_path() const { return config_path_; }
   std::string log() const;
 
   // Publishes on a feed (binds its PUB); waits for the daemon's subscription first.
