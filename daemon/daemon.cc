@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "handlers/escalation.h"
 #include "handlers/json_util.h"
 #include "handlers/time_util.h"
 
@@ -22,6 +23,10 @@ namespace bw {
 namespace {
 
 constexpr int kMaxAlertsPerReply = 1000;
+// Inbound rows of this channel record a run of the engine's tick rules that
+// changed state; the payload is the time it ran at.
+constexpr const char* kTickChannel = "tick";
+constexpr auto kTickInterval = std::chrono::milliseconds(500);
 const char* const kBreachKinds[] = {"exclusion_zone_breach", "zone_crossed", "address_breach",
                                     "no_contact_breach", "curfew_breach"};
 
@@ -109,6 +114,7 @@ Daemon::Daemon(Config config, const Clock& clock)
       clock_(clock),
       signals_(io_),
       watchdog_timer_(io_),
+      tick_timer_(io_),
       zmq_(1),
       rng_(std::random_device{}()) {}
 
@@ -200,6 +206,7 @@ void Daemon::Run() {
   for (auto& f : feeds_) f->watcher->Start();
   ArmSignals();
   ArmWatchdog();
+  ArmTick();
   sd_notify(0, "READY=1\nSTATUS=serving");
   spdlog::info("breachwatchd {} ready", BREACHWATCH_VERSION);
   io_.run();
@@ -224,6 +231,7 @@ void Daemon::Stop() {
   signals_.cancel(ec);
   signals_.clear(ec);
   watchdog_timer_.cancel();
+  tick_timer_.cancel();
 }
 
 void Daemon::ArmSignals() {
@@ -299,6 +307,111 @@ void Daemon::Reload() {
 
 std::string Daemon::NewAlertId() { return MakeUlid(clock_.Now(), rng_); }
 
+Status Daemon::StoreAlert(Alert* a, TimePoint now) {
+  a->seq = next_alert_seq_++;
+  a->alert_id = NewAlertId();
+  a->raised_at = now;
+  std::optional<TimePoint> escalate_at;
+  if (a->kind != "unacknowledged") {
+    if (auto step = NextEscalation(*a, "", 0, now, config_.policy)) escalate_at = step->due;
+  }
+  return store_->InsertAlert(*a, escalate_at);
+}
+
+void Daemon::ArmTick() {
+  tick_timer_.expires_after(kTickInterval);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    RunTick();
+    ArmTick();
+  });
+}
+
+void Daemon::RunTick() {
+  const TimePoint now = clock_.Now();
+  auto due = store_->DueEscalations(now);
+  if (!due.ok()) {
+    spdlog::error("cannot read escalation deadlines: {}", due.status().ToString());
+    return;
+  }
+  auto tick = engine_->Tick(now);
+  if (!tick.ok()) spdlog::error("tick rules failed: {}", tick.status().ToString());
+  const bool tick_has_work = tick.ok() && (!tick->alerts.empty() || !tick->mutations.empty());
+  if (due->empty() && !tick_has_work) return;
+
+  std::vector<Alert> to_publish;
+  Status s = store_->Begin();
+  for (const auto& state : *due) {
+    if (!s.ok()) break;
+    boost::json::error_code ec;
+    auto payload = boost::json::parse(state.payload, ec);
+    if (ec || !payload.is_object()) continue;
+    Alert about = AlertFromJson(payload.get_object());
+    // Level 1 goes to the instrument's supervisor; level 2 to the control rooms
+    // the alert went to, else the instrument's owning control room, else all.
+    std::string supervisor;
+    std::vector<std::string> fallback = engine_->control_rooms();
+    if (!about.instrument_id.empty()) {
+      if (const auto* versions = engine_->state().instruments.VersionsOf(about.instrument_id)) {
+        for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+          if (it->instrument) {
+            supervisor = it->instrument->supervisor;
+            fallback = {it->instrument->owning_control};
+            break;
+          }
+        }
+      }
+    }
+    auto step = NextEscalation(about, supervisor, state.escalation_level, state.raised_at,
+                               config_.policy, fallback);
+    if (!step) {
+      s = store_->SetEscalation(state.alert_id, state.escalation_level, std::nullopt);
+      continue;
+    }
+    Alert unacked = MakeUnacknowledgedAlert(about, step->level, step->recipients);
+    s = StoreAlert(&unacked, now);
+    if (!s.ok()) break;
+    to_publish.push_back(unacked);
+    auto next = NextEscalation(about, supervisor, step->level, state.raised_at, config_.policy,
+                               fallback);
+    s = store_->SetEscalation(state.alert_id, step->level,
+                              next ? std::optional<TimePoint>(next->due) : std::nullopt);
+    spdlog::warn("alert #{} {} not acknowledged: escalated to level {}", state.seq, state.kind,
+                 step->level);
+  }
+  if (s.ok() && tick_has_work) {
+    InboundRecord rec;
+    rec.received_at = now;
+    rec.channel = kTickChannel;
+    rec.topic = kTickChannel;
+    rec.source = "breachwatchd";
+    rec.msg_id = "tick-" + std::to_string(now.time_since_epoch().count());
+    rec.type = "tick";
+    rec.event_time = now;
+    rec.payload = FormatRfc3339(now);
+    rec.result = "handled";
+    rec.detail = tick->note.empty() ? "time-driven rules" : tick->note;
+    s = store_->InsertInbound(rec);
+    for (auto& a : tick->alerts) {
+      if (!s.ok()) break;
+      s = StoreAlert(&a, now);
+      to_publish.push_back(a);
+    }
+  }
+  if (s.ok()) s = store_->Commit();
+  if (!s.ok()) {
+    store_->Rollback();
+    ++store_failures_;
+    store_healthy_ = false;
+    spdlog::error("store failure during escalation/tick: {}", s.ToString());
+    Status rs = RecoverAfterFailedCommit();
+    if (!rs.ok()) spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    return;
+  }
+  if (tick_has_work) engine_->Apply(*tick);
+  Publish(to_publish);
+}
+
 Status Daemon::RecoverAfterFailedCommit() {
   // The engine's state is a function of the handled events in handling order:
   // replay them.  Alerts they raised are already stored and are not raised again.
@@ -309,7 +422,15 @@ Status Daemon::RecoverAfterFailedCommit() {
   opts.now = TimePoint::max() - std::chrono::hours(24 * 365);
   opts.future_skew_s = 0;
   int64_t replayed = 0, failed = 0;
-  Status s = store_->ForEachHandled([&](const std::string&, const std::string& payload) {
+  Status s = store_->ForEachHandled([&](const std::string& channel, const std::string& payload) {
+    if (channel == kTickChannel) {
+      // A recorded run of the time-driven rules: run it again at the same time.
+      auto t = ParseRfc3339(payload);
+      if (!t) return;
+      auto outcome = engine_->Tick(*t);
+      if (outcome.ok()) engine_->Apply(*outcome);
+      return;
+    }
     auto event = DecodeEvent(payload, opts);
     if (!event.ok()) {
       ++failed;
@@ -448,6 +569,9 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
   rec.msg_id = e.id;
   rec.seq = e.seq;
   rec.type = EventTypeName(e.type);
+  rec.person_id = !e.person_id.empty() ? e.person_id
+                  : e.instrument         ? e.instrument->subject
+                                         : std::string();
   rec.event_time = e.time;
   out->source = e.source;
   out->seq = e.seq;
@@ -481,10 +605,7 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
     if (!s.ok()) return s;
   }
   for (auto& a : outcome->alerts) {
-    a.seq = next_alert_seq_++;
-    a.alert_id = NewAlertId();
-    a.raised_at = now;
-    s = store_->InsertAlert(a);
+    s = StoreAlert(&a, now);
     if (!s.ok()) return s;
   }
   engine_->Apply(*outcome);
@@ -575,124 +696,350 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
   audit.at = clock_.Now();
   audit.op = op;
   audit.actor = "unknown";
-  std::string reply;
-  auto finish = [&](const std::string& r, const std::string& outcome) {
-    audit.outcome = outcome;
-    Status s = store_->InsertAudit(audit);
-    if (!s.ok()) {
-      spdlog::error("audit write failed, request refused: {}", s.ToString());
+  auto finish = [&](boost::json::object reply, const Status& s) {
+    audit.outcome = s.ok() ? "ok" : ErrorCodeName(s.code() == ErrorCode::kIoError
+                                                      ? ErrorCode::kUnavailable
+                                                      : s.code());
+    if (!s.ok() && audit.detail.empty()) audit.detail = s.ToString();
+    Status as = store_->InsertAudit(audit);
+    if (!as.ok()) {
+      spdlog::error("audit write failed, request refused: {}", as.ToString());
       return ErrorReply(ErrorCode::kUnavailable, "the audit log cannot be written; refusing");
     }
-    return r;
-  };
-  auto fail = [&](const Status& s) {
-    audit.detail = s.ToString();
-    return finish(
-        ErrorReply(s),
-        ErrorCodeName(s.code() == ErrorCode::kIoError ? ErrorCode::kUnavailable : s.code()));
+    if (!s.ok()) return ErrorReply(s);
+    reply["ok"] = true;
+    return std::string(boost::json::serialize(reply));
   };
 
   if (body.size() > static_cast<size_t>(config_.intake_max_message_bytes) * 4) {
-    return fail(Status::BadInput("", "request too large", "oversize"));
+    return finish({}, Status::BadInput("", "request too large", "oversize"));
   }
   boost::json::error_code ec;
   boost::json::value v = boost::json::parse(body, ec);
-  if (ec) return fail(Status::BadInput("", "request is not valid JSON: " + ec.message()));
-  if (!v.is_object()) return fail(Status::BadInput("", "request must be a JSON object"));
+  if (ec) return finish({}, Status::BadInput("", "request is not valid JSON: " + ec.message()));
+  if (!v.is_object()) return finish({}, Status::BadInput("", "request must be a JSON object"));
   const auto& req = v.get_object();
   for (const char* key : {"officer_id", "reason"}) {
     auto it = req.find(key);
     if (it == req.end() || !it->value().is_string() || it->value().get_string().empty()) {
-      return fail(Status::BadInput(
-          key, "every request must carry a non-empty string \"" + std::string(key) + "\""));
+      return finish({}, Status::BadInput(key, "every request must carry a non-empty string \"" +
+                                                  std::string(key) + "\""));
     }
   }
   audit.actor = std::string(req.at("officer_id").get_string());
   audit.reason = std::string(req.at("reason").get_string());
 
-  if (op == "status") {
-    boost::json::object o = StatusJson();
-    o["ok"] = true;
-    return finish(boost::json::serialize(o), "ok");
+  using OpFn = Result<boost::json::object> (Daemon::*)(const boost::json::object&, AuditRecord*);
+  static const std::map<std::string, OpFn> kOps = {
+      {"status", &Daemon::OpStatus},
+      {"conditions.person", &Daemon::OpConditionsPerson},
+      {"conditions.protected", &Daemon::OpConditionsProtected},
+      {"conditions.location", &Daemon::OpConditionsLocation},
+      {"history.person", &Daemon::OpHistoryPerson},
+      {"alerts.since", &Daemon::OpAlertsSince},
+      {"alerts.open", &Daemon::OpAlertsOpen},
+      {"alert.ack", &Daemon::OpAlertAck},
+      {"alert.resolve", &Daemon::OpAlertResolve},
+      {"event.submit", &Daemon::OpEventSubmit},
+  };
+  auto it = kOps.find(op);
+  if (it == kOps.end()) {
+    return finish({}, Status::BadInput("op", "unknown op \"" + op + "\"", "unknown_type"));
   }
-  if (op == "conditions.person") {
-    auto person = json::GetString(req, "", "person_id");
-    if (!person.ok()) return fail(person.status());
-    audit.subjects = *person;
-    TimePoint at = clock_.Now();
-    auto at_time = json::GetOptionalTime(req, "", "at_time");
-    if (!at_time.ok()) return fail(at_time.status());
-    if (*at_time) at = **at_time;
-    boost::json::array instruments;
-    for (const auto& ins : engine_->InForce(*person, at)) instruments.push_back(ins->raw);
-    auto breaches = store_->CountAlerts(
-        *person, std::vector<std::string>(std::begin(kBreachKinds), std::end(kBreachKinds)));
-    if (!breaches.ok()) return fail(breaches.status());
-    boost::json::object o;
-    o["ok"] = true;
-    o["person_id"] = *person;
-    o["at_time"] = FormatRfc3339(at);
-    o["instruments"] = std::move(instruments);
-    o["in_custody"] = false;
-    o["breach_count"] = *breaches;
-    return finish(boost::json::serialize(o), "ok");
+  auto reply = (this->*(it->second))(req, &audit);
+  if (!reply.ok()) return finish({}, reply.status());
+  return finish(std::move(*reply), Status::Ok());
+}
+
+Result<boost::json::object> Daemon::OpStatus(const boost::json::object&, AuditRecord*) {
+  return StatusJson();
+}
+
+Result<boost::json::object> Daemon::OpConditionsPerson(const boost::json::object& req,
+                                                       AuditRecord* audit) {
+  auto person = json::GetString(req, "", "person_id");
+  if (!person.ok()) return person.status();
+  audit->subjects = *person;
+  TimePoint at = clock_.Now();
+  auto at_time = json::GetOptionalTime(req, "", "at_time");
+  if (!at_time.ok()) return at_time.status();
+  if (*at_time) at = **at_time;
+  boost::json::array instruments;
+  for (const auto& ins : engine_->InForce(*person, at)) instruments.push_back(ins->raw);
+  auto breaches = store_->CountAlerts(
+      *person, std::vector<std::string>(std::begin(kBreachKinds), std::end(kBreachKinds)));
+  if (!breaches.ok()) return breaches.status();
+  boost::json::object o;
+  o["person_id"] = *person;
+  o["at_time"] = FormatRfc3339(at);
+  o["instruments"] = std::move(instruments);
+  o["in_custody"] = engine_->state().InCustodyAt(*person, at);
+  o["breach_count"] = *breaches;
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpConditionsProtected(const boost::json::object& req,
+                                                          AuditRecord* audit) {
+  auto person = json::GetString(req, "", "person_id");
+  if (!person.ok()) return person.status();
+  audit->subjects = *person;
+  TimePoint at = clock_.Now();
+  auto at_time = json::GetOptionalTime(req, "", "at_time");
+  if (!at_time.ok()) return at_time.status();
+  if (*at_time) at = **at_time;
+  boost::json::array instruments;
+  std::string subjects;
+  for (const auto& ins : engine_->state().instruments.ProtectingInForce(*person, at)) {
+    boost::json::object o = ins->raw;
+    o["in_custody"] = engine_->state().InCustodyAt(ins->subject, at);
+    instruments.push_back(std::move(o));
+    subjects += "," + ins->subject;
   }
-  if (op == "alerts.since") {
-    auto seq = json::GetInt(req, "", "seq");
-    if (!seq.ok()) return fail(seq.status());
-    auto rows = store_->AlertsSince(*seq, kMaxAlertsPerReply + 1);
-    if (!rows.ok()) return fail(rows.status());
-    boost::json::array alerts;
-    bool more = rows->size() > static_cast<size_t>(kMaxAlertsPerReply);
-    for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(kMaxAlertsPerReply); ++i) {
-      alerts.push_back(boost::json::parse((*rows)[i]));
+  audit->subjects += subjects;
+  boost::json::object o;
+  o["person_id"] = *person;
+  o["at_time"] = FormatRfc3339(at);
+  o["instruments"] = std::move(instruments);
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpConditionsLocation(const boost::json::object& req,
+                                                         AuditRecord* audit) {
+  Location loc;
+  if (auto at = req.find("at"); at != req.end() && !at->value().is_null()) {
+    auto p = json::ToPoint(at->value(), "at");
+    if (!p.ok()) return p.status();
+    loc.at = *p;
+  }
+  auto area = json::GetOptionalString(req, "", "area");
+  if (!area.ok()) return area.status();
+  loc.area = area->value_or("");
+  if (!loc.at && loc.area.empty()) {
+    return Status::BadInput("at", "one of \"at\" ([lon, lat]) or \"area\" (GSS code) is required",
+                            "missing_field");
+  }
+  const Zone* area_zone = nullptr;
+  if (!loc.area.empty()) {
+    area_zone = zones_->Find(loc.area);
+    if (area_zone == nullptr) {
+      return Status::NotFound("area \"" + loc.area + "\" is not in any loaded zone set");
     }
-    audit.detail = std::to_string(alerts.size()) + " alert(s) disclosed";
-    boost::json::object o;
-    o["ok"] = true;
-    o["alerts"] = std::move(alerts);
-    o["more"] = more;
-    return finish(boost::json::serialize(o), "ok");
   }
-  if (op == "event.submit") {
-    auto it = req.find("event");
-    if (it == req.end() || !it->value().is_object()) {
-      return fail(
-          Status::BadInput("event", "must be an event object (spec section 4)", "missing_field"));
+  TimePoint at = clock_.Now();
+  auto at_time = json::GetOptionalTime(req, "", "at_time");
+  if (!at_time.ok()) return at_time.status();
+  if (*at_time) at = **at_time;
+
+  boost::json::array conditions;
+  std::string subjects;
+  for (const auto& [id, versions] : engine_->state().instruments.all()) {
+    auto ins = engine_->state().instruments.InForceAt(id, at);
+    if (!ins) continue;
+    for (const auto& c : ins->conditions) {
+      bool forbids = false;
+      if (c.kind == ConditionKind::kExclusionZone) {
+        const GeoMultiPolygon* geom =
+            c.inline_zone ? &*c.inline_zone
+                          : (zones_->Find(c.zone_code) ? &zones_->Find(c.zone_code)->geometry
+                                                       : nullptr);
+        if (loc.at && geom != nullptr && Covers(*geom, *loc.at)) forbids = true;
+        if (area_zone != nullptr &&
+            (c.zone_code == loc.area ||
+             (geom != nullptr && AreasIntersect(*geom, area_zone->geometry)))) {
+          forbids = true;
+        }
+      } else if (c.kind == ConditionKind::kNotToAttend && c.place) {
+        if (loc.at && GeodesicDistanceMeters(*loc.at, c.place->at) <= c.place->radius_m) {
+          forbids = true;
+        }
+        if (area_zone != nullptr && Covers(area_zone->geometry, c.place->at)) forbids = true;
+      }
+      if (!forbids) continue;
+      boost::json::object o;
+      o["subject"] = ins->subject;
+      o["instrument_id"] = ins->instrument_id;
+      o["instrument_kind"] = InstrumentKindName(ins->kind);
+      o["oic"] = ins->oic;
+      o["owning_control"] = ins->owning_control;
+      o["protected_persons"] = ins->raw.contains("protected_persons")
+                                   ? ins->raw.at("protected_persons")
+                                   : boost::json::value(boost::json::array{});
+      o["in_custody"] = engine_->state().InCustodyAt(ins->subject, at);
+      for (const auto& cv : ins->raw.at("conditions").as_array()) {
+        if (cv.as_object().at("condition_id").as_string() == c.condition_id) o["condition"] = cv;
+      }
+      conditions.push_back(std::move(o));
+      subjects += (subjects.empty() ? "" : ",") + ins->subject;
     }
-    std::vector<Inbound> batch(1);
-    batch[0].channel = "control";
-    batch[0].topic = "event.submit";
-    batch[0].payload = boost::json::serialize(it->value());
-    batch[0].require_seq = false;
-    std::vector<ItemResult> results;
-    ProcessBatch(batch, &results);
-    const ItemResult& r = results[0];
-    audit.subjects = r.source;
-    audit.detail = r.result + (r.message.empty() ? "" : ": " + r.message);
-    if (r.result == "rejected") {
-      return fail(Status::BadInput("event", r.message, r.reason));
-    }
-    if (r.result == "failed") return fail(Status::Unavailable(r.message));
-    boost::json::object o;
-    o["ok"] = true;
-    o["result"] = r.result;
-    o["note"] = r.message;
-    boost::json::array ids;
-    for (const auto& a : r.alerts)
-      ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq}, {"kind", a.kind}});
-    o["alerts"] = std::move(ids);
-    return finish(boost::json::serialize(o), "ok");
   }
-  static const char* const kLater[] = {
-      "conditions.protected", "conditions.location", "history.person",
-      "alerts.open",          "alert.ack",           "alert.resolve"};
-  for (const char* later : kLater) {
-    if (op == later) {
-      return fail(Status::Unavailable("op \"" + op + "\" is not available in this version"));
-    }
+  audit->subjects = subjects;
+  audit->detail = std::to_string(conditions.size()) + " condition(s) disclosed";
+  boost::json::object o;
+  if (loc.at) o["at"] = boost::json::array{loc.at->x(), loc.at->y()};
+  if (!loc.area.empty()) o["area"] = loc.area;
+  o["at_time"] = FormatRfc3339(at);
+  o["conditions"] = std::move(conditions);
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpHistoryPerson(const boost::json::object& req,
+                                                    AuditRecord* audit) {
+  auto person = json::GetString(req, "", "person_id");
+  if (!person.ok()) return person.status();
+  audit->subjects = *person;
+  auto rows = store_->PersonHistory(*person);
+  if (!rows.ok()) return rows.status();
+  boost::json::array history;
+  for (const auto& r : *rows) {
+    boost::json::error_code ec;
+    auto detail = boost::json::parse(r.detail, ec);
+    history.push_back({{"time", FormatRfc3339(r.time)},
+                       {"what", r.what},
+                       {"detail", ec ? boost::json::value(r.detail) : detail}});
   }
-  return fail(Status::BadInput("op", "unknown op \"" + op + "\"", "unknown_type"));
+  audit->detail = std::to_string(history.size()) + " record(s) disclosed";
+  boost::json::object o;
+  o["person_id"] = *person;
+  o["history"] = std::move(history);
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpAlertsSince(const boost::json::object& req,
+                                                  AuditRecord* audit) {
+  auto seq = json::GetInt(req, "", "seq");
+  if (!seq.ok()) return seq.status();
+  auto rows = store_->AlertsSince(*seq, kMaxAlertsPerReply + 1);
+  if (!rows.ok()) return rows.status();
+  boost::json::array alerts;
+  bool more = rows->size() > static_cast<size_t>(kMaxAlertsPerReply);
+  for (size_t i = 0; i < rows->size() && i < static_cast<size_t>(kMaxAlertsPerReply); ++i) {
+    alerts.push_back(boost::json::parse((*rows)[i]));
+  }
+  audit->detail = std::to_string(alerts.size()) + " alert(s) disclosed";
+  boost::json::object o;
+  o["alerts"] = std::move(alerts);
+  o["more"] = more;
+  return o;
+}
+
+boost::json::object Daemon::AlertStateJson(const AlertState& a) {
+  boost::json::error_code ec;
+  auto v = boost::json::parse(a.payload, ec);
+  boost::json::object o = (!ec && v.is_object()) ? v.get_object() : boost::json::object{};
+  o["acked"] = a.acked_at.has_value();
+  if (a.acked_at) {
+    o["acked_at"] = FormatRfc3339(*a.acked_at);
+    o["acked_by"] = a.acked_by;
+  }
+  if (a.resolved_at) {
+    o["resolved_at"] = FormatRfc3339(*a.resolved_at);
+    o["resolved_by"] = a.resolved_by;
+    o["outcome"] = a.outcome;
+    if (!a.note.empty()) o["note"] = a.note;
+  }
+  o["escalation_level"] = a.escalation_level;
+  if (a.next_escalation_at) o["next_escalation_at"] = FormatRfc3339(*a.next_escalation_at);
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpAlertsOpen(const boost::json::object& req,
+                                                 AuditRecord* audit) {
+  auto recipient = json::GetOptionalString(req, "", "recipient");
+  if (!recipient.ok()) return recipient.status();
+  int64_t older_than_s = 0;
+  if (req.contains("older_than_s")) {
+    auto v = json::GetInt(req, "", "older_than_s");
+    if (!v.ok()) return v.status();
+    older_than_s = *v;
+  }
+  auto rows = store_->OpenAlerts(recipient->value_or(""));
+  if (!rows.ok()) return rows.status();
+  const TimePoint cutoff = clock_.Now() - std::chrono::seconds(older_than_s);
+  boost::json::array alerts;
+  for (const auto& a : *rows) {
+    if (older_than_s > 0 && a.raised_at > cutoff) continue;
+    alerts.push_back(AlertStateJson(a));
+  }
+  audit->subjects = recipient->value_or("");
+  audit->detail = std::to_string(alerts.size()) + " open alert(s) disclosed";
+  boost::json::object o;
+  o["alerts"] = std::move(alerts);
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpAlertAck(const boost::json::object& req,
+                                               AuditRecord* audit) {
+  auto id = json::GetString(req, "", "alert_id");
+  if (!id.ok()) return id.status();
+  audit->subjects = *id;
+  auto current = store_->GetAlert(*id);
+  if (!current.ok()) return current.status();
+  if (!*current) return Status::NotFound("no alert \"" + *id + "\"");
+  Status s = store_->AckAlert(*id, audit->actor, clock_.Now());
+  if (!s.ok()) return s;
+  auto after = store_->GetAlert(*id);
+  if (!after.ok()) return after.status();
+  boost::json::object o;
+  o["alert"] = AlertStateJson(**after);
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpAlertResolve(const boost::json::object& req,
+                                                   AuditRecord* audit) {
+  auto id = json::GetString(req, "", "alert_id");
+  if (!id.ok()) return id.status();
+  audit->subjects = *id;
+  auto outcome = json::GetString(req, "", "outcome");
+  if (!outcome.ok()) return outcome.status();
+  auto note = json::GetOptionalString(req, "", "note");
+  if (!note.ok()) return note.status();
+  Status valid = ValidateResolution(*outcome, note->value_or(""));
+  if (!valid.ok()) return valid;
+  auto current = store_->GetAlert(*id);
+  if (!current.ok()) return current.status();
+  if (!*current) return Status::NotFound("no alert \"" + *id + "\"");
+  if ((*current)->resolved_at) {
+    return Status::BadInput("alert_id", "alert already resolved as \"" + (*current)->outcome +
+                                            "\" by " + (*current)->resolved_by,
+                            "conflict");
+  }
+  Status s = store_->ResolveAlert(*id, audit->actor, clock_.Now(), *outcome, note->value_or(""));
+  if (!s.ok()) return s;
+  audit->detail = "outcome " + *outcome;
+  auto after = store_->GetAlert(*id);
+  if (!after.ok()) return after.status();
+  boost::json::object o;
+  o["alert"] = AlertStateJson(**after);
+  return o;
+}
+
+Result<boost::json::object> Daemon::OpEventSubmit(const boost::json::object& req,
+                                                  AuditRecord* audit) {
+  auto it = req.find("event");
+  if (it == req.end() || !it->value().is_object()) {
+    return Status::BadInput("event", "must be an event object (spec section 4)", "missing_field");
+  }
+  std::vector<Inbound> batch(1);
+  batch[0].channel = "control";
+  batch[0].topic = "event.submit";
+  batch[0].payload = boost::json::serialize(it->value());
+  batch[0].require_seq = false;
+  std::vector<ItemResult> results;
+  ProcessBatch(batch, &results);
+  const ItemResult& r = results[0];
+  audit->subjects = r.source;
+  audit->detail = r.result + (r.message.empty() ? "" : ": " + r.message);
+  if (r.result == "rejected") return Status::BadInput("event", r.message, r.reason);
+  if (r.result == "failed") return Status::Unavailable(r.message);
+  boost::json::object o;
+  o["result"] = r.result;
+  o["note"] = r.message;
+  boost::json::array ids;
+  for (const auto& a : r.alerts) {
+    ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq}, {"kind", a.kind}});
+  }
+  o["alerts"] = std::move(ids);
+  return o;
 }
 
 boost::json::object Daemon::StatusJson() {

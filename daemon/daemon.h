@@ -86,11 +86,35 @@ class Daemon {
   Status RecoverAfterFailedCommit();
   void Publish(const std::vector<Alert>& alerts);
   std::string HandleControl(const std::string& op, const std::string& body);
+  // Control ops: each returns the reply (without "ok") or an error, and fills
+  // the audit record's subjects and detail.
+  Result<boost::json::object> OpStatus(const boost::json::object& req, AuditRecord* audit);
+  Result<boost::json::object> OpConditionsPerson(const boost::json::object& req,
+                                                 AuditRecord* audit);
+  Result<boost::json::object> OpConditionsProtected(const boost::json::object& req,
+                                                    AuditRecord* audit);
+  Result<boost::json::object> OpConditionsLocation(const boost::json::object& req,
+                                                   AuditRecord* audit);
+  Result<boost::json::object> OpHistoryPerson(const boost::json::object& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertsSince(const boost::json::object& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertsOpen(const boost::json::object& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertAck(const boost::json::object& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertResolve(const boost::json::object& req, AuditRecord* audit);
+  Result<boost::json::object> OpEventSubmit(const boost::json::object& req, AuditRecord* audit);
+  static boost::json::object AlertStateJson(const AlertState& a);
   std::string NewAlertId();
   void Reload();
   void ArmSignals();
   void WaitSignal();
   void ArmWatchdog();
+  // Time-driven work once a second: escalation of unacknowledged alerts and the
+  // engine's tick rules (expiry warnings).  Deadlines live in the store, so a
+  // restart neither loses nor resets them.
+  void ArmTick();
+  void RunTick();
+  // Assigns seq, alert_id and raised_at, and stores the alert with its first
+  // escalation deadline.
+  Status StoreAlert(Alert* alert, TimePoint now);
   boost::json::object StatusJson();
 
   Config config_;
@@ -99,6 +123,7 @@ class Daemon {
   boost::asio::io_context io_;
   boost::asio::signal_set signals_;
   boost::asio::steady_timer watchdog_timer_;
+  boost::asio::steady_timer tick_timer_;
   std::chrono::microseconds watchdog_interval_{0};
   zmq::context_t zmq_;
   std::unique_ptr<Store> store_;

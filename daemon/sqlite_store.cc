@@ -3,6 +3,9 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+#include <functional>
+
 #include "daemon/store.h"
 #include "handlers/time_util.h"
 
@@ -77,6 +80,23 @@ CREATE TABLE audit_log (
   outcome TEXT NOT NULL,
   detail TEXT
 );
+)sql",
+    // 2: alert lifecycle (acknowledgement, outcome, stored escalation deadlines) and
+    //    the person each inbound event is about (for history.person).
+    R"sql(
+ALTER TABLE alerts ADD COLUMN acked_at TEXT;
+ALTER TABLE alerts ADD COLUMN acked_by TEXT;
+ALTER TABLE alerts ADD COLUMN resolved_at TEXT;
+ALTER TABLE alerts ADD COLUMN resolved_by TEXT;
+ALTER TABLE alerts ADD COLUMN outcome TEXT;
+ALTER TABLE alerts ADD COLUMN note TEXT;
+ALTER TABLE alerts ADD COLUMN raised_ms INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN escalation_level INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE alerts ADD COLUMN next_escalation_ms INTEGER;
+CREATE INDEX alerts_escalation ON alerts(next_escalation_ms) WHERE next_escalation_ms IS NOT NULL;
+CREATE INDEX alerts_open ON alerts(seq) WHERE outcome IS NULL AND severity != 'info';
+ALTER TABLE inbound ADD COLUMN person_id TEXT;
+CREATE INDEX inbound_person ON inbound(person_id) WHERE person_id IS NOT NULL;
 )sql",
 };
 
@@ -178,8 +198,8 @@ class SqliteStore final : public Store {
   Status InsertInbound(const InboundRecord& r) override {
     Stmt st(db_,
             "INSERT INTO inbound (received_at, channel, topic, source, msg_id, seq, type, "
-            "event_time, payload, result, reason, detail) "
-            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)");
+            "event_time, payload, result, reason, detail, person_id) "
+            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
     if (!st.ok()) return Error("preparing inbound insert");
     st.Bind(1, FormatRfc3339(r.received_at)).Bind(2, r.channel).Bind(3, r.topic);
     st.BindOrNull(4, r.source).BindOrNull(5, r.msg_id);
@@ -187,6 +207,7 @@ class SqliteStore final : public Store {
     st.BindOrNull(7, r.type);
     if (r.event_time) st.Bind(8, FormatRfc3339(*r.event_time));
     st.BindBlob(9, r.payload).Bind(10, r.result).BindOrNull(11, r.reason).BindOrNull(12, r.detail);
+    st.BindOrNull(13, r.person_id);
     return StepDone(st, "inbound insert");
   }
 
@@ -208,16 +229,19 @@ class SqliteStore final : public Store {
     return StepDone(st, "instrument insert");
   }
 
-  Status InsertAlert(const Alert& a) override {
+  Status InsertAlert(const Alert& a, std::optional<TimePoint> escalate_at) override {
     Stmt st(db_,
             "INSERT INTO alerts (seq, alert_id, kind, severity, person_id, instrument_id, "
-            "raised_at, event_time, payload) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9)");
+            "raised_at, event_time, payload, raised_ms, next_escalation_ms) "
+            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
     if (!st.ok()) return Error("preparing alert insert");
     st.Bind(1, a.seq).Bind(2, a.alert_id).Bind(3, a.kind);
     st.Bind(4, std::string(SeverityName(a.severity)));
     st.BindOrNull(5, a.person_id).BindOrNull(6, a.instrument_id);
     st.Bind(7, FormatRfc3339(a.raised_at)).Bind(8, FormatRfc3339(a.event_time));
     st.Bind(9, boost::json::serialize(AlertToJson(a)));
+    st.Bind(10, a.raised_at.time_since_epoch().count());
+    if (escalate_at) st.Bind(11, escalate_at->time_since_epoch().count());
     Status s = StepDone(st, "alert insert");
     if (!s.ok()) return s;
     for (const auto& r : a.recipients) {
@@ -295,6 +319,177 @@ class SqliteStore final : public Store {
     for (size_t i = 0; i < kinds.size(); ++i) st.Bind(static_cast<int>(i + 2), kinds[i]);
     if (st.Step() != SQLITE_ROW) return Error("alert count");
     return st.Int(0);
+  }
+
+  static constexpr const char* kAlertColumns =
+      "seq, alert_id, payload, severity, kind, instrument_id, raised_ms, acked_at, acked_by, "
+      "resolved_at, resolved_by, outcome, note, escalation_level, next_escalation_ms";
+
+  static AlertState ReadAlert(Stmt& st) {
+    AlertState a;
+    a.seq = st.Int(0);
+    a.alert_id = st.Text(1);
+    a.payload = st.Text(2);
+    a.severity = st.Text(3);
+    a.kind = st.Text(4);
+    a.instrument_id = st.Text(5);
+    a.raised_at = TimePoint(Millis(st.Int(6)));
+    if (!st.IsNull(7)) a.acked_at = ParseRfc3339(st.Text(7));
+    a.acked_by = st.Text(8);
+    if (!st.IsNull(9)) a.resolved_at = ParseRfc3339(st.Text(9));
+    a.resolved_by = st.Text(10);
+    a.outcome = st.Text(11);
+    a.note = st.Text(12);
+    a.escalation_level = static_cast<int>(st.Int(13));
+    if (!st.IsNull(14)) a.next_escalation_at = TimePoint(Millis(st.Int(14)));
+    return a;
+  }
+
+  Result<std::vector<AlertState>> QueryAlerts(const std::string& where,
+                                              const std::function<void(Stmt&)>& bind) {
+    std::string sql = std::string("SELECT ") + kAlertColumns + " FROM alerts " + where;
+    Stmt st(db_, sql.c_str());
+    if (!st.ok()) return Error("preparing alert query");
+    bind(st);
+    std::vector<AlertState> out;
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadAlert(st));
+    if (rc != SQLITE_DONE) return Error("alert query");
+    return out;
+  }
+
+  Result<std::optional<AlertState>> GetAlert(const std::string& alert_id) override {
+    auto rows = QueryAlerts("WHERE alert_id = ?1", [&](Stmt& st) { st.Bind(1, alert_id); });
+    if (!rows.ok()) return rows.status();
+    if (rows->empty()) return std::optional<AlertState>();
+    return std::optional<AlertState>(std::move(rows->front()));
+  }
+
+  Status AckAlert(const std::string& alert_id, const std::string& by, TimePoint at) override {
+    Stmt st(db_,
+            "UPDATE alerts SET acked_at = COALESCE(acked_at, ?2), acked_by = COALESCE(acked_by, ?3), "
+            "next_escalation_ms = NULL WHERE alert_id = ?1");
+    if (!st.ok()) return Error("preparing ack");
+    st.Bind(1, alert_id).Bind(2, FormatRfc3339(at)).Bind(3, by);
+    return StepDone(st, "ack");
+  }
+
+  Status ResolveAlert(const std::string& alert_id, const std::string& by, TimePoint at,
+                      const std::string& outcome, const std::string& note) override {
+    Stmt st(db_,
+            "UPDATE alerts SET acked_at = COALESCE(acked_at, ?2), acked_by = COALESCE(acked_by, ?3), "
+            "resolved_at = ?2, resolved_by = ?3, outcome = ?4, note = ?5, "
+            "next_escalation_ms = NULL WHERE alert_id = ?1");
+    if (!st.ok()) return Error("preparing resolve");
+    st.Bind(1, alert_id).Bind(2, FormatRfc3339(at)).Bind(3, by).Bind(4, outcome);
+    st.BindOrNull(5, note);
+    return StepDone(st, "resolve");
+  }
+
+  Status SetEscalation(const std::string& alert_id, int level,
+                       std::optional<TimePoint> next_at) override {
+    Stmt st(db_,
+            "UPDATE alerts SET escalation_level = ?2, next_escalation_ms = ?3 WHERE alert_id = ?1");
+    if (!st.ok()) return Error("preparing escalation update");
+    st.Bind(1, alert_id).Bind(2, static_cast<int64_t>(level));
+    if (next_at) st.Bind(3, next_at->time_since_epoch().count());
+    return StepDone(st, "escalation update");
+  }
+
+  Result<std::vector<AlertState>> DueEscalations(TimePoint now) override {
+    return QueryAlerts(
+        "WHERE next_escalation_ms IS NOT NULL AND next_escalation_ms <= ?1 AND acked_at IS NULL "
+        "AND outcome IS NULL ORDER BY next_escalation_ms, seq",
+        [&](Stmt& st) { st.Bind(1, now.time_since_epoch().count()); });
+  }
+
+  Result<std::optional<TimePoint>> NextEscalationDeadline() override {
+    Stmt st(db_, "SELECT MIN(next_escalation_ms) FROM alerts WHERE next_escalation_ms IS NOT NULL");
+    if (!st.ok() || st.Step() != SQLITE_ROW) return Error("reading next deadline");
+    if (st.IsNull(0)) return std::optional<TimePoint>();
+    return std::optional<TimePoint>(TimePoint(Millis(st.Int(0))));
+  }
+
+  Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient) override {
+    if (recipient.empty()) {
+      return QueryAlerts("WHERE outcome IS NULL AND severity != 'info' ORDER BY seq",
+                         [](Stmt&) {});
+    }
+    return QueryAlerts(
+        "WHERE outcome IS NULL AND severity != 'info' AND seq IN "
+        "(SELECT alert_seq FROM alert_recipients WHERE recipient = ?1) ORDER BY seq",
+        [&](Stmt& st) { st.Bind(1, recipient); });
+  }
+
+  Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) override {
+    std::vector<HistoryRow> out;
+    {
+      Stmt st(db_,
+              "SELECT effective_ms, change, instrument_id, version, body, end_reason, recorded_at "
+              "FROM instrument_versions WHERE instrument_id IN "
+              "(SELECT instrument_id FROM instrument_versions WHERE subject = ?1) ORDER BY rowid_");
+      if (!st.ok()) return Error("preparing history (instruments)");
+      st.Bind(1, person_id);
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) {
+        boost::json::object d;
+        d["instrument_id"] = st.Text(2);
+        d["version"] = st.Int(3);
+        if (!st.IsNull(4)) {
+          boost::json::error_code ec;
+          auto v = boost::json::parse(st.Text(4), ec);
+          if (!ec) d["instrument"] = std::move(v);
+        }
+        if (!st.IsNull(5)) d["reason"] = st.Text(5);
+        d["recorded_at"] = st.Text(6);
+        out.push_back({TimePoint(Millis(st.Int(0))), "instrument " + st.Text(1),
+                       boost::json::serialize(d)});
+      }
+      if (rc != SQLITE_DONE) return Error("history (instruments)");
+    }
+    {
+      Stmt st(db_,
+              "SELECT event_time, type, payload FROM inbound WHERE person_id = ?1 AND "
+              "result = 'handled' AND type LIKE 'custody.%' ORDER BY rowid_");
+      if (!st.ok()) return Error("preparing history (custody)");
+      st.Bind(1, person_id);
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) {
+        auto t = ParseRfc3339(st.Text(0));
+        out.push_back({t.value_or(TimePoint{}),
+                       st.Text(1) == "custody.arrested" ? "arrest" : "release", st.Text(2)});
+      }
+      if (rc != SQLITE_DONE) return Error("history (custody)");
+    }
+    {
+      Stmt st(db_,
+              "SELECT event_time, kind, payload, acked_at, acked_by, resolved_at, resolved_by, "
+              "outcome, note FROM alerts WHERE person_id = ?1 AND kind != 'check_result' "
+              "ORDER BY seq");
+      if (!st.ok()) return Error("preparing history (alerts)");
+      st.Bind(1, person_id);
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) {
+        boost::json::error_code ec;
+        auto v = boost::json::parse(st.Text(2), ec);
+        boost::json::object d = (!ec && v.is_object()) ? v.get_object() : boost::json::object{};
+        boost::json::object state;
+        if (!st.IsNull(3)) state["acked_at"] = st.Text(3), state["acked_by"] = st.Text(4);
+        if (!st.IsNull(5)) {
+          state["resolved_at"] = st.Text(5);
+          state["resolved_by"] = st.Text(6);
+          state["outcome"] = st.Text(7);
+          if (!st.IsNull(8)) state["note"] = st.Text(8);
+        }
+        d["record"] = std::move(state);
+        auto t = ParseRfc3339(st.Text(0));
+        out.push_back({t.value_or(TimePoint{}), "alert " + st.Text(1), boost::json::serialize(d)});
+      }
+      if (rc != SQLITE_DONE) return Error("history (alerts)");
+    }
+    std::stable_sort(out.begin(), out.end(),
+                     [](const HistoryRow& a, const HistoryRow& b) { return a.time < b.time; });
+    return out;
   }
 
  private:

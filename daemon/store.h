@@ -37,6 +37,33 @@ struct InboundRecord {
   std::string result;   // "handled" | "rejected"
   std::string reason;   // rejection class, e.g. "missing_field"
   std::string detail;   // rejection message naming the field, or the handling note
+  std::string person_id;  // the person the event is about, when there is one (for history)
+};
+
+// An alert's lifecycle as stored: acknowledgement, outcome and escalation.
+struct AlertState {
+  int64_t seq = 0;
+  std::string alert_id;
+  std::string payload;  // JSON as published
+  std::string severity;
+  std::string kind;
+  std::string instrument_id;
+  TimePoint raised_at;
+  std::optional<TimePoint> acked_at;
+  std::string acked_by;
+  std::optional<TimePoint> resolved_at;
+  std::string resolved_by;
+  std::string outcome;
+  std::string note;
+  int escalation_level = 0;
+  std::optional<TimePoint> next_escalation_at;
+};
+
+// One line of a person's history (for history.person).
+struct HistoryRow {
+  TimePoint time;
+  std::string what;    // e.g. "instrument granted", "alert", "arrest"
+  std::string detail;  // JSON object text
 };
 
 struct AuditRecord {
@@ -71,8 +98,25 @@ class Store {
   virtual Status InsertInstrumentChange(const InstrumentChange& change,
                                         const std::string& caused_by_source,
                                         const std::string& caused_by_id, TimePoint recorded_at) = 0;
-  // Stores an alert whose alert_id, seq and raised_at are already set.
-  virtual Status InsertAlert(const Alert& alert) = 0;
+  // Stores an alert whose alert_id, seq and raised_at are already set, with its
+  // first escalation deadline (nullopt: needs no acknowledgement).
+  virtual Status InsertAlert(const Alert& alert, std::optional<TimePoint> escalate_at) = 0;
+  virtual Result<std::optional<AlertState>> GetAlert(const std::string& alert_id) = 0;
+  virtual Status AckAlert(const std::string& alert_id, const std::string& by, TimePoint at) = 0;
+  virtual Status ResolveAlert(const std::string& alert_id, const std::string& by, TimePoint at,
+                              const std::string& outcome, const std::string& note) = 0;
+  virtual Status SetEscalation(const std::string& alert_id, int level,
+                               std::optional<TimePoint> next_at) = 0;
+  // Unacknowledged, unresolved alerts whose escalation deadline is <= `now`.
+  virtual Result<std::vector<AlertState>> DueEscalations(TimePoint now) = 0;
+  // The earliest pending escalation deadline, if any.
+  virtual Result<std::optional<TimePoint>> NextEscalationDeadline() = 0;
+  // Alerts needing an outcome (severity above info) without one, oldest first;
+  // `recipient` (topic) filters when non-empty.
+  virtual Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient) = 0;
+  // Everything recorded about a person: instrument versions, alerts (with their
+  // outcomes) and custody events, oldest first.
+  virtual Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) = 0;
   virtual Status InsertAudit(const AuditRecord& record) = 0;
 
   // Calls `fn(channel, payload)` for every handled inbound message, in the order

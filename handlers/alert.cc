@@ -71,4 +71,69 @@ boost::json::object AlertToJson(const Alert& a) {
   return o;
 }
 
+namespace {
+std::string StrField(const boost::json::object& o, const char* key) {
+  auto it = o.find(key);
+  return it != o.end() && it->value().is_string() ? std::string(it->value().get_string())
+                                                  : std::string();
+}
+}  // namespace
+
+Alert AlertFromJson(const boost::json::object& o) {
+  static const char* const kCommon[] = {
+      "alert_id", "seq",        "kind",        "severity",      "raised_at",
+      "event_time", "late",     "in_custody",  "person_id",     "instrument_id",
+      "condition_id", "case_ref", "oic",       "location",      "recipients",
+      "summary",  "caused_by"};
+  Alert a;
+  a.alert_id = StrField(o, "alert_id");
+  if (auto it = o.find("seq"); it != o.end() && it->value().is_int64()) a.seq = it->value().get_int64();
+  a.kind = StrField(o, "kind");
+  const std::string severity = StrField(o, "severity");
+  a.severity = severity == "critical" ? Severity::kCritical
+               : severity == "high"   ? Severity::kHigh
+               : severity == "medium" ? Severity::kMedium
+                                      : Severity::kInfo;
+  if (auto t = ParseRfc3339(StrField(o, "raised_at"))) a.raised_at = *t;
+  if (auto t = ParseRfc3339(StrField(o, "event_time"))) a.event_time = *t;
+  if (auto it = o.find("late"); it != o.end() && it->value().is_bool()) a.late = it->value().get_bool();
+  if (auto it = o.find("in_custody"); it != o.end() && it->value().is_bool()) {
+    a.in_custody = it->value().get_bool();
+  }
+  a.person_id = StrField(o, "person_id");
+  a.instrument_id = StrField(o, "instrument_id");
+  a.condition_id = StrField(o, "condition_id");
+  a.case_ref = StrField(o, "case_ref");
+  a.oic = StrField(o, "oic");
+  if (auto it = o.find("location"); it != o.end() && it->value().is_object()) {
+    const auto& loc = it->value().get_object();
+    if (auto at = loc.find("at"); at != loc.end() && at->value().is_array() &&
+                                  at->value().get_array().size() == 2) {
+      a.location_at = GeoPoint(at->value().get_array()[0].to_number<double>(),
+                               at->value().get_array()[1].to_number<double>());
+    }
+    if (auto areas = loc.find("areas"); areas != loc.end() && areas->value().is_array()) {
+      for (const auto& v : areas->value().get_array()) {
+        if (v.is_string()) a.location_areas.emplace_back(v.get_string());
+      }
+    }
+  }
+  if (auto it = o.find("recipients"); it != o.end() && it->value().is_array()) {
+    for (const auto& v : it->value().get_array()) {
+      if (v.is_string()) a.recipients.emplace_back(v.get_string());
+    }
+  }
+  a.summary = StrField(o, "summary");
+  if (auto it = o.find("caused_by"); it != o.end() && it->value().is_object()) {
+    a.caused_by_source = StrField(it->value().get_object(), "source");
+    a.caused_by_id = StrField(it->value().get_object(), "id");
+  }
+  for (const auto& [k, v] : o) {
+    bool common = false;
+    for (const char* c : kCommon) common = common || k == c;
+    if (!common) a.extra[k] = v;
+  }
+  return a;
+}
+
 }  // namespace bw

@@ -52,4 +52,8 @@ void AddRecipient(Alert* alert, const std::string& topic);
 // The section 6.2 payload.
 boost::json::object AlertToJson(const Alert& alert);
 
+// Reads back a stored payload (the inverse of AlertToJson for every field the
+// escalation rules need; kind-specific fields land in `extra`).
+Alert AlertFromJson(const boost::json::object& payload);
+
 }  // namespace bw

@@ -62,8 +62,8 @@ Result<Outcome> Engine::Decide(const Event& e) const {
   return out;
 }
 
-Result<Outcome> Engine::Tick() const {
-  HandlerContext ctx{state_, *zones_, policy_, clock_.Now(), control_rooms_};
+Result<Outcome> Engine::Tick(TimePoint now) const {
+  HandlerContext ctx{state_, *zones_, policy_, now, control_rooms_};
   Outcome out;
   for (const auto& h : tick_handlers_) {
     try {

@@ -41,9 +41,9 @@ class Engine {
   // with that reason and the other handlers carry on.
   Result<Outcome> Decide(const Event& event) const;
 
-  // Runs the time-driven rules (e.g. instrument_expiring) as of the clock's
-  // now; like Decide, changes nothing until Apply.
-  Result<Outcome> Tick() const;
+  // Runs the time-driven rules (e.g. instrument_expiring) as of `now`; like
+  // Decide, changes nothing until Apply.
+  Result<Outcome> Tick(TimePoint now) const;
 
   // Applies the state changes of an Outcome that has been committed.
   void Apply(const Outcome& outcome);

@@ -40,6 +40,7 @@ struct Outcome {
   std::vector<Alert> alerts;              // persisted, then published
   std::vector<StateMutation> mutations;   // applied to the state after commit
   std::string note;                       // stored with the inbound message
+  std::vector<std::pair<std::string, BreachRecord>> pending_breaches;  // CountBreach's, not stored
 };
 
 struct HandlerContext {

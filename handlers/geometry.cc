@@ -277,4 +277,8 @@ bool SegmentCrosses(const GeoMultiPolygon& area, const GeoPoint& a, const GeoPoi
   return bg::intersects(segment, area);
 }
 
+bool AreasIntersect(const GeoMultiPolygon& a, const GeoMultiPolygon& b) {
+  return boost::geometry::intersects(a, b);
+}
+
 }  // namespace bw

@@ -62,6 +62,9 @@ double DistanceToBoundaryMeters(const GeoMultiPolygon& area, const GeoPoint& p);
 
 // True when the straight (planar lon/lat) segment a->b touches or passes
 // through `area`, including when either end lies inside it.
+// True when the two areas share any point (boundary contact included).
+bool AreasIntersect(const GeoMultiPolygon& a, const GeoMultiPolygon& b);
+
 bool SegmentCrosses(const GeoMultiPolygon& area, const GeoPoint& a, const GeoPoint& b);
 
 }  // namespace bw

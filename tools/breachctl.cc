@@ -14,6 +14,7 @@
 #include "config/settings.h"
 #include "handlers/time_util.h"
 #include "tools/client.h"
+#include "tools/history_doc.h"
 
 namespace {
 
@@ -141,27 +142,29 @@ class Ctl {
               << instruments.size() << " instrument(s) in force"
               << ((*r)["in_custody"].as_bool() ? ", IN CUSTODY" : "") << ", "
               << boost::json::serialize((*r)["breach_count"]) << " breach(es) recorded\n";
-    for (const auto& iv : instruments) {
-      const auto& ins = iv.as_object();
-      auto str = [&](const char* k) {
-        auto it = ins.find(k);
-        return it != ins.end() && it->value().is_string() ? std::string(it->value().get_string())
-                                                          : std::string("-");
-      };
-      std::cout << "\n  " << str("instrument_id") << " (" << str("kind") << ") case "
-                << str("case_ref") << ", OIC " << str("oic") << ", owning control "
-                << str("owning_control") << "\n  in force " << str("valid_from") << " until "
-                << str("valid_until") << "\n";
-      if (auto c = ins.find("conditions"); c != ins.end() && c->value().is_array()) {
-        for (const auto& cv : c->value().get_array()) {
-          std::cout << "    - "
-                    << (cv.is_object() ? bw::FormatCondition(cv.get_object())
-                                       : boost::json::serialize(cv))
-                    << "\n";
-        }
+    for (const auto& iv : instruments) PrintInstrument(iv.as_object(), false);
+    return 0;
+  }
+
+  static void PrintInstrument(const boost::json::object& ins, bool show_subject) {
+    auto str = [&](const char* k) {
+      auto it = ins.find(k);
+      return it != ins.end() && it->value().is_string() ? std::string(it->value().get_string())
+                                                        : std::string("-");
+    };
+    std::cout << "\n  " << str("instrument_id") << " (" << str("kind") << ")";
+    if (show_subject) std::cout << " subject " << str("subject");
+    std::cout << " case " << str("case_ref") << ", OIC " << str("oic") << ", owning control "
+              << str("owning_control") << "\n  in force " << str("valid_from") << " until "
+              << str("valid_until") << "\n";
+    if (auto c = ins.find("conditions"); c != ins.end() && c->value().is_array()) {
+      for (const auto& cv : c->value().get_array()) {
+        std::cout << "    - "
+                  << (cv.is_object() ? bw::FormatCondition(cv.get_object())
+                                     : boost::json::serialize(cv))
+                  << "\n";
       }
     }
-    return 0;
   }
 
   int Submit(const std::vector<std::string>& files) {
@@ -204,6 +207,133 @@ class Ctl {
       }
     }
     return worst;
+  }
+
+  int Protected(const std::string& person) {
+    int rc;
+    auto r = Call("conditions.protected", {{"person_id", person}}, &rc);
+    if (!r) return rc;
+    if (g_.json) {
+      std::cout << Pretty(*r) << "\n";
+      return 0;
+    }
+    const auto& instruments = (*r)["instruments"].as_array();
+    std::cout << person << " is protected by " << instruments.size() << " instrument(s) in force\n";
+    for (const auto& iv : instruments) PrintInstrument(iv.as_object(), true);
+    return 0;
+  }
+
+  int Location(const std::string& at, const std::string& area, const std::string& at_time) {
+    boost::json::object body;
+    if (!at.empty()) {
+      auto comma = at.find(',');
+      if (comma == std::string::npos) {
+        std::cerr << "breachctl: --at is LON,LAT (e.g. -0.0268,51.4560)\n";
+        return kExitUsage;
+      }
+      try {
+        body["at"] = boost::json::array{std::stod(at.substr(0, comma)), std::stod(at.substr(comma + 1))};
+      } catch (const std::exception&) {
+        std::cerr << "breachctl: --at is LON,LAT (e.g. -0.0268,51.4560)\n";
+        return kExitUsage;
+      }
+    }
+    if (!area.empty()) body["area"] = area;
+    if (!at_time.empty()) body["at_time"] = at_time;
+    int rc;
+    auto r = Call("conditions.location", body, &rc);
+    if (!r) return rc;
+    if (g_.json) {
+      std::cout << Pretty(*r) << "\n";
+      return 0;
+    }
+    const auto& conditions = (*r)["conditions"].as_array();
+    std::cout << conditions.size() << " condition(s) forbid presence here\n";
+    for (const auto& cv : conditions) {
+      const auto& c = cv.as_object();
+      std::cout << "  " << c.at("subject").as_string().c_str() << " ("
+                << c.at("instrument_id").as_string().c_str() << ", "
+                << c.at("instrument_kind").as_string().c_str() << ", OIC "
+                << c.at("oic").as_string().c_str() << ")"
+                << (c.at("in_custody").as_bool() ? " IN CUSTODY" : "") << "\n    "
+                << bw::FormatCondition(c.at("condition").as_object()) << "\n";
+    }
+    return 0;
+  }
+
+  int History(const std::string& person, const std::string& format, const std::string& output) {
+    int rc;
+    auto r = Call("history.person", {{"person_id", person}}, &rc);
+    if (!r) return rc;
+    std::string doc;
+    if (format == "json") {
+      doc = Pretty(*r) + "\n";
+    } else if (format == "md" || format == "markdown") {
+      doc = bw::HistoryMarkdown(*r);
+    } else if (format == "html") {
+      doc = bw::HistoryHtml(*r);
+    } else {
+      std::cerr << "breachctl: --format is md, html or json\n";
+      return kExitUsage;
+    }
+    if (output.empty() || output == "-") {
+      std::cout << doc;
+      return 0;
+    }
+    std::ofstream out(output);
+    out << doc;
+    if (!out) {
+      std::cerr << "breachctl: cannot write " << output << "\n";
+      return kExitUsage;
+    }
+    std::cerr << "wrote " << output << "\n";
+    return 0;
+  }
+
+  int Open(const std::string& recipient, double older_than_h) {
+    boost::json::object body;
+    if (!recipient.empty()) body["recipient"] = recipient;
+    if (older_than_h > 0) body["older_than_s"] = static_cast<int64_t>(older_than_h * 3600);
+    int rc;
+    auto r = Call("alerts.open", body, &rc);
+    if (!r) return rc;
+    const auto& alerts = (*r)["alerts"].as_array();
+    if (g_.json) {
+      for (const auto& a : alerts) std::cout << boost::json::serialize(a) << "\n";
+      return 0;
+    }
+    for (const auto& a : alerts) {
+      const auto& o = a.as_object();
+      std::cout << bw::FormatAlert(o) << "\n    id " << o.at("alert_id").as_string().c_str()
+                << (o.at("acked").as_bool()
+                        ? std::string(", acknowledged by ") + o.at("acked_by").as_string().c_str()
+                        : std::string(", NOT ACKNOWLEDGED"))
+                << ", escalation level " << boost::json::serialize(o.at("escalation_level"))
+                << "\n";
+    }
+    std::cout << alerts.size() << " alert(s) without a recorded outcome"
+              << (older_than_h > 0 ? " older than " + std::to_string(older_than_h) + " h" : "")
+              << "\n";
+    // The "no record of action taken" report must be empty in a healthy force.
+    return (older_than_h > 0 && !alerts.empty()) ? kExitRefused : 0;
+  }
+
+  int Ack(const std::string& alert_id) {
+    int rc;
+    auto r = Call("alert.ack", {{"alert_id", alert_id}}, &rc);
+    if (!r) return rc;
+    std::cout << "acknowledged " << alert_id << "\n";
+    return 0;
+  }
+
+  int Resolve(const std::string& alert_id, const std::string& outcome, const std::string& note) {
+    boost::json::object body{{"alert_id", alert_id}, {"outcome", outcome}};
+    if (!note.empty()) body["note"] = note;
+    int rc;
+    auto r = Call("alert.resolve", body, &rc);
+    if (!r) return rc;
+    std::cout << "resolved " << alert_id << ": " << outcome << "\n";
+    return 0;
   }
 
   int Since(int64_t seq) {
@@ -349,6 +479,41 @@ int main(int argc, char** argv) {
   int64_t since_seq = 0;
   auto* alerts_since = app.add_subcommand("since", "stored alerts after a seq (catch up)");
   alerts_since->add_option("seq", since_seq, "last seq you have")->required();
+  auto* protected_cmd = app.add_subcommand(
+      "protected", "instruments protecting a person (who must keep away from them)");
+  protected_cmd->add_option("person_id", person, "the protected person")->required();
+  std::string loc_at, loc_area;
+  auto* location = app.add_subcommand(
+      "location", "every condition forbidding presence at a point or area, with its subject");
+  location->add_option("--at", loc_at, "LON,LAT");
+  location->add_option("--area", loc_area, "GSS code, e.g. E09000023");
+  location->add_option("--time", at_time, "as at this RFC 3339 time (default now)");
+  std::string format = "md", output;
+  auto* history = app.add_subcommand(
+      "history", "a person's full record (versions, breaches, arrests, outcomes) for court");
+  history->add_option("person_id", person, "the person (PNC ID)")->required();
+  history->add_option("--format", format, "md, html or json")->capture_default_str();
+  history->add_option("-o,--output", output, "write the document to this file");
+  std::string recipient;
+  double older_than_h = 24;
+  auto* open = app.add_subcommand("open", "alerts without a recorded outcome");
+  open->add_option("--recipient", recipient, "only those sent to this topic, e.g. officer/MP-PC1234/");
+  auto* report = app.add_subcommand(
+      "unactioned",
+      "the 'no record of action taken' report: alerts without an outcome older than N hours "
+      "(exit 1 when not empty)");
+  report->add_option("--older-than-h", older_than_h, "age in hours")->capture_default_str();
+  report->add_option("--recipient", recipient, "only those sent to this topic");
+  std::string alert_id, outcome, note;
+  auto* ack = app.add_subcommand("ack", "acknowledge an alert (stops its escalation)");
+  ack->add_option("alert_id", alert_id, "the alert")->required();
+  auto* resolve = app.add_subcommand("resolve", "record an alert's outcome");
+  resolve->add_option("alert_id", alert_id, "the alert")->required();
+  resolve->add_option("outcome", outcome,
+                      "arrested | warned | attended_no_breach | false_alarm | in_custody | "
+                      "referred_to_court | no_action")
+      ->required();
+  resolve->add_option("--note", note, "what was done (required for no_action)");
 
   try {
     app.parse(argc, argv);
@@ -375,5 +540,18 @@ int main(int argc, char** argv) {
   if (*submit) return ctl.Submit(files);
   if (*watch) return ctl.Watch(topics, since, count, timeout_s);
   if (*alerts_since) return ctl.Since(since_seq);
+  if (*protected_cmd) return ctl.Protected(person);
+  if (*location) {
+    if (loc_at.empty() == loc_area.empty()) {
+      std::cerr << "breachctl: location needs exactly one of --at LON,LAT or --area CODE\n";
+      return kExitUsage;
+    }
+    return ctl.Location(loc_at, loc_area, at_time);
+  }
+  if (*history) return ctl.History(person, format, output);
+  if (*open) return ctl.Open(recipient, 0);
+  if (*report) return ctl.Open(recipient, older_than_h);
+  if (*ack) return ctl.Ack(alert_id);
+  if (*resolve) return ctl.Resolve(alert_id, outcome, note);
   return kExitUsage;
 }
