@@ -121,7 +121,10 @@ Daemon::Daemon(Config config, const Clock& clock)
 Daemon::~Daemon() {
   // Watchers release libzmq's fds before the sockets close.
   control_watcher_.reset();
-  for (auto& f : feeds_) f->watcher.reset();
+  for (auto& f : feeds_) {
+    f->watcher.reset();
+    f->replay_watcher.reset();
+  }
 }
 
 Status Daemon::Start() {
@@ -191,11 +194,24 @@ Status Daemon::Start() {
       feed->watcher = std::make_unique<ZmqWatcher>(
           io_, *feed->socket, static_cast<size_t>(config_.intake_drain_budget),
           [this, raw](size_t budget) { return DrainFeed(*raw, budget); });
+      if (!fc.replay.empty()) {
+        feed->replay = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::dealer);
+        feed->replay->set(zmq::sockopt::linger, 0);
+        feed->replay->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(256) << 20);
+        feed->replay->connect(fc.replay);
+        feed->replay_watcher = std::make_unique<ZmqWatcher>(
+            io_, *feed->replay, 4,
+            [this, raw](size_t budget) { return DrainReplay(*raw, budget); });
+      }
+      health_.AddFeed(fc.name, fc.silent_after_s, started_at_);
       feeds_.push_back(std::move(feed));
     }
   } catch (const zmq::error_t& e) {
     return Status::Unavailable(std::string("cannot set up sockets: ") + e.what());
   }
+  auto seqs = store_->LastSeqs();
+  if (!seqs.ok()) return seqs.status();
+  for (const auto& [channel, source, seq] : *seqs) health_.SetLastSeq(channel, source, seq);
   spdlog::info("alerts on {}, control on {}, {} feed(s)", config_.alerts_endpoint,
                config_.control_endpoint, feeds_.size());
   return Status::Ok();
@@ -203,7 +219,20 @@ Status Daemon::Start() {
 
 void Daemon::Run() {
   control_watcher_->Start();
-  for (auto& f : feeds_) f->watcher->Start();
+  for (auto& f : feeds_) {
+    f->watcher->Start();
+    if (!f->replay) continue;
+    f->replay_watcher->Start();
+    // Catch up on what was published while we were down: subscribed first (above),
+    // then ask from the last stored seq; what is already stored is discarded.
+    bool any = false;
+    for (const auto& [key, seq] : health_.last_seqs()) {
+      if (key.first != f->config.name) continue;
+      RequestReplay(*f, key.second, seq + 1);
+      any = true;
+    }
+    if (!any) RequestReplay(*f, "", 1);
+  }
   ArmSignals();
   ArmWatchdog();
   ArmTick();
@@ -212,8 +241,14 @@ void Daemon::Run() {
   io_.run();
   // Close sockets after the loop: watchers first (they hold libzmq's fds).
   control_watcher_.reset();
-  for (auto& f : feeds_) f->watcher.reset();
-  for (auto& f : feeds_) f->socket->close();
+  for (auto& f : feeds_) {
+    f->watcher.reset();
+    f->replay_watcher.reset();
+  }
+  for (auto& f : feeds_) {
+    f->socket->close();
+    if (f->replay) f->replay->close();
+  }
   control_->close();
   alerts_->close();  // linger lets queued alerts flush
   spdlog::info("breachwatchd stopped");
@@ -226,7 +261,10 @@ void Daemon::Stop() {
   spdlog::info("stopping: finishing in-flight work");
   // Cancel outstanding work; handlers already queued run to completion.
   control_watcher_->Cancel();
-  for (auto& f : feeds_) f->watcher->Cancel();
+  for (auto& f : feeds_) {
+    f->watcher->Cancel();
+    if (f->replay_watcher) f->replay_watcher->Cancel();
+  }
   boost::system::error_code ec;
   signals_.cancel(ec);
   signals_.clear(ec);
@@ -329,6 +367,32 @@ void Daemon::ArmTick() {
 
 void Daemon::RunTick() {
   const TimePoint now = clock_.Now();
+  std::vector<Alert> health_alerts;
+  for (const auto& gap : health_.ExpiredGaps(now)) {
+    for (auto& f : feeds_) {
+      if (f->config.name != gap.feed) continue;
+      Alert a = FeedAlert("feed_gap", Severity::kHigh, *f, gap.source,
+                          "feed " + gap.feed + " source " + gap.source + ": messages " +
+                              std::to_string(gap.from_seq) + " to " + std::to_string(gap.to_seq) +
+                              " never arrived" +
+                              (f->replay ? " and the replay endpoint did not supply them"
+                                         : " (no replay endpoint configured)") +
+                              "; events may be missing");
+      a.extra["from_seq"] = gap.from_seq;
+      a.extra["to_seq"] = gap.to_seq;
+      health_alerts.push_back(std::move(a));
+    }
+  }
+  for (const auto& silence : health_.CheckSilence(now)) {
+    for (auto& f : feeds_) {
+      if (f->config.name != silence.feed) continue;
+      health_alerts.push_back(
+          FeedAlert("feed_silent", Severity::kCritical, *f, "",
+                    "feed " + silence.feed + " has sent nothing (not even a heartbeat) for " +
+                        std::to_string(silence.quiet_for_s) + " s: breaches may be going unseen"));
+    }
+  }
+  if (!health_alerts.empty()) RaiseDaemonAlerts(std::move(health_alerts));
   auto due = store_->DueEscalations(now);
   if (!due.ok()) {
     spdlog::error("cannot read escalation deadlines: {}", due.status().ToString());
@@ -372,8 +436,8 @@ void Daemon::RunTick() {
     s = StoreAlert(&unacked, now);
     if (!s.ok()) break;
     to_publish.push_back(unacked);
-    auto next = NextEscalation(about, supervisor, step->level, state.raised_at, config_.policy,
-                               fallback);
+    auto next =
+        NextEscalation(about, supervisor, step->level, state.raised_at, config_.policy, fallback);
     s = store_->SetEscalation(state.alert_id, step->level,
                               next ? std::optional<TimePoint>(next->due) : std::nullopt);
     spdlog::warn("alert #{} {} not acknowledged: escalated to level {}", state.seq, state.kind,
@@ -391,7 +455,8 @@ void Daemon::RunTick() {
     rec.payload = FormatRfc3339(now);
     rec.result = "handled";
     rec.detail = tick->note.empty() ? "time-driven rules" : tick->note;
-    s = store_->InsertInbound(rec);
+    auto row = store_->InsertInbound(rec);
+    s = row.ok() ? Status::Ok() : row.status();
     for (auto& a : tick->alerts) {
       if (!s.ok()) break;
       s = StoreAlert(&a, now);
@@ -481,18 +546,155 @@ size_t Daemon::DrainFeed(FeedSocket& feed, size_t budget) {
   }
   if (batch.empty()) return 0;
   feed.received += static_cast<int64_t>(batch.size());
-  feed.last_seen = clock_.Now();
   std::vector<ItemResult> results;
   ProcessBatch(batch, &results);
+  AfterFeedResults(feed, results);
+  return n;
+}
+
+void Daemon::AfterFeedResults(FeedSocket& feed, const std::vector<ItemResult>& results) {
+  const TimePoint now = clock_.Now();
+  feed.last_seen = now;
+  std::vector<Alert> alerts;
+  if (auto restored = health_.Heard(feed.config.name, now)) {
+    alerts.push_back(FeedAlert("feed_restored", Severity::kInfo, feed, "",
+                               "feed " + feed.config.name + " is sending again after " +
+                                   std::to_string(restored->quiet_for_s) + " s of silence"));
+  }
   for (const auto& r : results) {
     if (r.result == "handled") {
       ++feed.handled;
-      if (!r.source.empty() && r.seq > 0) feed.last_seq_by_source[r.source] = r.seq;
     } else if (r.result == "duplicate") {
       ++feed.duplicates;
     } else if (r.result == "rejected") {
       ++feed.rejected;
+      ++feed.rejected_since_alert;
+      feed.last_dead_letter = r.dead_letter_id;
     }
+    if (r.result == "failed" || r.source.empty() || r.seq <= 0) continue;
+    if (auto gap =
+            health_.Observe(feed.config.name, r.source, r.seq, now, config_.policy.gap_fill_s)) {
+      ++feed.gaps;
+      spdlog::warn("feed {} source {}: seq gap {}..{}{}", feed.config.name, r.source, gap->from_seq,
+                   gap->to_seq,
+                   feed.replay ? ", asking the replay endpoint" : " and no replay endpoint");
+      if (feed.replay) RequestReplay(feed, r.source, gap->from_seq);
+    }
+  }
+  // A rejected event may be a missed breach: tell the control rooms, at most
+  // once a minute per feed, with how many and where they are kept.
+  if (feed.rejected_since_alert > 0 &&
+      (feed.last_rejected_alert.time_since_epoch().count() == 0 ||
+       now - feed.last_rejected_alert >= std::chrono::minutes(1))) {
+    Alert a = FeedAlert("feed_rejected", Severity::kMedium, feed, "",
+                        std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
+                            feed.config.name +
+                            " rejected as bad input; kept in the dead-letter store (latest "
+                            "inbound row " +
+                            std::to_string(feed.last_dead_letter) + ")");
+    a.extra["rejected"] = feed.rejected_since_alert;
+    a.extra["dead_letter_id"] = feed.last_dead_letter;
+    alerts.push_back(std::move(a));
+    feed.rejected_since_alert = 0;
+    feed.last_rejected_alert = now;
+  }
+  if (!alerts.empty()) RaiseDaemonAlerts(std::move(alerts));
+}
+
+Alert Daemon::FeedAlert(const std::string& kind, Severity severity, const FeedSocket& feed,
+                        const std::string& source, const std::string& summary) {
+  Alert a;
+  a.kind = kind;
+  a.severity = severity;
+  a.event_time = clock_.Now();
+  a.summary = summary;
+  a.extra["feed"] = feed.config.name;
+  a.extra["source"] = source;
+  for (const auto& room : engine_->control_rooms()) AddRecipient(&a, ControlTopic(room));
+  return a;
+}
+
+void Daemon::RaiseDaemonAlerts(std::vector<Alert> alerts) {
+  const TimePoint now = clock_.Now();
+  Status s = store_->Begin();
+  for (auto& a : alerts) {
+    if (!s.ok()) break;
+    s = StoreAlert(&a, now);
+  }
+  if (s.ok()) s = store_->Commit();
+  if (!s.ok()) {
+    store_->Rollback();
+    ++store_failures_;
+    store_healthy_ = false;
+    spdlog::error("store failure raising {} daemon alert(s): {}", alerts.size(), s.ToString());
+    Status rs = RecoverAfterFailedCommit();
+    if (!rs.ok()) spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    return;
+  }
+  for (const auto& a : alerts) spdlog::warn("{}: {}", a.kind, a.summary);
+  Publish(alerts);
+}
+
+void Daemon::RequestReplay(FeedSocket& feed, const std::string& source, int64_t from_seq) {
+  boost::json::object req{{"op", "replay"}, {"from_seq", from_seq}};
+  if (!source.empty()) req["source"] = source;
+  const std::string body = boost::json::serialize(req);
+  try {
+    feed.replay->send(zmq::buffer(std::string()), zmq::send_flags::sndmore);
+    feed.replay->send(zmq::buffer(std::string("replay")), zmq::send_flags::sndmore);
+    feed.replay->send(zmq::buffer(body), zmq::send_flags::dontwait);
+    ++feed.replay_requests;
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("replay request to {} not sent: {}", feed.config.replay, e.what());
+  }
+  if (feed.replay_watcher) feed.replay_watcher->Recheck();
+}
+
+size_t Daemon::DrainReplay(FeedSocket& feed, size_t budget) {
+  size_t n = 0;
+  for (; n < budget; ++n) {
+    std::vector<zmq::message_t> frames;
+    auto got =
+        zmq::recv_multipart(*feed.replay, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!got) break;
+    if (frames.empty()) continue;
+    boost::json::error_code ec;
+    auto v = boost::json::parse(frames.back().to_string(), ec);
+    if (ec || !v.is_object() || !v.get_object().contains("events") ||
+        !v.get_object().at("events").is_array()) {
+      spdlog::warn("feed {}: replay reply is not {{\"events\": [...]}}; ignored", feed.config.name);
+      continue;
+    }
+    const auto& events = v.get_object().at("events").get_array();
+    std::vector<Inbound> batch;
+    std::string source;
+    int64_t last_seq = 0;
+    for (const auto& ev : events) {
+      Inbound in;
+      in.channel = feed.config.name;
+      in.topic = feed.config.name;
+      in.expected_topic = feed.config.name;
+      in.payload = boost::json::serialize(ev);
+      batch.push_back(std::move(in));
+      if (ev.is_object()) {
+        const auto& eo = ev.get_object();
+        if (auto it = eo.find("source"); it != eo.end() && it->value().is_string()) {
+          source = std::string(it->value().get_string());
+        }
+        if (auto it = eo.find("seq"); it != eo.end() && it->value().is_int64()) {
+          last_seq = std::max(last_seq, it->value().get_int64());
+        }
+      }
+    }
+    feed.replayed += static_cast<int64_t>(batch.size());
+    if (!batch.empty()) {
+      spdlog::info("feed {}: {} event(s) from the replay endpoint", feed.config.name, batch.size());
+      std::vector<ItemResult> results;
+      ProcessBatch(batch, &results);
+      AfterFeedResults(feed, results);
+    }
+    // At most 1000 per reply: ask for the rest.
+    if (events.size() >= 1000 && last_seq > 0) RequestReplay(feed, source, last_seq + 1);
   }
   return n;
 }
@@ -545,7 +747,10 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
     out->reason = rec.reason;
     out->message = rec.detail;
     RecordRejection(in, source, why);
-    return store_->InsertInbound(rec);
+    auto row = store_->InsertInbound(rec);
+    if (!row.ok()) return row.status();
+    out->dead_letter_id = *row;
+    return Status::Ok();
   };
 
   if (!in.frame_error.empty()) {
@@ -570,8 +775,8 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
   rec.seq = e.seq;
   rec.type = EventTypeName(e.type);
   rec.person_id = !e.person_id.empty() ? e.person_id
-                  : e.instrument         ? e.instrument->subject
-                                         : std::string();
+                  : e.instrument       ? e.instrument->subject
+                                       : std::string();
   rec.event_time = e.time;
   out->source = e.source;
   out->seq = e.seq;
@@ -598,8 +803,9 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
   }
   rec.result = "handled";
   rec.detail = outcome->note;
-  Status s = store_->InsertInbound(rec);
-  if (!s.ok()) return s;
+  auto row = store_->InsertInbound(rec);
+  if (!row.ok()) return row.status();
+  Status s;
   for (const auto& c : outcome->changes) {
     s = store_->InsertInstrumentChange(c, e.source, e.id, now);
     if (!s.ok()) return s;
@@ -697,9 +903,9 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
   audit.op = op;
   audit.actor = "unknown";
   auto finish = [&](boost::json::object reply, const Status& s) {
-    audit.outcome = s.ok() ? "ok" : ErrorCodeName(s.code() == ErrorCode::kIoError
-                                                      ? ErrorCode::kUnavailable
-                                                      : s.code());
+    audit.outcome = s.ok() ? "ok"
+                           : ErrorCodeName(s.code() == ErrorCode::kIoError ? ErrorCode::kUnavailable
+                                                                           : s.code());
     if (!s.ok() && audit.detail.empty()) audit.detail = s.ToString();
     Status as = store_->InsertAudit(audit);
     if (!as.ok()) {
@@ -839,9 +1045,9 @@ Result<boost::json::object> Daemon::OpConditionsLocation(const boost::json::obje
       bool forbids = false;
       if (c.kind == ConditionKind::kExclusionZone) {
         const GeoMultiPolygon* geom =
-            c.inline_zone ? &*c.inline_zone
-                          : (zones_->Find(c.zone_code) ? &zones_->Find(c.zone_code)->geometry
-                                                       : nullptr);
+            c.inline_zone
+                ? &*c.inline_zone
+                : (zones_->Find(c.zone_code) ? &zones_->Find(c.zone_code)->geometry : nullptr);
         if (loc.at && geom != nullptr && Covers(*geom, *loc.at)) forbids = true;
         if (area_zone != nullptr &&
             (c.zone_code == loc.area ||
@@ -967,8 +1173,7 @@ Result<boost::json::object> Daemon::OpAlertsOpen(const boost::json::object& req,
   return o;
 }
 
-Result<boost::json::object> Daemon::OpAlertAck(const boost::json::object& req,
-                                               AuditRecord* audit) {
+Result<boost::json::object> Daemon::OpAlertAck(const boost::json::object& req, AuditRecord* audit) {
   auto id = json::GetString(req, "", "alert_id");
   if (!id.ok()) return id.status();
   audit->subjects = *id;
@@ -999,9 +1204,10 @@ Result<boost::json::object> Daemon::OpAlertResolve(const boost::json::object& re
   if (!current.ok()) return current.status();
   if (!*current) return Status::NotFound("no alert \"" + *id + "\"");
   if ((*current)->resolved_at) {
-    return Status::BadInput("alert_id", "alert already resolved as \"" + (*current)->outcome +
-                                            "\" by " + (*current)->resolved_by,
-                            "conflict");
+    return Status::BadInput(
+        "alert_id",
+        "alert already resolved as \"" + (*current)->outcome + "\" by " + (*current)->resolved_by,
+        "conflict");
   }
   Status s = store_->ResolveAlert(*id, audit->actor, clock_.Now(), *outcome, note->value_or(""));
   if (!s.ok()) return s;
@@ -1057,8 +1263,15 @@ boost::json::object Daemon::StatusJson() {
     fo["rejected"] = f->rejected;
     fo["duplicates"] = f->duplicates;
     boost::json::object seqs;
-    for (const auto& [src, seq] : f->last_seq_by_source) seqs[src] = seq;
+    for (const auto& [key, seq] : health_.last_seqs()) {
+      if (key.first == f->config.name) seqs[key.second] = seq;
+    }
     fo["last_seq"] = std::move(seqs);
+    fo["gaps"] = f->gaps;
+    fo["replay"] = f->config.replay;
+    fo["replay_requests"] = f->replay_requests;
+    fo["replayed"] = f->replayed;
+    fo["silent"] = health_.IsSilent(f->config.name);
     if (f->last_seen.time_since_epoch().count() != 0) {
       fo["last_seen_age_s"] =
           std::chrono::duration_cast<std::chrono::seconds>(now - f->last_seen).count();
@@ -1085,6 +1298,7 @@ boost::json::object Daemon::StatusJson() {
                 {"healthy", store_healthy_ && c.ok()},
                 {"failures", store_failures_}};
   o["zones"] = zones_->size();
+  o["missing_seqs"] = health_.MissingCount();
   return o;
 }
 

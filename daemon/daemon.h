@@ -26,6 +26,7 @@
 #include "daemon/store.h"
 #include "daemon/zmq_watcher.h"
 #include "handlers/engine.h"
+#include "handlers/feed_health.h"
 
 namespace bw {
 
@@ -57,8 +58,17 @@ class Daemon {
     int64_t handled = 0;
     int64_t rejected = 0;
     int64_t duplicates = 0;
-    std::map<std::string, int64_t> last_seq_by_source;
     TimePoint last_seen{};
+    int64_t gaps = 0;
+    // Replay endpoint (DEALER to the feed's ROUTER), when configured.
+    std::unique_ptr<zmq::socket_t> replay;
+    std::unique_ptr<ZmqWatcher> replay_watcher;
+    int64_t replay_requests = 0;
+    int64_t replayed = 0;
+    // feed_rejected rate limiting.
+    TimePoint last_rejected_alert{};
+    int64_t rejected_since_alert = 0;
+    int64_t last_dead_letter = 0;
   };
   struct Inbound {
     std::string channel;
@@ -75,10 +85,21 @@ class Daemon {
     std::vector<Alert> alerts;
     std::string source;
     int64_t seq = 0;
+    int64_t dead_letter_id = 0;  // inbound row of a rejected message
   };
 
   size_t DrainFeed(FeedSocket& feed, size_t budget);
   size_t DrainControl(size_t budget);
+  size_t DrainReplay(FeedSocket& feed, size_t budget);
+  // Counters, seq gaps (asking the replay endpoint), liveness and rejection
+  // alerts after a batch from `feed` has been handled.
+  void AfterFeedResults(FeedSocket& feed, const std::vector<ItemResult>& results);
+  void RequestReplay(FeedSocket& feed, const std::string& source, int64_t from_seq);
+  // A feed-health alert to every control room.
+  Alert FeedAlert(const std::string& kind, Severity severity, const FeedSocket& feed,
+                  const std::string& source, const std::string& summary);
+  // Stores (one transaction) and publishes alerts raised by the daemon itself.
+  void RaiseDaemonAlerts(std::vector<Alert> alerts);
   // Handles a batch in one transaction; fills `results` one per input.
   void ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results);
   Status ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>* to_publish);
@@ -128,6 +149,7 @@ class Daemon {
   zmq::context_t zmq_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
+  FeedHealth health_;
   std::shared_ptr<const ZoneIndex> zones_;
   std::vector<std::unique_ptr<FeedSocket>> feeds_;
   std::unique_ptr<zmq::socket_t> alerts_;

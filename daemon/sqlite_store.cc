@@ -195,7 +195,19 @@ class SqliteStore final : public Store {
     return Error("duplicate check");
   }
 
-  Status InsertInbound(const InboundRecord& r) override {
+  Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
+    std::vector<std::tuple<std::string, std::string, int64_t>> out;
+    Stmt st(db_,
+            "SELECT channel, source, MAX(seq) FROM inbound WHERE source IS NOT NULL AND seq IS NOT "
+            "NULL GROUP BY channel, source");
+    if (!st.ok()) return Error("preparing last seqs");
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) out.emplace_back(st.Text(0), st.Text(1), st.Int(2));
+    if (rc != SQLITE_DONE) return Error("last seqs");
+    return out;
+  }
+
+  Result<int64_t> InsertInbound(const InboundRecord& r) override {
     Stmt st(db_,
             "INSERT INTO inbound (received_at, channel, topic, source, msg_id, seq, type, "
             "event_time, payload, result, reason, detail, person_id) "
@@ -208,7 +220,9 @@ class SqliteStore final : public Store {
     if (r.event_time) st.Bind(8, FormatRfc3339(*r.event_time));
     st.BindBlob(9, r.payload).Bind(10, r.result).BindOrNull(11, r.reason).BindOrNull(12, r.detail);
     st.BindOrNull(13, r.person_id);
-    return StepDone(st, "inbound insert");
+    Status s = StepDone(st, "inbound insert");
+    if (!s.ok()) return s;
+    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
   }
 
   Status InsertInstrumentChange(const InstrumentChange& c, const std::string& source,
@@ -366,9 +380,10 @@ class SqliteStore final : public Store {
   }
 
   Status AckAlert(const std::string& alert_id, const std::string& by, TimePoint at) override {
-    Stmt st(db_,
-            "UPDATE alerts SET acked_at = COALESCE(acked_at, ?2), acked_by = COALESCE(acked_by, ?3), "
-            "next_escalation_ms = NULL WHERE alert_id = ?1");
+    Stmt st(
+        db_,
+        "UPDATE alerts SET acked_at = COALESCE(acked_at, ?2), acked_by = COALESCE(acked_by, ?3), "
+        "next_escalation_ms = NULL WHERE alert_id = ?1");
     if (!st.ok()) return Error("preparing ack");
     st.Bind(1, alert_id).Bind(2, FormatRfc3339(at)).Bind(3, by);
     return StepDone(st, "ack");
@@ -376,10 +391,11 @@ class SqliteStore final : public Store {
 
   Status ResolveAlert(const std::string& alert_id, const std::string& by, TimePoint at,
                       const std::string& outcome, const std::string& note) override {
-    Stmt st(db_,
-            "UPDATE alerts SET acked_at = COALESCE(acked_at, ?2), acked_by = COALESCE(acked_by, ?3), "
-            "resolved_at = ?2, resolved_by = ?3, outcome = ?4, note = ?5, "
-            "next_escalation_ms = NULL WHERE alert_id = ?1");
+    Stmt st(
+        db_,
+        "UPDATE alerts SET acked_at = COALESCE(acked_at, ?2), acked_by = COALESCE(acked_by, ?3), "
+        "resolved_at = ?2, resolved_by = ?3, outcome = ?4, note = ?5, "
+        "next_escalation_ms = NULL WHERE alert_id = ?1");
     if (!st.ok()) return Error("preparing resolve");
     st.Bind(1, alert_id).Bind(2, FormatRfc3339(at)).Bind(3, by).Bind(4, outcome);
     st.BindOrNull(5, note);
@@ -412,8 +428,7 @@ class SqliteStore final : public Store {
 
   Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient) override {
     if (recipient.empty()) {
-      return QueryAlerts("WHERE outcome IS NULL AND severity != 'info' ORDER BY seq",
-                         [](Stmt&) {});
+      return QueryAlerts("WHERE outcome IS NULL AND severity != 'info' ORDER BY seq", [](Stmt&) {});
     }
     return QueryAlerts(
         "WHERE outcome IS NULL AND severity != 'info' AND seq IN "
@@ -442,8 +457,8 @@ class SqliteStore final : public Store {
         }
         if (!st.IsNull(5)) d["reason"] = st.Text(5);
         d["recorded_at"] = st.Text(6);
-        out.push_back({TimePoint(Millis(st.Int(0))), "instrument " + st.Text(1),
-                       boost::json::serialize(d)});
+        out.push_back(
+            {TimePoint(Millis(st.Int(0))), "instrument " + st.Text(1), boost::json::serialize(d)});
       }
       if (rc != SQLITE_DONE) return Error("history (instruments)");
     }

@@ -15,6 +15,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "handlers/alert.h"
@@ -33,10 +34,10 @@ struct InboundRecord {
   int64_t seq = 0;
   std::string type;
   std::optional<TimePoint> event_time;
-  std::string payload;  // verbatim bytes
-  std::string result;   // "handled" | "rejected"
-  std::string reason;   // rejection class, e.g. "missing_field"
-  std::string detail;   // rejection message naming the field, or the handling note
+  std::string payload;    // verbatim bytes
+  std::string result;     // "handled" | "rejected"
+  std::string reason;     // rejection class, e.g. "missing_field"
+  std::string detail;     // rejection message naming the field, or the handling note
   std::string person_id;  // the person the event is about, when there is one (for history)
 };
 
@@ -94,7 +95,10 @@ class Store {
 
   // True when (source, msg_id) was already handled.
   virtual Result<bool> HasHandled(const std::string& source, const std::string& msg_id) = 0;
-  virtual Status InsertInbound(const InboundRecord& record) = 0;
+  // Returns the row id (the dead-letter reference for a rejected message).
+  virtual Result<int64_t> InsertInbound(const InboundRecord& record) = 0;
+  // The highest seq stored per (channel, source), for gap detection after a restart.
+  virtual Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() = 0;
   virtual Status InsertInstrumentChange(const InstrumentChange& change,
                                         const std::string& caused_by_source,
                                         const std::string& caused_by_id, TimePoint recorded_at) = 0;
