@@ -46,6 +46,10 @@ std::string DaemonProcess::Endpoint(const std::string& name) {
   return "tcp://127.0.0.1:" + std::to_string(FreeTcpPort(ctx_));
 }
 
+std::string DaemonProcess::EnableReplay(const std::string& feed) {
+  return replay_endpoints_[feed] = Endpoint("replay-" + feed);
+}
+
 std::string DaemonProcess::WriteConfig() {
   config_path_ = dir_ + "/breachwatch.toml";
   std::ofstream out(config_path_);
@@ -56,7 +60,10 @@ std::string DaemonProcess::WriteConfig() {
   out << "[alerts]\nendpoint = \"" << alerts_endpoint_ << "\"\n\n";
   out << "[control]\nendpoint = \"" << control_endpoint_ << "\"\n\n";
   for (const auto& f : feed_names_) {
-    out << "[[feeds]]\nname = \"" << f << "\"\nendpoint = \"" << feed_endpoints_[f] << "\"\n\n";
+    out << "[[feeds]]\nname = \"" << f << "\"\nendpoint = \"" << feed_endpoints_[f] << "\"\n";
+    if (replay_endpoints_.count(f)) out << "replay = \"" << replay_endpoints_[f] << "\"\n";
+    out << feed_options_[f];
+    out << "\n";
   }
   out << extra_config_;
   return config_path_;
@@ -162,6 +169,29 @@ void DaemonProcess::PublishFrames(const std::string& feed, const std::vector<std
     s.send(zmq::buffer(frames[i]),
            i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
   }
+}
+
+bool DaemonProcess::AwaitFeedSubscription(const std::string& feed,
+                                          std::chrono::milliseconds timeout) {
+  auto it = feed_sockets_.find(feed);
+  if (it == feed_sockets_.end()) {
+    FeedSocket(feed);  // binds and waits for the subscription itself
+    return true;
+  }
+  zmq::socket_t& s = *it->second;
+  // Pass every subscription on, even one the killed daemon's pipe still holds.
+  s.set(zmq::sockopt::xpub_verbose, 1);
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(50));
+    zmq::message_t m;
+    if ((item.revents & ZMQ_POLLIN) && s.recv(m, zmq::recv_flags::dontwait) && m.size() > 0 &&
+        m.data<char>()[0] == 1) {
+      return true;
+    }
+  }
+  return false;
 }
 
 boost::json::object DaemonProcess::Call(const std::string& op, boost::json::object body) {

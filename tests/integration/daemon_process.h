@@ -28,6 +28,12 @@ class DaemonProcess {
                          std::vector<std::string> feeds = {"orders", "tag", "custody", "check"});
   ~DaemonProcess();
 
+  // Gives `feed` a replay endpoint (written into the config); returns it.
+  std::string EnableReplay(const std::string& feed);
+  // Adds a key line (e.g. "silent_after_s = 1") to `feed`'s [[feeds]] table.
+  void AddFeedOption(const std::string& feed, const std::string& line) {
+    feed_options_[feed] += line + "\n";
+  }
   // Extra TOML appended to the generated config (e.g. "[intake]\nmax_message_bytes = 2048\n").
   void set_extra_config(std::string toml) { extra_config_ = std::move(toml); }
   std::string WriteConfig();
@@ -46,6 +52,11 @@ class DaemonProcess {
   // Publishes on a feed (binds its PUB); waits for the daemon's subscription first.
   void Publish(const std::string& feed, const std::string& payload);
   void PublishFrames(const std::string& feed, const std::vector<std::string>& frames);
+  // After a restart: waits until the new daemon has subscribed to `feed` again,
+  // so that the next Publish is not lost to the slow-joiner window.  False on
+  // time-out.  (Before the first Publish, that Publish waits by itself.)
+  bool AwaitFeedSubscription(const std::string& feed,
+                             std::chrono::milliseconds timeout = std::chrono::seconds(10));
 
   // Control request with officer_id/reason filled in unless present.
   boost::json::object Call(const std::string& op, boost::json::object body = {});
@@ -75,6 +86,8 @@ class DaemonProcess {
   std::string alerts_endpoint_;
   std::string control_endpoint_;
   std::map<std::string, std::string> feed_endpoints_;
+  std::map<std::string, std::string> replay_endpoints_;
+  std::map<std::string, std::string> feed_options_;
   std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
   zmq::context_t ctx_{1};
   pid_t pid_ = -1;

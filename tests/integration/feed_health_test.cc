@@ -1,0 +1,204 @@
+// Nothing lost: seq gaps filled from the replay endpoint or raised as feed_gap,
+// catch-up after a restart, feed_silent / feed_restored, feed_rejected.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <mutex>
+#include <thread>
+
+#include "handlers/time_util.h"
+#include "tests/integration/daemon_process.h"
+
+namespace bw::testing {
+namespace {
+
+using std::chrono::milliseconds;
+
+template <typename Pred>
+bool Eventually(Pred pred, milliseconds timeout = milliseconds(15000)) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(milliseconds(20));
+  }
+  return pred();
+}
+
+std::string Heartbeat(int64_t seq, const std::string& source = "em-provider") {
+  return R"({"type":"heartbeat","id":")" + source + "-" + std::to_string(seq) + R"(","source":")" +
+         source + R"(","seq":)" + std::to_string(seq) + R"(,"time":")" +
+         FormatRfc3339(SystemClock().Now()) + "\"}";
+}
+
+int64_t Handled(DaemonProcess& d) {
+  auto s = d.Call("status");
+  if (!s.contains("counts")) return -1;
+  return s.at("counts").at("inbound_handled").to_number<int64_t>();
+}
+
+std::vector<boost::json::object> AlertsOfKind(DaemonProcess& d, const std::string& kind) {
+  std::vector<boost::json::object> out;
+  for (auto& a : d.AlertsSince(0)) {
+    if (a.at("kind").as_string() == kind) out.push_back(a);
+  }
+  return out;
+}
+
+// The feed side of a replay endpoint: a ROUTER answering
+// {"op":"replay","from_seq":N} with the stored events from N on (at most 1000).
+class ReplayServer {
+ public:
+  ReplayServer(zmq::context_t& ctx, const std::string& endpoint)
+      : socket_(ctx, zmq::socket_type::router) {
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.bind(endpoint);
+    thread_ = std::thread([this] { Serve(); });
+  }
+  ~ReplayServer() {
+    stop_ = true;
+    thread_.join();
+  }
+  void Store(int64_t seq, const std::string& event) {
+    std::lock_guard<std::mutex> lock(mu_);
+    events_.emplace_back(seq, event);
+  }
+  int requests() const { return requests_; }
+
+ private:
+  void Serve() {
+    while (!stop_) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, milliseconds(20));
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      std::vector<zmq::message_t> frames;
+      if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
+          frames.size() < 3) {
+        continue;
+      }
+      ++requests_;
+      auto req = boost::json::parse(frames.back().to_string()).as_object();
+      int64_t from = req.at("from_seq").to_number<int64_t>();
+      std::string body = "{\"events\":[";
+      int n = 0;
+      {
+        std::lock_guard<std::mutex> lock(mu_);
+        for (const auto& [seq, ev] : events_) {
+          if (seq < from || n >= 1000) continue;
+          body += (n++ ? "," : "") + ev;
+        }
+      }
+      body += "]}";
+      // [identity][empty][topic][body]
+      socket_.send(frames[0], zmq::send_flags::sndmore);
+      socket_.send(zmq::buffer(std::string()), zmq::send_flags::sndmore);
+      socket_.send(zmq::buffer(std::string("replay")), zmq::send_flags::sndmore);
+      socket_.send(zmq::buffer(body), zmq::send_flags::none);
+    }
+  }
+  zmq::socket_t socket_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::mutex mu_;
+  std::vector<std::pair<int64_t, std::string>> events_;
+};
+
+TEST(FeedHealth, DroppedSeq500To510WithReplayEndpointLosesNothing) {
+  DaemonProcess d;
+  std::string replay_endpoint = d.EnableReplay("tag");
+  d.set_extra_config("[policy]\ngap_fill_s = 2\n");
+  ReplayServer replay(d.context(), replay_endpoint);
+  ASSERT_TRUE(d.Start()) << d.log();
+  for (int64_t seq = 1; seq <= 520; ++seq) {
+    std::string hb = Heartbeat(seq);
+    replay.Store(seq, hb);
+    if (seq >= 500 && seq <= 510) continue;  // lost on the wire
+    d.Publish("tag", hb);
+  }
+  ASSERT_TRUE(Eventually([&] { return Handled(d) == 520; })) << Handled(d) << "\n" << d.log();
+  // Past gap_fill_s (2 s) and a tick: no feed_gap, nothing missing.
+  std::this_thread::sleep_for(milliseconds(2600));
+  EXPECT_TRUE(AlertsOfKind(d, "feed_gap").empty());
+  auto status = d.Call("status");
+  EXPECT_EQ(status.at("missing_seqs").as_int64(), 0);
+  EXPECT_EQ(Handled(d), 520);
+  EXPECT_GE(replay.requests(), 1);
+}
+
+TEST(FeedHealth, DroppedSeq500To510WithoutReplayRaisesFeedGapWithinGapFill) {
+  DaemonProcess d;
+  d.set_extra_config("[policy]\ngap_fill_s = 2\n");
+  ASSERT_TRUE(d.Start()) << d.log();
+  for (int64_t seq = 1; seq <= 499; ++seq) d.Publish("tag", Heartbeat(seq));
+  ASSERT_TRUE(Eventually([&] { return Handled(d) == 499; }));
+  const auto sent = std::chrono::steady_clock::now();
+  for (int64_t seq = 511; seq <= 520; ++seq) d.Publish("tag", Heartbeat(seq));
+  ASSERT_TRUE(Eventually([&] { return !AlertsOfKind(d, "feed_gap").empty(); }, milliseconds(8000)))
+      << d.log();
+  const auto elapsed = std::chrono::steady_clock::now() - sent;
+  EXPECT_LE(elapsed, milliseconds(2000 + 1500)) << "feed_gap later than gap_fill_s + a tick";
+  auto gaps = AlertsOfKind(d, "feed_gap");
+  ASSERT_EQ(gaps.size(), 1u);
+  EXPECT_EQ(gaps[0].at("from_seq").as_int64(), 500);
+  EXPECT_EQ(gaps[0].at("to_seq").as_int64(), 510);
+  EXPECT_EQ(gaps[0].at("feed").as_string(), "tag");
+  EXPECT_EQ(gaps[0].at("source").as_string(), "em-provider");
+  EXPECT_EQ(gaps[0].at("recipients").as_array().size(), 33u) << "every control room";
+}
+
+TEST(FeedHealth, CatchesUpFromTheReplayEndpointAfterARestart) {
+  DaemonProcess d;
+  std::string replay_endpoint = d.EnableReplay("tag");
+  ReplayServer replay(d.context(), replay_endpoint);
+  ASSERT_TRUE(d.Start()) << d.log();
+  for (int64_t seq = 1; seq <= 50; ++seq) {
+    replay.Store(seq, Heartbeat(seq));
+    d.Publish("tag", Heartbeat(seq));
+  }
+  ASSERT_TRUE(Eventually([&] { return Handled(d) == 50; })) << d.log();
+  d.Kill9();
+  // Published while the daemon is down: nobody receives them live.
+  for (int64_t seq = 51; seq <= 120; ++seq) replay.Store(seq, Heartbeat(seq));
+  ASSERT_TRUE(d.Start()) << d.log();
+  ASSERT_TRUE(Eventually([&] { return Handled(d) == 120; })) << Handled(d) << "\n" << d.log();
+  auto status = d.Call("status");
+  for (const auto& f : status.at("feeds").as_array()) {
+    if (f.at("name").as_string() == "tag") {
+      EXPECT_EQ(f.at("last_seq").at("em-provider").as_int64(), 120);
+    }
+  }
+}
+
+TEST(FeedHealth, SilentFeedRaisesFeedSilentThenFeedRestored) {
+  DaemonProcess d;
+  d.AddFeedOption("check", "silent_after_s = 1");
+  ASSERT_TRUE(d.Start()) << d.log();
+  ASSERT_TRUE(
+      Eventually([&] { return !AlertsOfKind(d, "feed_silent").empty(); }, milliseconds(5000)))
+      << d.log();
+  auto silent = AlertsOfKind(d, "feed_silent");
+  ASSERT_EQ(silent.size(), 1u);
+  EXPECT_EQ(silent[0].at("severity").as_string(), "critical");
+  EXPECT_EQ(silent[0].at("feed").as_string(), "check");
+  d.Publish("check", Heartbeat(1, "checks-met"));
+  ASSERT_TRUE(Eventually([&] { return !AlertsOfKind(d, "feed_restored").empty(); })) << d.log();
+  // Other feeds (silent_after_s 60) stayed quiet without an alert.
+  for (const auto& a : AlertsOfKind(d, "feed_silent")) {
+    EXPECT_EQ(a.at("feed").as_string(), "check");
+  }
+}
+
+TEST(FeedHealth, RejectedFeedMessagesRaiseOneRateLimitedFeedRejected) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  for (int i = 0; i < 5; ++i) d.Publish("check", "not json at all");
+  ASSERT_TRUE(Eventually([&] { return !AlertsOfKind(d, "feed_rejected").empty(); })) << d.log();
+  std::this_thread::sleep_for(milliseconds(300));
+  auto rejected = AlertsOfKind(d, "feed_rejected");
+  ASSERT_EQ(rejected.size(), 1u) << "rate-limited to one a minute per feed";
+  EXPECT_GT(rejected[0].at("dead_letter_id").as_int64(), 0);
+  EXPECT_EQ(rejected[0].at("feed").as_string(), "check");
+}
+
+}  // namespace
+}  // namespace bw::testing
