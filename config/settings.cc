@@ -405,6 +405,19 @@ const std::vector<AnySection>& Schema() {
           },
       },
       Section{
+          "metrics",
+          "Prometheus metrics: plain HTTP (GET /metrics, text exposition format) with per-feed "
+          "messages, rejections, gaps, last-seen age, alerts by kind, queue depths and the "
+          "commit latency histogram. Bind it to loopback and let a local Prometheus or node "
+          "exporter scrape it.",
+          {
+              Str<C>("endpoint", BW_REF(metrics_endpoint),
+                     "Endpoint to listen on, tcp://host:port. Leave out to serve no metrics.")
+                  .Endpoint(EndpointRole::kBind)
+                  .Example("\"tcp://127.0.0.1:7609\""),
+          },
+      },
+      Section{
           "log",
           "Logging, to standard error (the journal under systemd).",
           {

@@ -66,6 +66,7 @@ struct Config {
   Policy policy;
   int64_t intake_max_message_bytes = 65536;  // larger frames are dead-lettered as oversize
   int64_t intake_drain_budget = 256;         // messages handled per loop turn before yielding
+  std::string metrics_endpoint;              // tcp://host:port for GET /metrics; empty = none
   std::string log_level = "info";            // trace | debug | info | warn | error
 };
 

@@ -121,6 +121,7 @@ Daemon::Daemon(Config config, const Clock& clock)
 Daemon::~Daemon() {
   // Watchers release libzmq's fds before the sockets close.
   control_watcher_.reset();
+  alerts_watcher_.reset();
   for (auto& f : feeds_) {
     f->watcher.reset();
     f->replay_watcher.reset();
@@ -161,10 +162,16 @@ Status Daemon::Start() {
                next_alert_seq_);
 
   try {
-    alerts_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::pub);
+    // XPUB with NODROP: a subscriber past its high-water mark makes send fail
+    // with EAGAIN instead of a silent drop, so drops are counted (the alert
+    // stays in the store for alerts.since).
+    alerts_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::xpub);
     alerts_->set(zmq::sockopt::linger, 2000);
     alerts_->set(zmq::sockopt::sndhwm, static_cast<int>(config_.alerts_send_hwm));
+    alerts_->set(zmq::sockopt::xpub_nodrop, true);
     alerts_->bind(config_.alerts_endpoint);
+    alerts_watcher_ = std::make_unique<ZmqWatcher>(
+        io_, *alerts_, 256, [this](size_t budget) { return DrainAlertSubscriptions(budget); });
 
     control_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::router);
     control_->set(zmq::sockopt::linger, 1000);
@@ -212,6 +219,12 @@ Status Daemon::Start() {
   auto seqs = store_->LastSeqs();
   if (!seqs.ok()) return seqs.status();
   for (const auto& [channel, source, seq] : *seqs) health_.SetLastSeq(channel, source, seq);
+  if (!config_.metrics_endpoint.empty()) {
+    metrics_ = std::make_unique<MetricsServer>(io_, [this] { return RenderMetrics(); });
+    Status ms = metrics_->Listen(config_.metrics_endpoint);
+    if (!ms.ok()) return ms;
+    spdlog::info("metrics on http://{}/metrics", config_.metrics_endpoint.substr(6));
+  }
   spdlog::info("alerts on {}, control on {}, {} feed(s)", config_.alerts_endpoint,
                config_.control_endpoint, feeds_.size());
   return Status::Ok();
@@ -219,6 +232,7 @@ Status Daemon::Start() {
 
 void Daemon::Run() {
   control_watcher_->Start();
+  alerts_watcher_->Start();
   for (auto& f : feeds_) {
     f->watcher->Start();
     if (!f->replay) continue;
@@ -241,6 +255,7 @@ void Daemon::Run() {
   io_.run();
   // Close sockets after the loop: watchers first (they hold libzmq's fds).
   control_watcher_.reset();
+  alerts_watcher_.reset();
   for (auto& f : feeds_) {
     f->watcher.reset();
     f->replay_watcher.reset();
@@ -261,6 +276,8 @@ void Daemon::Stop() {
   spdlog::info("stopping: finishing in-flight work");
   // Cancel outstanding work; handlers already queued run to completion.
   control_watcher_->Cancel();
+  alerts_watcher_->Cancel();
+  if (metrics_) metrics_->Stop();
   for (auto& f : feeds_) {
     f->watcher->Cancel();
     if (f->replay_watcher) f->replay_watcher->Cancel();
@@ -353,7 +370,101 @@ Status Daemon::StoreAlert(Alert* a, TimePoint now) {
   if (a->kind != "unacknowledged") {
     if (auto step = NextEscalation(*a, "", 0, now, config_.policy)) escalate_at = step->due;
   }
+  ++alerts_by_kind_[a->kind];
   return store_->InsertAlert(*a, escalate_at);
+}
+
+size_t Daemon::DrainAlertSubscriptions(size_t budget) {
+  size_t n = 0;
+  for (; n < budget; ++n) {
+    zmq::message_t m;
+    if (!alerts_->recv(m, zmq::recv_flags::dontwait)) break;
+    if (m.size() == 0) continue;
+    const bool subscribe = m.data<char>()[0] == 1;
+    subscribers_ += subscribe ? 1 : -1;
+    spdlog::debug("alert subscription {} \"{}\"", subscribe ? "added" : "removed",
+                  std::string(m.data<char>() + 1, m.size() - 1));
+  }
+  return n;
+}
+
+void Daemon::ObserveCommit(std::chrono::steady_clock::duration d) {
+  const double seconds = std::chrono::duration<double>(d).count();
+  ++commit_count_;
+  commit_seconds_sum_ += seconds;
+  for (size_t i = 0; i < std::size(kCommitBuckets); ++i) {
+    if (seconds <= kCommitBuckets[i]) ++commit_bucket_counts_[i];
+  }
+}
+
+std::string Daemon::RenderMetrics() {
+  std::string out;
+  const TimePoint now = clock_.Now();
+  auto line = [&](const std::string& name, const std::string& labels, double value) {
+    out += name;
+    if (!labels.empty()) out += "{" + labels + "}";
+    out += " " + fmt::format("{}", value) + "\n";
+  };
+  auto help = [&](const char* name, const char* type, const char* text) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, text, name, type);
+  };
+  help("breachwatch_feed_messages_total", "counter", "Messages received per feed.");
+  for (const auto& f : feeds_)
+    line("breachwatch_feed_messages_total", "feed=\"" + f->config.name + "\"", f->received);
+  help("breachwatch_feed_handled_total", "counter", "Messages handled per feed.");
+  for (const auto& f : feeds_)
+    line("breachwatch_feed_handled_total", "feed=\"" + f->config.name + "\"", f->handled);
+  help("breachwatch_feed_rejected_total", "counter", "Messages dead-lettered per feed.");
+  for (const auto& f : feeds_)
+    line("breachwatch_feed_rejected_total", "feed=\"" + f->config.name + "\"", f->rejected);
+  help("breachwatch_feed_duplicates_total", "counter", "Duplicate messages per feed.");
+  for (const auto& f : feeds_)
+    line("breachwatch_feed_duplicates_total", "feed=\"" + f->config.name + "\"", f->duplicates);
+  help("breachwatch_feed_gaps_total", "counter", "Sequence gaps detected per feed.");
+  for (const auto& f : feeds_)
+    line("breachwatch_feed_gaps_total", "feed=\"" + f->config.name + "\"", f->gaps);
+  help("breachwatch_feed_replayed_total", "counter", "Events received from replay endpoints.");
+  for (const auto& f : feeds_)
+    line("breachwatch_feed_replayed_total", "feed=\"" + f->config.name + "\"", f->replayed);
+  help("breachwatch_feed_last_seen_age_seconds", "gauge",
+       "Seconds since the feed last sent anything.");
+  for (const auto& f : feeds_) {
+    auto heard = health_.LastHeard(f->config.name);
+    line("breachwatch_feed_last_seen_age_seconds", "feed=\"" + f->config.name + "\"",
+         heard ? std::chrono::duration<double>(now - *heard).count() : -1);
+  }
+  help("breachwatch_feed_silent", "gauge", "1 while the feed is silent.");
+  for (const auto& f : feeds_)
+    line("breachwatch_feed_silent", "feed=\"" + f->config.name + "\"",
+         health_.IsSilent(f->config.name));
+  help("breachwatch_missing_seqs", "gauge", "Sequence numbers still missing in open gaps.");
+  line("breachwatch_missing_seqs", "", static_cast<double>(health_.MissingCount()));
+  help("breachwatch_alerts_total", "counter", "Alerts raised since start, by kind.");
+  for (const auto& [kind, n] : alerts_by_kind_)
+    line("breachwatch_alerts_total", "kind=\"" + kind + "\"", n);
+  help("breachwatch_alert_deliveries_total", "counter", "Alert publications (one per recipient).");
+  line("breachwatch_alert_deliveries_total", "", alerts_published_);
+  help("breachwatch_alert_deliveries_dropped_total", "counter",
+       "Publications refused by a subscriber's high-water mark (the alert stays retrievable with "
+       "alerts.since).");
+  line("breachwatch_alert_deliveries_dropped_total", "", publish_dropped_);
+  help("breachwatch_alert_subscriptions", "gauge", "Current alert topic subscriptions.");
+  line("breachwatch_alert_subscriptions", "", subscribers_);
+  help("breachwatch_store_healthy", "gauge", "1 when the last store write succeeded.");
+  line("breachwatch_store_healthy", "", store_healthy_);
+  help("breachwatch_store_failures_total", "counter", "Failed store transactions.");
+  line("breachwatch_store_failures_total", "", store_failures_);
+  help("breachwatch_commit_seconds", "histogram", "Time to handle and commit one batch.");
+  for (size_t i = 0; i < std::size(kCommitBuckets); ++i) {
+    line("breachwatch_commit_seconds_bucket", fmt::format("le=\"{}\"", kCommitBuckets[i]),
+         commit_bucket_counts_[i]);
+  }
+  line("breachwatch_commit_seconds_bucket", "le=\"+Inf\"", commit_count_);
+  line("breachwatch_commit_seconds_sum", "", commit_seconds_sum_);
+  line("breachwatch_commit_seconds_count", "", commit_count_);
+  help("breachwatch_instruments", "gauge", "Instruments known (all versions' ids).");
+  line("breachwatch_instruments", "", static_cast<double>(engine_->instrument_count()));
+  return out;
 }
 
 void Daemon::ArmTick() {
@@ -700,6 +811,7 @@ size_t Daemon::DrainReplay(FeedSocket& feed, size_t budget) {
 }
 
 void Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results) {
+  const auto started = std::chrono::steady_clock::now();
   results->assign(batch.size(), ItemResult{});
   std::vector<Alert> to_publish;
   Status s = store_->Begin();
@@ -723,6 +835,7 @@ void Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* 
     if (!rs.ok()) spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
     return;
   }
+  ObserveCommit(std::chrono::steady_clock::now() - started);
   if (!store_healthy_) {
     store_healthy_ = true;
     sd_notify(0, "STATUS=serving");
@@ -847,8 +960,12 @@ void Daemon::Publish(const std::vector<Alert>& alerts) {
     const std::string body = boost::json::serialize(AlertToJson(a));
     for (const auto& topic : a.recipients) {
       try {
-        alerts_->send(zmq::buffer(topic), zmq::send_flags::sndmore);
-        alerts_->send(zmq::buffer(body), zmq::send_flags::none);
+        if (!alerts_->send(zmq::buffer(topic),
+                           zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
+            !alerts_->send(zmq::buffer(body), zmq::send_flags::dontwait)) {
+          ++publish_dropped_;  // a subscriber at its high-water mark
+          continue;
+        }
         ++alerts_published_;
       } catch (const zmq::error_t& e) {
         spdlog::error("publishing alert {} to {} failed: {} (stored; retrievable by alerts.since)",

@@ -23,6 +23,7 @@
 #include <vector>
 
 #include "config/settings.h"
+#include "daemon/metrics_server.h"
 #include "daemon/store.h"
 #include "daemon/zmq_watcher.h"
 #include "handlers/engine.h"
@@ -137,6 +138,9 @@ class Daemon {
   // escalation deadline.
   Status StoreAlert(Alert* alert, TimePoint now);
   boost::json::object StatusJson();
+  std::string RenderMetrics();
+  size_t DrainAlertSubscriptions(size_t budget);
+  void ObserveCommit(std::chrono::steady_clock::duration d);
 
   Config config_;
   const Clock& clock_;
@@ -155,6 +159,17 @@ class Daemon {
   std::unique_ptr<zmq::socket_t> alerts_;
   std::unique_ptr<zmq::socket_t> control_;
   std::unique_ptr<ZmqWatcher> control_watcher_;
+  std::unique_ptr<ZmqWatcher> alerts_watcher_;  // drains XPUB subscription messages
+  std::unique_ptr<MetricsServer> metrics_;
+  std::map<std::string, int64_t> alerts_by_kind_;
+  int64_t publish_dropped_ = 0;
+  int64_t subscribers_ = 0;
+  // Commit latency histogram (seconds).
+  static constexpr double kCommitBuckets[] = {0.0005, 0.001, 0.0025, 0.005, 0.01,
+                                              0.025,  0.05,  0.1,    0.25,  1.0};
+  int64_t commit_bucket_counts_[std::size(kCommitBuckets)] = {};
+  int64_t commit_count_ = 0;
+  double commit_seconds_sum_ = 0;
   int64_t next_alert_seq_ = 1;
   int64_t alerts_published_ = 0;
   int64_t control_requests_ = 0;

@@ -2,6 +2,11 @@
 // catch-up after a restart, feed_silent / feed_restored, feed_rejected.
 #include <gtest/gtest.h>
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
 #include <atomic>
 #include <mutex>
 #include <thread>
@@ -198,6 +203,64 @@ TEST(FeedHealth, RejectedFeedMessagesRaiseOneRateLimitedFeedRejected) {
   ASSERT_EQ(rejected.size(), 1u) << "rate-limited to one a minute per feed";
   EXPECT_GT(rejected[0].at("dead_letter_id").as_int64(), 0);
   EXPECT_EQ(rejected[0].at("feed").as_string(), "check");
+}
+
+}  // namespace
+}  // namespace bw::testing
+
+namespace bw::testing {
+namespace {
+
+// GET http://127.0.0.1:port/metrics with plain sockets.
+std::string HttpGet(int port, const std::string& path) {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_port = htons(static_cast<uint16_t>(port));
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    close(fd);
+    return "";
+  }
+  std::string req = "GET " + path + " HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
+  if (write(fd, req.data(), req.size()) < 0) {
+    close(fd);
+    return "";
+  }
+  std::string out;
+  char buf[4096];
+  ssize_t n;
+  while ((n = read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  close(fd);
+  return out;
+}
+
+TEST(Metrics, PrometheusEndpointReportsFeedsAlertsAndCommitLatency) {
+  DaemonProcess d;
+  int port = 0;
+  {
+    zmq::socket_t probe(d.context(), zmq::socket_type::router);
+    probe.bind("tcp://127.0.0.1:*");
+    std::string ep = probe.get(zmq::sockopt::last_endpoint);
+    port = std::stoi(ep.substr(ep.rfind(':') + 1));
+  }
+  d.set_extra_config("[metrics]\nendpoint = \"tcp://127.0.0.1:" + std::to_string(port) + "\"\n");
+  ASSERT_TRUE(d.Start()) << d.log();
+  for (int64_t seq = 1; seq <= 10; ++seq) d.Publish("tag", Heartbeat(seq));
+  d.Publish("tag", "garbage");
+  ASSERT_TRUE(Eventually([&] { return Handled(d) == 10; }));
+  ASSERT_TRUE(Eventually([&] { return !AlertsOfKind(d, "feed_rejected").empty(); }));
+  std::string body = HttpGet(port, "/metrics");
+  EXPECT_NE(body.find("200 OK"), std::string::npos) << body;
+  EXPECT_NE(body.find("breachwatch_feed_messages_total{feed=\"tag\"} 11"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("breachwatch_feed_rejected_total{feed=\"tag\"} 1"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("breachwatch_alerts_total{kind=\"feed_rejected\"} 1"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("breachwatch_commit_seconds_bucket{le=\"+Inf\"}"), std::string::npos) << body;
+  EXPECT_NE(body.find("breachwatch_feed_last_seen_age_seconds{feed=\"tag\"}"), std::string::npos);
+  EXPECT_NE(HttpGet(port, "/nope").find("404"), std::string::npos);
 }
 
 }  // namespace
