@@ -1168,7 +1168,7 @@ Result<boost::json::object> Daemon::OpConditionsLocation(const boost::json::obje
         if (loc.at && geom != nullptr && Covers(*geom, *loc.at)) forbids = true;
         if (area_zone != nullptr &&
             (c.zone_code == loc.area ||
-             (geom != nullptr && AreasIntersect(*geom, area_zone->geometry)))) {
+             (geom != nullptr && AreasOverlap(*geom, area_zone->geometry)))) {
           forbids = true;
         }
       } else if (c.kind == ConditionKind::kNotToAttend && c.place) {

@@ -16,6 +16,7 @@
 
 #include "handlers/breach_counting.h"
 #include "handlers/curfew.h"
+#include "handlers/device_alerts.h"
 #include "handlers/engine.h"
 #include "handlers/event_handler.h"
 #include "handlers/time_util.h"
@@ -46,8 +47,9 @@ class CurfewViolationHandler final : public EventHandler {
     const std::string& person = e.person_id;
     auto in_force = ctx.state.instruments.SubjectInForce(person, e.time);
     if (in_force.empty()) {
-      // Stored only.  Hook: spec 5.4 `unmatched_tag_event` to the control rooms
-      // (ctx.control_rooms) belongs here; it is implemented separately.
+      // Monitoring data with no conditions is a data gap (spec 5.4): tell the
+      // control rooms, once per run of such data (an episode, as for breaches).
+      RaiseUnmatched(ctx, e, out);
       out->note = "curfew violation " + e.state + " for " + person +
                   " stored; no instrument in force at " + FormatRfc3339(e.time);
       return Status::Ok();

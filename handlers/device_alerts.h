@@ -19,4 +19,10 @@ namespace bw {
 // custody at the event time (informational only).
 Alert MakeUnmatchedTagAlert(const HandlerContext& ctx, const Event& e);
 
+// Adds MakeUnmatchedTagAlert to `out` unless an unmatched-data episode for the
+// person is already open (another such event within exit_debounce_s), so a GPS
+// stream of a person with no conditions raises one alert per run, not one per
+// fix.  Records the episode as a state mutation.
+void RaiseUnmatched(const HandlerContext& ctx, const Event& e, Outcome* out);
+
 }  // namespace bw

@@ -168,4 +168,26 @@ std::shared_ptr<const EventHandler> MakeDeviceHandler() {
   return std::make_shared<DeviceHandler>();
 }
 
+void RaiseUnmatched(const HandlerContext& ctx, const Event& e, Outcome* out) {
+  // One run per person and kind of data: a GPS stream is one run, a curfew
+  // violation from the home unit another.
+  const EpisodeKey key{e.person_id, "", std::string("unmatched:") + EventTypeName(e.type)};
+  const auto debounce = std::chrono::seconds(ctx.policy.exit_debounce_s);
+  if (auto it = ctx.state.episodes.find(key); it != ctx.state.episodes.end()) {
+    const Episode& ep = it->second;
+    if (e.time >= ep.opened_at - debounce && e.time <= ep.last_breach_at + debounce) {
+      out->mutations.push_back([key, t = e.time](EngineState& s) {
+        auto& ep = s.episodes[key];
+        ep.opened_at = std::min(ep.opened_at, t);
+        ep.last_breach_at = std::max(ep.last_breach_at, t);
+      });
+      return;
+    }
+  }
+  out->alerts.push_back(MakeUnmatchedTagAlert(ctx, e));
+  out->mutations.push_back([key, t = e.time](EngineState& s) {
+    s.episodes[key] = Episode{t, t, "unmatched_tag_event"};
+  });
+}
+
 }  // namespace bw

@@ -13,6 +13,7 @@
 #include <optional>
 #include <string>
 #include <tuple>
+#include <unordered_map>
 #include <vector>
 
 #include "handlers/clock.h"
@@ -22,6 +23,8 @@
 namespace bw {
 
 // Every version of every instrument, indexed by instrument id, subject and protected person.
+// The person indexes are hash maps pointing straight at the version lists, so a
+// fix costs one hash lookup for the person and none per instrument.
 class InstrumentRegistry {
  public:
   struct Version {
@@ -29,6 +32,12 @@ class InstrumentRegistry {
     std::shared_ptr<const Instrument> instrument;  // null for an end
     std::string end_reason;
   };
+
+  InstrumentRegistry() = default;
+  InstrumentRegistry(const InstrumentRegistry& other);
+  InstrumentRegistry& operator=(const InstrumentRegistry& other);
+  InstrumentRegistry(InstrumentRegistry&&) = default;
+  InstrumentRegistry& operator=(InstrumentRegistry&&) = default;
 
   void AddVersion(const std::string& instrument_id, Version v);
   const std::vector<Version>* VersionsOf(const std::string& instrument_id) const;
@@ -46,9 +55,20 @@ class InstrumentRegistry {
   void Clear();
 
  private:
-  std::map<std::string, std::vector<Version>> versions_;
-  std::map<std::string, std::vector<std::string>> by_subject_;    // person -> instrument ids
-  std::map<std::string, std::vector<std::string>> by_protected_;  // person -> instrument ids
+  using VersionMap = std::map<std::string, std::vector<Version>>;
+  // An entry of versions_ (id and versions); std::map nodes never move.
+  using Entry = const VersionMap::value_type*;
+  // person -> that person's instruments, in the order they were first recorded.
+  using PersonIndex = std::unordered_map<std::string, std::vector<Entry>>;
+
+  static std::shared_ptr<const Instrument> InForceIn(const std::vector<Version>& versions,
+                                                     TimePoint t);
+  // `index` re-pointed at this registry's versions_ (after a copy).
+  PersonIndex Repoint(const PersonIndex& index) const;
+
+  VersionMap versions_;
+  PersonIndex by_subject_;
+  PersonIndex by_protected_;
 };
 
 // Key of a breach episode: one condition of one instrument for one person.
@@ -88,7 +108,7 @@ struct BreachRecord {
 struct EngineState {
   InstrumentRegistry instruments;
   std::map<EpisodeKey, Episode> episodes;
-  std::map<std::string, LastFix> last_fix;                      // by person
+  std::unordered_map<std::string, LastFix> last_fix;            // by person
   std::map<std::string, std::vector<CustodyInterval>> custody;  // by person, ordered
   std::map<std::string, std::vector<BreachRecord>> breaches;    // by person, ordered by time
   std::map<std::string, TimePoint> expiry_warned;  // instrument_id -> valid_until warned about

@@ -16,6 +16,7 @@
 #include <boost/geometry/algorithms/correct.hpp>
 #include <boost/geometry/algorithms/covered_by.hpp>
 #include <boost/geometry/algorithms/distance.hpp>
+#include <boost/geometry/algorithms/envelope.hpp>
 #include <boost/geometry/algorithms/intersects.hpp>
 #include <boost/geometry/algorithms/is_valid.hpp>
 #include <boost/geometry/core/cs.hpp>
@@ -229,6 +230,8 @@ Result<GeoMultiPolygon> GeometryFromGeoJson(const json::value& geometry, const s
 
 bool Covers(const GeoMultiPolygon& area, const GeoPoint& p) { return bg::covered_by(p, area); }
 
+GeoBox Envelope(const GeoMultiPolygon& area) { return bg::return_envelope<GeoBox>(area); }
+
 double GeodesicDistanceMeters(const GeoPoint& a, const GeoPoint& b) {
   using GeographicPoint = bg::model::point<double, 2, bg::cs::geographic<bg::degree>>;
   const GeographicPoint ga(a.x(), a.y());
@@ -237,6 +240,40 @@ double GeodesicDistanceMeters(const GeoPoint& a, const GeoPoint& b) {
   const bg::strategy::distance::vincenty<bg::srs::spheroid<double>> strategy{
       bg::srs::spheroid<double>()};
   return bg::distance(ga, gb, strategy);
+}
+
+DistanceBounds GeodesicDistanceBounds(const GeoPoint& a, const GeoPoint& b) {
+  // WGS84, as srs::spheroid<double>() used by GeodesicDistanceMeters.
+  constexpr double kA = 6378137.0;
+  constexpr double kF = 1.0 / 298.257223563;
+  constexpr double kE2 = kF * (2.0 - kF);
+  const double phi1 = a.y() * kDegToRad, phi2 = b.y() * kDegToRad;
+  double dlon = b.x() - a.x();
+  if (dlon > 180.0) dlon -= 360.0;
+  if (dlon < -180.0) dlon += 360.0;
+  const double s1 = std::sin(phi1), c1 = std::cos(phi1);
+  const double s2 = std::sin(phi2), c2 = std::cos(phi2);
+  const double w1 = 1.0 - kE2 * s1 * s1, w2 = 1.0 - kE2 * s2 * s2;
+  const double n1 = kA / std::sqrt(w1), n2 = kA / std::sqrt(w2);  // prime vertical radii
+
+  // Lower: the chord between the points in earth-centred coordinates, with
+  // point a on the x-z plane (only the longitude difference matters).
+  const double dl = dlon * kDegToRad;
+  const double x1 = n1 * c1, z1 = n1 * (1.0 - kE2) * s1;
+  const double x2 = n2 * c2 * std::cos(dl), y2 = n2 * c2 * std::sin(dl), z2 = n2 * (1.0 - kE2) * s2;
+  const double chord = std::sqrt((x2 - x1) * (x2 - x1) + y2 * y2 + (z2 - z1) * (z2 - z1));
+
+  // Upper: along the path linear in (latitude, longitude) the speed is at most
+  // hypot(M_max * dphi, P_max * dlon): the meridian radius M grows and the
+  // parallel radius P = N cos(phi) shrinks with |latitude|.
+  const double w_far = std::min(w1, w2);  // the latitude nearer a pole
+  const double m_max = kA * (1.0 - kE2) / (w_far * std::sqrt(w_far));
+  double p_max = kA;  // the path crosses the equator
+  if ((phi1 >= 0) == (phi2 >= 0)) p_max = std::abs(phi1) < std::abs(phi2) ? n1 * c1 : n2 * c2;
+  const double path = std::hypot(m_max * (phi2 - phi1), p_max * dl);
+
+  constexpr double kSlackM = 0.05, kSlackRel = 1e-7;
+  return {std::max(0.0, chord * (1.0 - kSlackRel) - kSlackM), path * (1.0 + kSlackRel) + kSlackM};
 }
 
 double DistanceToBoundaryMeters(const GeoMultiPolygon& area, const GeoPoint& p) {
@@ -277,8 +314,13 @@ bool SegmentCrosses(const GeoMultiPolygon& area, const GeoPoint& a, const GeoPoi
   return bg::intersects(segment, area);
 }
 
-bool AreasIntersect(const GeoMultiPolygon& a, const GeoMultiPolygon& b) {
-  return boost::geometry::intersects(a, b);
+bool AreasOverlap(const GeoMultiPolygon& a, const GeoMultiPolygon& b) {
+  if (!boost::geometry::intersects(a, b)) return false;
+  GeoMultiPolygon common;
+  boost::geometry::intersection(a, b, common);
+  const double smaller = std::min(std::abs(boost::geometry::area(a)),
+                                  std::abs(boost::geometry::area(b)));
+  return std::abs(boost::geometry::area(common)) > 0.001 * smaller;
 }
 
 }  // namespace bw

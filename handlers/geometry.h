@@ -16,6 +16,7 @@
 // GeoMultiPolygon may be read from several threads at once.
 #pragma once
 
+#include <algorithm>
 #include <string>
 
 #include <boost/geometry/geometries/box.hpp>
@@ -51,8 +52,38 @@ using GeoMultiPolygon = boost::geometry::model::multi_polygon<GeoPolygon>;
 // True when p lies inside `area` or on its boundary.
 bool Covers(const GeoMultiPolygon& area, const GeoPoint& p);
 
+// The envelope (bounding box) of `area`.
+GeoBox Envelope(const GeoMultiPolygon& area);
+
+// Prefilters for Covers and SegmentCrosses against an area's envelope `box`:
+// exact, no tolerance.  Covers(area, p) implies BoxCovers(Envelope(area), p);
+// SegmentCrosses(area, a, b) implies SegmentMeetsBox(Envelope(area), a, b).
+inline bool BoxCovers(const GeoBox& box, const GeoPoint& p) {
+  return p.x() >= box.min_corner().x() && p.x() <= box.max_corner().x() &&
+         p.y() >= box.min_corner().y() && p.y() <= box.max_corner().y();
+}
+// True when the bounding box of segment a-b shares a point with `box`.
+inline bool SegmentMeetsBox(const GeoBox& box, const GeoPoint& a, const GeoPoint& b) {
+  return std::max(a.x(), b.x()) >= box.min_corner().x() &&
+         std::min(a.x(), b.x()) <= box.max_corner().x() &&
+         std::max(a.y(), b.y()) >= box.min_corner().y() &&
+         std::min(a.y(), b.y()) <= box.max_corner().y();
+}
+
 // Distance in metres between two points along the WGS84 ellipsoid (Vincenty).
 double GeodesicDistanceMeters(const GeoPoint& a, const GeoPoint& b);
+
+// Cheap bounds on GeodesicDistanceMeters(a, b), for deciding "within r?" without
+// iterating: lower <= GeodesicDistanceMeters(a, b) <= upper.  `lower` is the
+// straight-line (chord) distance through the ellipsoid, `upper` bounds the length
+// of the path linear in latitude and longitude; both are widened by a few
+// centimetres plus 1e-7 of the distance, far more than Vincenty's error, so a
+// comparison with a radius decided by a bound agrees with the exact distance.
+struct DistanceBounds {
+  double lower = 0;
+  double upper = 0;
+};
+DistanceBounds GeodesicDistanceBounds(const GeoPoint& a, const GeoPoint& b);
 
 // Approximate distance in metres from p to the nearest edge of any ring of
 // `area` (exterior or hole), measured in a local equirectangular projection
@@ -62,8 +93,9 @@ double DistanceToBoundaryMeters(const GeoMultiPolygon& area, const GeoPoint& p);
 
 // True when the straight (planar lon/lat) segment a->b touches or passes
 // through `area`, including when either end lies inside it.
-// True when the two areas share any point (boundary contact included).
-bool AreasIntersect(const GeoMultiPolygon& a, const GeoMultiPolygon& b);
+// True when the two areas overlap by more than 0.1% of the smaller one:
+// neighbours that only share a border (or slivers of generalisation) do not.
+bool AreasOverlap(const GeoMultiPolygon& a, const GeoMultiPolygon& b);
 
 bool SegmentCrosses(const GeoMultiPolygon& area, const GeoPoint& a, const GeoPoint& b);
 

@@ -149,6 +149,7 @@ Result<Condition> DecodeCondition(const boost::json::value& v, const std::string
         auto geom = GeometryFromGeoJson(it->value(), path + ".zone");
         if (!geom.ok()) return geom.status();
         c.inline_zone = std::move(*geom);
+        c.inline_zone_bbox = Envelope(*c.inline_zone);
       } else {
         return Status::BadInput(path + ".zone",
                                 "must be a GSS code or a GeoJSON Polygon/MultiPolygon");
@@ -180,6 +181,7 @@ Result<Condition> DecodeCondition(const boost::json::value& v, const std::string
       c.tz = tz->value_or("Europe/London");
       try {
         (void)date::locate_zone(c.tz);
+        c.tz_known = true;
       } catch (const std::exception&) {
         return Status::BadInput(path + ".tz", "unknown time zone \"" + c.tz + "\"");
       }

@@ -54,6 +54,9 @@ struct Condition {
   // exclusion_zone: exactly one of zone_code / inline_zone.
   std::string zone_code;
   std::optional<GeoMultiPolygon> inline_zone;
+  // Envelope of inline_zone, set with it by DecodeInstrument: a fix outside it
+  // cannot be in the zone (a prefilter; absent means "test the polygon").
+  std::optional<GeoBox> inline_zone_bbox;
   // not_to_attend, curfew, residence.
   std::optional<Place> place;
   // no_contact.
@@ -61,6 +64,9 @@ struct Condition {
   // curfew.
   std::vector<CurfewWindow> windows;
   std::string tz;
+  // True when DecodeInstrument found `tz` in the time-zone database, so curfew
+  // window lookups cannot fail (lets the matcher skip them for a fix at home).
+  bool tz_known = false;
   int64_t grace_min = 0;
   // other.
   std::string text;

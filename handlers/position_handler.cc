@@ -31,6 +31,7 @@
 
 #include "handlers/breach_counting.h"
 #include "handlers/curfew.h"
+#include "handlers/device_alerts.h"
 #include "handlers/engine.h"
 #include "handlers/event_handler.h"
 #include "handlers/time_util.h"
@@ -116,15 +117,17 @@ class PositionHandler final : public EventHandler {
 
     auto in_force = ctx.state.instruments.SubjectInForce(person, e.time);
     if (in_force.empty()) {
-      // Stored only.  Hook: spec 5.4 `unmatched_tag_event` to the control rooms
-      // (ctx.control_rooms) belongs here; it is implemented separately.
+      // Monitoring data with no conditions is a data gap (spec 5.4): tell the
+      // control rooms, once per run of such data (an episode, as for breaches).
+      RaiseUnmatched(ctx, e, out);
       out->note =
           "position of " + person + " stored; no instrument in force at " + FormatRfc3339(e.time);
       return Status::Ok();
     }
 
+    // The areas of the fix matter only to alerts: resolved for the first one.
     std::vector<std::string> areas, control_areas;
-    ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
+    bool areas_resolved = false;
     const bool in_custody = ctx.state.InCustodyAt(person, e.time);
 
     std::vector<Found> found;
@@ -170,6 +173,10 @@ class PositionHandler final : public EventHandler {
       }
       OpenEpisode(key, e.time, a.kind, out);
       ++raised;
+      if (!areas_resolved) {
+        ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
+        areas_resolved = true;
+      }
       const Instrument& ins = *f.instrument;
       a.person_id = person;
       a.instrument_id = ins.instrument_id;
@@ -214,25 +221,28 @@ class PositionHandler final : public EventHandler {
                              const Condition& c, const std::optional<LastFix>& crossing_from,
                              std::vector<Found>* found, std::vector<std::string>* problems) {
     const GeoMultiPolygon* geom = nullptr;
-    std::string label;
+    const GeoBox* bbox = nullptr;  // envelope of geom, when known: prefilters the exact tests
     if (c.inline_zone) {
       geom = &*c.inline_zone;
-      label = "an excluded area";
+      if (c.inline_zone_bbox) bbox = &*c.inline_zone_bbox;
     } else if (const Zone* z = ctx.zones.Find(c.zone_code)) {
       geom = &z->geometry;
-      label = ZoneLabel(ctx.zones, c.zone_code);
+      bbox = &z->bbox;
     } else {
       problems->push_back("zone " + c.zone_code + " of " + ins.instrument_id + " is not loaded");
       return;
     }
+    auto label = [&] {
+      return c.inline_zone ? std::string("an excluded area") : ZoneLabel(ctx.zones, c.zone_code);
+    };
     const GeoPoint& at = *e.location.at;
-    if (Covers(*geom, at)) {
+    if ((bbox == nullptr || BoxCovers(*bbox, at)) && Covers(*geom, at)) {
       const double inside = DistanceToBoundaryMeters(*geom, at);
       Found f{&ins, &c, c.condition_id, {}};
       f.alert.kind = "exclusion_zone_breach";
       f.alert.severity = Severity::kCritical;
       f.alert.extra["distance_inside_m"] = std::lround(inside);
-      f.alert.summary = e.person_id + " is inside " + label + ", " + RoundMetres(inside) +
+      f.alert.summary = e.person_id + " is inside " + label() + ", " + RoundMetres(inside) +
                         " inside the boundary (" + AccuracyText(e.accuracy_m) + "), excluded by " +
                         ins.instrument_id;
       if (inside <= e.accuracy_m) {
@@ -241,10 +251,10 @@ class PositionHandler final : public EventHandler {
       found->push_back(std::move(f));
       return;
     }
-    if (!crossing_from || Covers(*geom, crossing_from->at) ||
-        !SegmentCrosses(*geom, crossing_from->at, at)) {
-      return;
-    }
+    if (!crossing_from) return;
+    // A segment whose box misses the zone's cannot touch the zone (nor can its start).
+    if (bbox != nullptr && !SegmentMeetsBox(*bbox, crossing_from->at, at)) return;
+    if (Covers(*geom, crossing_from->at) || !SegmentCrosses(*geom, crossing_from->at, at)) return;
     const double gap_s = SecondsBetween(crossing_from->time, e.time);
     Found f{&ins, &c, c.condition_id + kZoneCrossedEpisodeSuffix, {}};
     f.alert.kind = "zone_crossed";
@@ -254,7 +264,7 @@ class PositionHandler final : public EventHandler {
         {"time", FormatRfc3339(crossing_from->time)},
         {"at", boost::json::array{crossing_from->at.x(), crossing_from->at.y()}}};
     f.alert.extra["gap_s"] = std::llround(gap_s);
-    f.alert.summary = e.person_id + " crossed " + label + " between fixes " +
+    f.alert.summary = e.person_id + " crossed " + label() + " between fixes " +
                       std::to_string(std::llround(gap_s)) + " s apart (" +
                       FormatRfc3339(crossing_from->time) + " and " + FormatRfc3339(e.time) +
                       ", both outside; " + AccuracyText(e.accuracy_m) + "), excluded by " +
@@ -265,6 +275,8 @@ class PositionHandler final : public EventHandler {
   static void CheckNotToAttend(const Event& e, const Instrument& ins, const Condition& c,
                                std::vector<Found>* found) {
     if (!c.place) return;
+    // Most fixes are far from the place: decided by the cheap lower bound.
+    if (GeodesicDistanceBounds(*e.location.at, c.place->at).lower > c.place->radius_m) return;
     const double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
     if (d > c.place->radius_m) return;
     Found f{&ins, &c, c.condition_id, {}};
@@ -285,6 +297,12 @@ class PositionHandler final : public EventHandler {
   static void CheckCurfew(const Event& e, const Instrument& ins, const Condition& c,
                           std::vector<Found>* found, std::vector<std::string>* problems) {
     if (!c.place) return;
+    // Within the radius there is no breach whatever the time; with a known time
+    // zone the window lookup cannot fail either, so it can be skipped.
+    if (c.tz_known &&
+        GeodesicDistanceBounds(*e.location.at, c.place->at).upper <= c.place->radius_m) {
+      return;
+    }
     auto window = ActiveCurfewWindow(c, e.time, std::chrono::minutes(c.grace_min));
     if (!window.ok()) {
       problems->push_back("curfew " + c.condition_id + " of " + ins.instrument_id + ": " +

@@ -393,17 +393,24 @@ TEST_F(PositionHandlerTest, ConditionsInForceAtTheFixTime) {
   Outcome night = Handle(Fix("2016-08-11T22:00:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(night.alerts.size(), 1u);
   EXPECT_EQ(night.alerts[0].kind, "curfew_breach");
-  // After valid_until nothing is in force.
+  // After valid_until nothing is in force: the fix is monitoring data without
+  // conditions, which the control room hears about.
   Outcome expired = Handle(Fix("2016-09-01T22:00:00Z", kLewishamLon, kLewishamLat));
-  EXPECT_TRUE(expired.alerts.empty());
+  ASSERT_EQ(expired.alerts.size(), 1u);
+  EXPECT_EQ(expired.alerts[0].kind, "unmatched_tag_event");
   EXPECT_NE(expired.note.find("no instrument in force"), std::string::npos) << expired.note;
 }
 
-TEST_F(PositionHandlerTest, PersonWithoutInstrumentIsStoredOnly) {
+TEST_F(PositionHandlerTest, PersonWithoutInstrumentRaisesOneUnmatchedTagEventPerRun) {
   Outcome out = Handle(Fix("2016-08-13T20:30:00Z", kLewishamLon, kLewishamLat));
-  EXPECT_TRUE(out.alerts.empty());
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].kind, "unmatched_tag_event");
   EXPECT_NE(out.note.find("no instrument in force"), std::string::npos) << out.note;
   EXPECT_EQ(engine_.state().last_fix.at(kPerson).time, T("2016-08-13T20:30:00Z"));
+  // The next fix a minute later belongs to the same run: no second alert.
+  EXPECT_TRUE(Handle(Fix("2016-08-13T20:31:00Z", kLewishamLon, kLewishamLat)).alerts.empty());
+  // After a quiet spell longer than exit_debounce_s, a new run alerts again.
+  EXPECT_EQ(Handle(Fix("2016-08-13T20:40:00Z", kLewishamLon, kLewishamLat)).alerts.size(), 1u);
 }
 
 TEST_F(PositionHandlerTest, DecideChangesNothingUntilApply) {
@@ -479,9 +486,10 @@ TEST_F(PositionHandlerTest, CurfewViolationInCustodyIsInfoToControl) {
   EXPECT_EQ(BreachesCounted(), 0u);
 }
 
-TEST_F(PositionHandlerTest, CurfewViolationWithoutInstrumentIsStoredOnly) {
+TEST_F(PositionHandlerTest, CurfewViolationWithoutInstrumentIsAnUnmatchedTagEvent) {
   Outcome out = Handle(CurfewViolation("2016-08-13T20:30:00Z", "start"));
-  EXPECT_TRUE(out.alerts.empty());
+  ASSERT_EQ(out.alerts.size(), 1u);
+  EXPECT_EQ(out.alerts[0].kind, "unmatched_tag_event");
   EXPECT_NE(out.note.find("no instrument in force"), std::string::npos) << out.note;
 }
 
