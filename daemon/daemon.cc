@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/fault_injecting_store.h"
 #include "handlers/escalation.h"
 #include "handlers/json_util.h"
 #include "handlers/time_util.h"
@@ -144,6 +145,10 @@ Status Daemon::Start() {
   auto store = OpenSqliteStore(path);
   if (!store.ok()) return store.status();
   store_ = std::move(*store);
+  if (const char* faults = std::getenv("BREACHWATCH_FAULT_FILE"); faults && *faults) {
+    spdlog::warn("TEST SEAM: storage faults injected from {}", faults);
+    store_ = std::make_unique<FaultInjectingStore>(std::move(store_), faults);
+  }
   spdlog::info("store {}", path);
 
   engine_ = std::make_unique<Engine>(clock_, zones_, config_.policy);
@@ -477,8 +482,13 @@ void Daemon::ArmTick() {
 }
 
 void Daemon::RunTick() {
+  if (!held_.empty() || engine_stale_) {
+    RetryHeldBatches();
+    if (!held_.empty() || engine_stale_) return;  // still failing: try again next tick
+  }
   const TimePoint now = clock_.Now();
   std::vector<Alert> health_alerts;
+  health_alerts.swap(unsent_daemon_alerts_);
   for (const auto& gap : health_.ExpiredGaps(now)) {
     for (auto& f : feeds_) {
       if (f->config.name != gap.feed) continue;
@@ -503,6 +513,7 @@ void Daemon::RunTick() {
                         std::to_string(silence.quiet_for_s) + " s: breaches may be going unseen"));
     }
   }
+  for (auto& f : feeds_) MaybeFeedRejectedAlert(*f, now, &health_alerts);
   if (!health_alerts.empty()) RaiseDaemonAlerts(std::move(health_alerts));
   auto due = store_->DueEscalations(now);
   if (!due.ok()) {
@@ -515,6 +526,7 @@ void Daemon::RunTick() {
   if (due->empty() && !tick_has_work) return;
 
   std::vector<Alert> to_publish;
+  const int64_t seq_before = next_alert_seq_;
   Status s = store_->Begin();
   for (const auto& state : *due) {
     if (!s.ok()) break;
@@ -535,6 +547,15 @@ void Daemon::RunTick() {
             break;
           }
         }
+      }
+    }
+    // Level 2 is for the owning control room and the control room of the area
+    // where it happened (spec 6.4), whoever the alert first went to.
+    if (fallback.size() == 1) AddRecipient(&about, ControlTopic(fallback.front()));
+    for (const auto& area : about.location_areas) {
+      const auto& rooms = engine_->control_rooms();
+      if (std::find(rooms.begin(), rooms.end(), area) != rooms.end()) {
+        AddRecipient(&about, ControlTopic(area));
       }
     }
     auto step = NextEscalation(about, supervisor, state.escalation_level, state.raised_at,
@@ -579,9 +600,13 @@ void Daemon::RunTick() {
     store_->Rollback();
     ++store_failures_;
     store_healthy_ = false;
-    spdlog::error("store failure during escalation/tick: {}", s.ToString());
+    next_alert_seq_ = seq_before;
+    spdlog::error("store failure during escalation/tick (retried next tick): {}", s.ToString());
     Status rs = RecoverAfterFailedCommit();
-    if (!rs.ok()) spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    if (!rs.ok()) {
+      engine_stale_ = true;
+      spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    }
     return;
   }
   if (tick_has_work) engine_->Apply(*tick);
@@ -635,6 +660,7 @@ Status Daemon::RecoverAfterFailedCommit() {
 }
 
 size_t Daemon::DrainFeed(FeedSocket& feed, size_t budget) {
+  if (intake_paused_) return 0;
   std::vector<Inbound> batch;
   size_t n = 0;
   for (; n < budget; ++n) {
@@ -658,9 +684,50 @@ size_t Daemon::DrainFeed(FeedSocket& feed, size_t budget) {
   if (batch.empty()) return 0;
   feed.received += static_cast<int64_t>(batch.size());
   std::vector<ItemResult> results;
-  ProcessBatch(batch, &results);
+  if (!ProcessBatch(batch, &results)) {
+    HoldBatch(&feed, std::move(batch));
+    return 0;
+  }
   AfterFeedResults(feed, results);
   return n;
+}
+
+void Daemon::HoldBatch(FeedSocket* feed, std::vector<Inbound> batch) {
+  spdlog::error("holding {} message(s) from {} until the store accepts them; intake paused",
+                batch.size(), feed ? feed->config.name : std::string("replay"));
+  held_.emplace_back(feed, std::move(batch));
+  PauseIntake();
+}
+
+void Daemon::PauseIntake() {
+  if (intake_paused_) return;
+  intake_paused_ = true;
+  for (auto& f : feeds_) f->watcher->Cancel();
+  sd_notify(0, "STATUS=degraded: store failing; intake paused, nothing acknowledged");
+}
+
+void Daemon::ResumeIntake() {
+  if (!intake_paused_) return;
+  intake_paused_ = false;
+  for (auto& f : feeds_) f->watcher->Start();
+  sd_notify(0, "STATUS=serving");
+  spdlog::info("store accepting writes again: intake resumed");
+}
+
+void Daemon::RetryHeldBatches() {
+  if (engine_stale_) {
+    Status rs = RecoverAfterFailedCommit();
+    if (!rs.ok()) return;
+    engine_stale_ = false;
+  }
+  while (!held_.empty()) {
+    auto& [feed, batch] = held_.front();
+    std::vector<ItemResult> results;
+    if (!ProcessBatch(batch, &results)) return;
+    if (feed != nullptr) AfterFeedResults(*feed, results);
+    held_.erase(held_.begin());
+  }
+  ResumeIntake();
 }
 
 void Daemon::AfterFeedResults(FeedSocket& feed, const std::vector<ItemResult>& results) {
@@ -692,24 +759,31 @@ void Daemon::AfterFeedResults(FeedSocket& feed, const std::vector<ItemResult>& r
       if (feed.replay) RequestReplay(feed, r.source, gap->from_seq);
     }
   }
-  // A rejected event may be a missed breach: tell the control rooms, at most
-  // once a minute per feed, with how many and where they are kept.
-  if (feed.rejected_since_alert > 0 &&
-      (feed.last_rejected_alert.time_since_epoch().count() == 0 ||
-       now - feed.last_rejected_alert >= std::chrono::minutes(1))) {
-    Alert a = FeedAlert("feed_rejected", Severity::kMedium, feed, "",
-                        std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
-                            feed.config.name +
-                            " rejected as bad input; kept in the dead-letter store (latest "
-                            "inbound row " +
-                            std::to_string(feed.last_dead_letter) + ")");
-    a.extra["rejected"] = feed.rejected_since_alert;
-    a.extra["dead_letter_id"] = feed.last_dead_letter;
-    alerts.push_back(std::move(a));
-    feed.rejected_since_alert = 0;
-    feed.last_rejected_alert = now;
-  }
+  MaybeFeedRejectedAlert(feed, now, &alerts);
   if (!alerts.empty()) RaiseDaemonAlerts(std::move(alerts));
+}
+
+void Daemon::MaybeFeedRejectedAlert(FeedSocket& feed, TimePoint now, std::vector<Alert>* alerts) {
+  // A rejected event may be a missed breach: tell the control rooms, at most
+  // once a minute per feed, with how many and where they are kept.  Called
+  // after each batch and from the tick, so a feed that goes quiet after bad
+  // input still gets its report.
+  if (feed.rejected_since_alert == 0) return;
+  if (feed.last_rejected_alert.time_since_epoch().count() != 0 &&
+      now - feed.last_rejected_alert < std::chrono::minutes(1)) {
+    return;
+  }
+  Alert a = FeedAlert("feed_rejected", Severity::kMedium, feed, "",
+                      std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
+                          feed.config.name +
+                          " rejected as bad input; kept in the dead-letter store (latest "
+                          "inbound row " +
+                          std::to_string(feed.last_dead_letter) + ")");
+  a.extra["rejected"] = feed.rejected_since_alert;
+  a.extra["dead_letter_id"] = feed.last_dead_letter;
+  alerts->push_back(std::move(a));
+  feed.rejected_since_alert = 0;
+  feed.last_rejected_alert = now;
 }
 
 Alert Daemon::FeedAlert(const std::string& kind, Severity severity, const FeedSocket& feed,
@@ -727,6 +801,7 @@ Alert Daemon::FeedAlert(const std::string& kind, Severity severity, const FeedSo
 
 void Daemon::RaiseDaemonAlerts(std::vector<Alert> alerts) {
   const TimePoint now = clock_.Now();
+  const int64_t seq_before = next_alert_seq_;
   Status s = store_->Begin();
   for (auto& a : alerts) {
     if (!s.ok()) break;
@@ -737,9 +812,18 @@ void Daemon::RaiseDaemonAlerts(std::vector<Alert> alerts) {
     store_->Rollback();
     ++store_failures_;
     store_healthy_ = false;
-    spdlog::error("store failure raising {} daemon alert(s): {}", alerts.size(), s.ToString());
+    spdlog::error("store failure raising {} daemon alert(s), kept for retry: {}", alerts.size(),
+                  s.ToString());
+    next_alert_seq_ = seq_before;
+    for (auto& a : alerts) {
+      a.seq = 0;
+      unsent_daemon_alerts_.push_back(std::move(a));
+    }
     Status rs = RecoverAfterFailedCommit();
-    if (!rs.ok()) spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    if (!rs.ok()) {
+      engine_stale_ = true;
+      spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    }
     return;
   }
   for (const auto& a : alerts) spdlog::warn("{}: {}", a.kind, a.summary);
@@ -801,8 +885,11 @@ size_t Daemon::DrainReplay(FeedSocket& feed, size_t budget) {
     if (!batch.empty()) {
       spdlog::info("feed {}: {} event(s) from the replay endpoint", feed.config.name, batch.size());
       std::vector<ItemResult> results;
-      ProcessBatch(batch, &results);
-      AfterFeedResults(feed, results);
+      if (ProcessBatch(batch, &results)) {
+        AfterFeedResults(feed, results);
+      } else {
+        HoldBatch(&feed, std::move(batch));
+      }
     }
     // At most 1000 per reply: ask for the rest.
     if (events.size() >= 1000 && last_seq > 0) RequestReplay(feed, source, last_seq + 1);
@@ -810,10 +897,11 @@ size_t Daemon::DrainReplay(FeedSocket& feed, size_t budget) {
   return n;
 }
 
-void Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results) {
+bool Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results) {
   const auto started = std::chrono::steady_clock::now();
   results->assign(batch.size(), ItemResult{});
   std::vector<Alert> to_publish;
+  const int64_t seq_before = next_alert_seq_;
   Status s = store_->Begin();
   for (size_t i = 0; s.ok() && i < batch.size(); ++i) {
     s = ProcessOne(batch[i], &(*results)[i], &to_publish);
@@ -821,6 +909,7 @@ void Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* 
   if (s.ok()) s = store_->Commit();
   if (!s.ok()) {
     store_->Rollback();
+    next_alert_seq_ = seq_before;
     ++store_failures_;
     store_healthy_ = false;
     spdlog::error("store failure, {} message(s) not handled: {}", batch.size(), s.ToString());
@@ -832,8 +921,11 @@ void Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* 
       r.message = s.ToString();
     }
     Status rs = RecoverAfterFailedCommit();
-    if (!rs.ok()) spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
-    return;
+    if (!rs.ok()) {
+      engine_stale_ = true;
+      spdlog::error("cannot rebuild state from the store: {}", rs.ToString());
+    }
+    return false;
   }
   ObserveCommit(std::chrono::steady_clock::now() - started);
   if (!store_healthy_) {
@@ -842,6 +934,7 @@ void Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* 
     spdlog::info("store healthy again");
   }
   Publish(to_publish);
+  return true;
 }
 
 Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>* to_publish) {
@@ -1347,6 +1440,9 @@ Result<boost::json::object> Daemon::OpEventSubmit(const boost::json::object& req
   batch[0].topic = "event.submit";
   batch[0].payload = boost::json::serialize(it->value());
   batch[0].require_seq = false;
+  if (engine_stale_ || !held_.empty()) {
+    return Status::Unavailable("the store is failing; nothing can be accepted until it recovers");
+  }
   std::vector<ItemResult> results;
   ProcessBatch(batch, &results);
   const ItemResult& r = results[0];

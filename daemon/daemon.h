@@ -95,14 +95,22 @@ class Daemon {
   // Counters, seq gaps (asking the replay endpoint), liveness and rejection
   // alerts after a batch from `feed` has been handled.
   void AfterFeedResults(FeedSocket& feed, const std::vector<ItemResult>& results);
+  void MaybeFeedRejectedAlert(FeedSocket& feed, TimePoint now, std::vector<Alert>* alerts);
   void RequestReplay(FeedSocket& feed, const std::string& source, int64_t from_seq);
   // A feed-health alert to every control room.
   Alert FeedAlert(const std::string& kind, Severity severity, const FeedSocket& feed,
                   const std::string& source, const std::string& summary);
   // Stores (one transaction) and publishes alerts raised by the daemon itself.
   void RaiseDaemonAlerts(std::vector<Alert> alerts);
-  // Handles a batch in one transaction; fills `results` one per input.
-  void ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results);
+  // Handles a batch in one transaction; fills `results` one per input.  False
+  // when the store failed: nothing of the batch was kept.
+  bool ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results);
+  // While the store fails, feed batches wait here (in order) and intake pauses:
+  // nothing read is lost and nothing is acknowledged until it is stored.
+  void HoldBatch(FeedSocket* feed, std::vector<Inbound> batch);
+  void RetryHeldBatches();
+  void PauseIntake();
+  void ResumeIntake();
   Status ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>* to_publish);
   void RecordRejection(const Inbound& in, const std::string& source, const Status& why);
   Status RecoverAfterFailedCommit();
@@ -175,6 +183,10 @@ class Daemon {
   int64_t control_requests_ = 0;
   int64_t store_failures_ = 0;
   bool store_healthy_ = true;
+  bool engine_stale_ = false;  // state could not be rebuilt after a failure
+  bool intake_paused_ = false;
+  std::vector<std::pair<FeedSocket*, std::vector<Inbound>>> held_;
+  std::vector<Alert> unsent_daemon_alerts_;  // feed-health alerts waiting for the store
   bool stopping_ = false;
   std::map<std::string, TimePoint> last_reject_log_;  // per source, for rate limiting
   std::map<std::string, int64_t> suppressed_rejects_;

@@ -57,7 +57,9 @@ void ZmqWatcher::Arm() {
                  [this, alive = alive_](const boost::system::error_code& ec) {
                    if (!*alive) return;
                    wait_pending_ = false;
-                   if (ec || stopped_) return;
+                   if (stopped_) return;
+                   // Aborted by a Cancel() that a Start() has since undone: carry on.
+                   if (ec && ec != boost::asio::error::operation_aborted) return;
                    if (!drain_posted_) Drain();
                  });
 }

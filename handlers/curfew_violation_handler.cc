@@ -18,6 +18,7 @@
 #include "handlers/curfew.h"
 #include "handlers/device_alerts.h"
 #include "handlers/engine.h"
+#include "handlers/episodes.h"
 #include "handlers/event_handler.h"
 #include "handlers/time_util.h"
 
@@ -25,19 +26,6 @@ namespace bw {
 namespace {
 
 using std::chrono::seconds;
-
-// As in position_handler.cc: an observation at `t` belongs to the current
-// episode of `key` when it falls within exit_debounce_s of the episode's span;
-// an episode last seen in custody does not absorb an observation after release.
-bool EpisodeContinues(const HandlerContext& ctx, const EpisodeKey& key, TimePoint t) {
-  auto it = ctx.state.episodes.find(key);
-  if (it == ctx.state.episodes.end()) return false;
-  const Episode& ep = it->second;
-  const auto debounce = seconds(ctx.policy.exit_debounce_s);
-  if (t < ep.opened_at - debounce || t > ep.last_breach_at + debounce) return false;
-  return !(ctx.state.InCustodyAt(key.person_id, ep.last_breach_at) &&
-           !ctx.state.InCustodyAt(key.person_id, t));
-}
 
 class CurfewViolationHandler final : public EventHandler {
  public:
@@ -76,18 +64,10 @@ class CurfewViolationHandler final : public EventHandler {
         ++inside;
         const EpisodeKey key{person, ins->instrument_id, c.condition_id};
         if (EpisodeContinues(ctx, key, e.time)) {
-          out->mutations.push_back([key, t = e.time](EngineState& s) {
-            Episode& ep = s.episodes[key];
-            ep.last_breach_at = std::max(ep.last_breach_at, t);
-            ep.opened_at = std::min(ep.opened_at, t);
-          });
+          ExtendEpisode(ctx, key, e.time, out);
           continue;
         }
-        out->mutations.push_back(
-            [key, ep = Episode{e.time, e.time, "curfew_breach"}](EngineState& s) {
-              auto [pos, inserted] = s.episodes.try_emplace(key, ep);
-              if (!inserted && pos->second.last_breach_at < ep.last_breach_at) pos->second = ep;
-            });
+        OpenEpisode(key, e.time, "curfew_breach", out);
         ++raised;
         const CurfewInterval& w = **window;
         Alert a;

@@ -33,6 +33,7 @@
 #include "handlers/curfew.h"
 #include "handlers/device_alerts.h"
 #include "handlers/engine.h"
+#include "handlers/episodes.h"
 #include "handlers/event_handler.h"
 #include "handlers/time_util.h"
 
@@ -47,38 +48,6 @@ using std::chrono::seconds;
 constexpr char kZoneCrossedEpisodeSuffix[] = "#zone_crossed";
 
 std::string AccuracyText(double accuracy_m) { return "fix accuracy ±" + RoundMetres(accuracy_m); }
-
-// True when a breaching observation of `key` at `t` belongs to the current
-// episode: `t` lies within exit_debounce_s of the episode's span [opened_at,
-// last_breach_at] — either side, so an out-of-order fix joins the episode it
-// belongs to — unless the episode was last seen while the subject was in
-// custody and `t` is not (the OIC, not paged during custody, is paged now).
-bool EpisodeContinues(const HandlerContext& ctx, const EpisodeKey& key, TimePoint t) {
-  auto it = ctx.state.episodes.find(key);
-  if (it == ctx.state.episodes.end()) return false;
-  const Episode& ep = it->second;
-  const auto debounce = seconds(ctx.policy.exit_debounce_s);
-  if (t < ep.opened_at - debounce || t > ep.last_breach_at + debounce) return false;
-  return !(ctx.state.InCustodyAt(key.person_id, ep.last_breach_at) &&
-           !ctx.state.InCustodyAt(key.person_id, t));
-}
-
-void ExtendEpisode(const EpisodeKey& key, TimePoint t, Outcome* out) {
-  out->mutations.push_back([key, t](EngineState& s) {
-    Episode& ep = s.episodes[key];
-    ep.last_breach_at = std::max(ep.last_breach_at, t);
-    ep.opened_at = std::min(ep.opened_at, t);
-  });
-}
-
-void OpenEpisode(const EpisodeKey& key, TimePoint t, const std::string& kind, Outcome* out) {
-  out->mutations.push_back([key, ep = Episode{t, t, kind}](EngineState& s) {
-    auto [pos, inserted] = s.episodes.try_emplace(key, ep);
-    // A late fix opening an episode older than the recorded one leaves the
-    // recorded (current) episode alone.
-    if (!inserted && pos->second.last_breach_at < ep.last_breach_at) pos->second = ep;
-  });
-}
 
 // A breach found by this fix, before episode and custody handling.
 struct Found {
@@ -96,6 +65,11 @@ class PositionHandler final : public EventHandler {
     if (!e.location.at) return Status::BadInput("at", "required field is missing", "missing_field");
     const GeoPoint at = *e.location.at;
     const std::string& person = e.person_id;
+
+    // Plain pointers: the state outlives Decide, so no reference counting.  (Looked
+    // up first: its memory reads overlap those of the last-fix lookup.)
+    InstrumentRegistry::InstrumentRefs in_force;
+    ctx.state.instruments.SubjectInForce(person, e.time, &in_force);
 
     // The previous fix by event time, for crossings; only a newer fix moves it.
     std::optional<LastFix> previous;
@@ -115,7 +89,6 @@ class PositionHandler final : public EventHandler {
       crossing_from = previous;
     }
 
-    auto in_force = ctx.state.instruments.SubjectInForce(person, e.time);
     if (in_force.empty()) {
       // Monitoring data with no conditions is a data gap (spec 5.4): tell the
       // control rooms, once per run of such data (an episode, as for breaches).
@@ -132,17 +105,18 @@ class PositionHandler final : public EventHandler {
 
     std::vector<Found> found;
     std::vector<std::string> problems;
-    for (const auto& ins : in_force) {
-      for (const auto& c : ins->conditions) {
+    for (const auto& ref : in_force) {
+      const Instrument& ins = *ref.instrument;  // not read unless a condition is breached
+      for (const auto& c : ref.conditions) {
         switch (c.kind) {
           case ConditionKind::kExclusionZone:
-            CheckExclusion(ctx, e, *ins, c, crossing_from, &found, &problems);
+            CheckExclusion(ctx, e, ins, c, crossing_from, &found, &problems);
             break;
           case ConditionKind::kNotToAttend:
-            CheckNotToAttend(e, *ins, c, &found);
+            CheckNotToAttend(e, ins, c, &found);
             break;
           case ConditionKind::kCurfew:
-            CheckCurfew(e, *ins, c, &found, &problems);
+            CheckCurfew(e, ins, c, &found, &problems);
             break;
           case ConditionKind::kResidence:  // see the file comment
           case ConditionKind::kNoContact:
@@ -157,7 +131,7 @@ class PositionHandler final : public EventHandler {
       Alert& a = f.alert;
       const EpisodeKey key{person, f.instrument->instrument_id, f.episode_condition};
       if (EpisodeContinues(ctx, key, e.time)) {
-        ExtendEpisode(key, e.time, out);
+        ExtendEpisode(ctx, key, e.time, out);
         ++extended;
         continue;
       }
@@ -166,7 +140,7 @@ class PositionHandler final : public EventHandler {
         // open episode is more of that presence (boundary jitter), not news.
         const EpisodeKey presence{person, f.instrument->instrument_id, f.condition->condition_id};
         if (EpisodeContinues(ctx, presence, e.time)) {
-          ExtendEpisode(presence, e.time, out);
+          ExtendEpisode(ctx, presence, e.time, out);
           ++extended;
           continue;
         }
@@ -207,10 +181,14 @@ class PositionHandler final : public EventHandler {
       CountBreach(ctx, e, ins, person, e.time, kind, out);
     }
 
-    out->note = "position of " + person + ": " + std::to_string(in_force.size()) +
-                " instrument(s) in force, " + std::to_string(found.size()) + " breach(es), " +
-                std::to_string(raised) + " new episode(s), " + std::to_string(extended) +
-                " continuing";
+    std::string& note = out->note;
+    note.clear();
+    note.reserve(128 + person.size());
+    note.append("position of ").append(person).append(": ");
+    note.append(std::to_string(in_force.size())).append(" instrument(s) in force, ");
+    note.append(std::to_string(found.size())).append(" breach(es), ");
+    note.append(std::to_string(raised)).append(" new episode(s), ");
+    note.append(std::to_string(extended)).append(" continuing");
     if (in_custody) out->note += "; in custody";
     for (const auto& p : problems) out->note += "; " + p;
     return Status::Ok();

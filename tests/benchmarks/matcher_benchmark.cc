@@ -328,6 +328,33 @@ GeoPoint BreachingPlace(std::mt19937_64& rng, const Person& p, const Cond& c, Ti
   return p.home;
 }
 
+// FNV-1a over everything Decide produced for `events` (notes, alerts with
+// their recipients and extras, mutation counts): printed at setup so that an
+// optimisation can be checked to change no outcome.
+uint64_t OutcomeDigest(const Engine& engine, const std::vector<Event>& events) {
+  uint64_t h = 1469598103934665603ull;
+  auto mix = [&h](std::string_view s) {
+    for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
+    h = (h ^ 0xff) * 1099511628211ull;
+  };
+  for (const Event& e : events) {
+    const Outcome out = MustDecide(engine, e);
+    mix(out.note);
+    mix(std::to_string(out.mutations.size()));
+    for (const Alert& a : out.alerts) {
+      mix(a.kind);
+      mix(SeverityName(a.severity));
+      mix(a.summary);
+      mix(a.condition_id);
+      mix(a.instrument_id);
+      for (const auto& r : a.recipients) mix(r);
+      for (const auto& area : a.location_areas) mix(area);
+      mix(boost::json::serialize(a.extra));
+    }
+  }
+  return h;
+}
+
 std::unique_ptr<Population> Build(Mix mix) {
   const auto started = std::chrono::steady_clock::now();
   const London& london = LondonData();
@@ -450,6 +477,15 @@ std::unique_ptr<Population> Build(Mix mix) {
     }
   }
   pop->build_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  static const char* kNames[] = {"inline", "borough", "mixed"};
+  std::fprintf(stderr,
+               "population %s: %zu persons, %zu instruments, %zu conditions, built in %.1f s; "
+               "outcome digest fixes %016llx breaching %016llx checks %016llx\n",
+               kNames[static_cast<int>(mix)], pop->persons.size(), pop->instruments,
+               pop->conditions, pop->build_s,
+               static_cast<unsigned long long>(OutcomeDigest(engine, pop->fixes)),
+               static_cast<unsigned long long>(OutcomeDigest(engine, pop->breaching_fixes)),
+               static_cast<unsigned long long>(OutcomeDigest(engine, pop->checks)));
   return pop;
 }
 

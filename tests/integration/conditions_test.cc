@@ -838,12 +838,6 @@ TEST(Conditions, BoundaryJitterIsOneEpisodeWithOneAlert) {
 // after a newer episode was recorded: consecutive breaching fixes of that
 // earlier visit are still one episode with one alert.
 TEST(Conditions, LateRunOfBreachingFixesIsOneEpisodeEvenAfterANewerOne) {
-  GTEST_SKIP() << "blocked on: handlers/position_handler.cc OpenEpisode/EpisodeContinues keep "
-                  "one Episode per (person, instrument, condition) in EngineState::episodes; a "
-                  "late fix opening an episode older than the recorded one is alerted but not "
-                  "recorded, so every later fix of that earlier visit pages again (observed 3 "
-                  "exclusion_zone_breach alerts and a spurious repeat_breach; expected 1). "
-                  "curfew_violation_handler.cc has the same logic.";
   DaemonProcess d;
   ASSERT_TRUE(d.Start()) << d.log();
   Driver drive(&d);
@@ -1137,10 +1131,6 @@ TEST(ConditionQueries, ConditionsPersonProtectedAndLocation) {
 // An exclusion from Lewisham does not forbid presence in Greenwich or
 // Southwark, which only share a border with it.
 TEST(ConditionQueries, LocationByAreaDoesNotListZonesThatOnlyShareItsBorder) {
-  GTEST_SKIP() << "blocked on: daemon/daemon.cc Daemon::OpConditionsLocation judges an area "
-                  "with AreasIntersect(), which is true for shapes that only touch, so "
-                  "conditions.location {area: E09000011 or E09000028} lists the Lewisham "
-                  "exclusion zone (observed {c1, c2} and {c1}; expected {c2} and {})";
   DaemonProcess d;
   ASSERT_TRUE(d.Start()) << d.log();
   Driver drive(&d);
