@@ -34,6 +34,8 @@ class DaemonProcess {
   void AddFeedOption(const std::string& feed, const std::string& line) {
     feed_options_[feed] += line + "\n";
   }
+  // Sets an environment variable for the daemon (e.g. BREACHWATCH_FAULT_FILE).
+  void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
   // Extra TOML appended to the generated config (e.g. "[intake]\nmax_message_bytes = 2048\n").
   void set_extra_config(std::string toml) { extra_config_ = std::move(toml); }
   std::string WriteConfig();
@@ -88,6 +90,7 @@ class DaemonProcess {
   std::map<std::string, std::string> feed_endpoints_;
   std::map<std::string, std::string> replay_endpoints_;
   std::map<std::string, std::string> feed_options_;
+  std::map<std::string, std::string> env_;
   std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
   zmq::context_t ctx_{1};
   pid_t pid_ = -1;
