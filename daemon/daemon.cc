@@ -244,13 +244,17 @@ void Daemon::Run() {
     f->replay_watcher->Start();
     // Catch up on what was published while we were down: subscribed first (above),
     // then ask from the last stored seq; what is already stored is discarded.
-    bool any = false;
+    f->catching_up = true;
+    f->catch_up_deadline = clock_.Now() + std::chrono::seconds(config_.policy.gap_fill_s);
     for (const auto& [key, seq] : health_.last_seqs()) {
       if (key.first != f->config.name) continue;
       RequestReplay(*f, key.second, seq + 1);
-      any = true;
+      ++f->outstanding_catch_up;
     }
-    if (!any) RequestReplay(*f, "", 1);
+    if (f->outstanding_catch_up == 0) {
+      RequestReplay(*f, "", 1);
+      f->outstanding_catch_up = 1;
+    }
   }
   ArmSignals();
   ArmWatchdog();
@@ -487,6 +491,11 @@ void Daemon::RunTick() {
     if (!held_.empty() || engine_stale_) return;  // still failing: try again next tick
   }
   const TimePoint now = clock_.Now();
+  for (auto& f : feeds_) {
+    if (f->catching_up && now >= f->catch_up_deadline) {
+      FinishCatchUp(*f, "the replay endpoint did not answer within gap_fill_s");
+    }
+  }
   std::vector<Alert> health_alerts;
   health_alerts.swap(unsent_daemon_alerts_);
   for (const auto& gap : health_.ExpiredGaps(now)) {
@@ -683,6 +692,10 @@ size_t Daemon::DrainFeed(FeedSocket& feed, size_t budget) {
   }
   if (batch.empty()) return 0;
   feed.received += static_cast<int64_t>(batch.size());
+  if (feed.catching_up) {
+    for (auto& in : batch) feed.held_live.push_back(std::move(in));
+    return n;
+  }
   std::vector<ItemResult> results;
   if (!ProcessBatch(batch, &results)) {
     HoldBatch(&feed, std::move(batch));
@@ -830,6 +843,22 @@ void Daemon::RaiseDaemonAlerts(std::vector<Alert> alerts) {
   Publish(alerts);
 }
 
+void Daemon::FinishCatchUp(FeedSocket& feed, const char* why) {
+  feed.catching_up = false;
+  feed.outstanding_catch_up = 0;
+  std::vector<Inbound> live;
+  live.swap(feed.held_live);
+  spdlog::info("feed {}: {}; handling {} live message(s) held meanwhile", feed.config.name, why,
+               live.size());
+  if (live.empty()) return;
+  std::vector<ItemResult> results;
+  if (ProcessBatch(live, &results)) {
+    AfterFeedResults(feed, results);
+  } else {
+    HoldBatch(&feed, std::move(live));
+  }
+}
+
 void Daemon::RequestReplay(FeedSocket& feed, const std::string& source, int64_t from_seq) {
   boost::json::object req{{"op", "replay"}, {"from_seq", from_seq}};
   if (!source.empty()) req["source"] = source;
@@ -892,7 +921,11 @@ size_t Daemon::DrainReplay(FeedSocket& feed, size_t budget) {
       }
     }
     // At most 1000 per reply: ask for the rest.
-    if (events.size() >= 1000 && last_seq > 0) RequestReplay(feed, source, last_seq + 1);
+    if (events.size() >= 1000 && last_seq > 0) {
+      RequestReplay(feed, source, last_seq + 1);
+    } else if (feed.catching_up && --feed.outstanding_catch_up <= 0) {
+      FinishCatchUp(feed, "caught up from the replay endpoint");
+    }
   }
   return n;
 }

@@ -51,6 +51,14 @@ class Daemon {
   void Stop();
 
  private:
+  struct Inbound {
+    std::string channel;
+    std::string topic;
+    std::string payload;
+    bool require_seq = true;
+    std::string expected_topic;  // the feed's name; empty for control
+    std::string frame_error;     // set when the frame structure itself is wrong
+  };
   struct FeedSocket {
     FeedConfig config;
     std::unique_ptr<zmq::socket_t> socket;
@@ -66,18 +74,16 @@ class Daemon {
     std::unique_ptr<ZmqWatcher> replay_watcher;
     int64_t replay_requests = 0;
     int64_t replayed = 0;
+    // After a restart, live messages wait here until the replay endpoint has
+    // caught us up, so events are handled in their order.
+    bool catching_up = false;
+    int outstanding_catch_up = 0;
+    TimePoint catch_up_deadline{};
+    std::vector<Inbound> held_live;
     // feed_rejected rate limiting.
     TimePoint last_rejected_alert{};
     int64_t rejected_since_alert = 0;
     int64_t last_dead_letter = 0;
-  };
-  struct Inbound {
-    std::string channel;
-    std::string topic;
-    std::string payload;
-    bool require_seq = true;
-    std::string expected_topic;  // the feed's name; empty for control
-    std::string frame_error;     // set when the frame structure itself is wrong
   };
   struct ItemResult {
     std::string result;  // handled | duplicate | rejected | failed
@@ -96,6 +102,7 @@ class Daemon {
   // alerts after a batch from `feed` has been handled.
   void AfterFeedResults(FeedSocket& feed, const std::vector<ItemResult>& results);
   void MaybeFeedRejectedAlert(FeedSocket& feed, TimePoint now, std::vector<Alert>* alerts);
+  void FinishCatchUp(FeedSocket& feed, const char* why);
   void RequestReplay(FeedSocket& feed, const std::string& source, int64_t from_seq);
   // A feed-health alert to every control room.
   Alert FeedAlert(const std::string& kind, Severity severity, const FeedSocket& feed,

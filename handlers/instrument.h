@@ -51,6 +51,10 @@ struct CurfewWindow {
 struct Condition {
   std::string condition_id;
   ConditionKind kind = ConditionKind::kOther;
+  // curfew: true when DecodeInstrument found `tz` in the time-zone database, so
+  // window lookups cannot fail (lets the matcher skip them for a fix at home).
+  // Kept next to `kind`, in the same cache line.
+  bool tz_known = false;
   // exclusion_zone: exactly one of zone_code / inline_zone.
   std::string zone_code;
   std::optional<GeoMultiPolygon> inline_zone;
@@ -64,9 +68,6 @@ struct Condition {
   // curfew.
   std::vector<CurfewWindow> windows;
   std::string tz;
-  // True when DecodeInstrument found `tz` in the time-zone database, so curfew
-  // window lookups cannot fail (lets the matcher skip them for a fix at home).
-  bool tz_known = false;
   int64_t grace_min = 0;
   // other.
   std::string text;

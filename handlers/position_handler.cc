@@ -70,6 +70,14 @@ class PositionHandler final : public EventHandler {
     // up first: its memory reads overlap those of the last-fix lookup.)
     InstrumentRegistry::InstrumentRefs in_force;
     ctx.state.instruments.SubjectInForce(person, e.time, &in_force);
+    // Start loading the conditions (kind, zone, envelope, place: their first
+    // 256 bytes) while the last fix is looked up.
+    for (const auto& ref : in_force) {
+      for (const auto& c : ref.conditions) {
+        const char* p = reinterpret_cast<const char*>(&c);
+        for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line);
+      }
+    }
 
     // The previous fix by event time, for crossings; only a newer fix moves it.
     std::optional<LastFix> previous;
