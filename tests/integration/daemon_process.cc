@@ -250,4 +250,52 @@ std::optional<boost::json::object> DaemonProcess::Receive(zmq::socket_t& sub,
   return v.get_object();
 }
 
+ReplayServer::ReplayServer(zmq::context_t& ctx, const std::string& endpoint)
+    : socket_(ctx, zmq::socket_type::router) {
+  socket_.set(zmq::sockopt::linger, 0);
+  socket_.bind(endpoint);
+  thread_ = std::thread([this] { Serve(); });
+}
+
+ReplayServer::~ReplayServer() {
+  stop_ = true;
+  thread_.join();
+}
+
+void ReplayServer::Store(int64_t seq, const std::string& event) {
+  std::lock_guard<std::mutex> lock(mu_);
+  events_.emplace_back(seq, event);
+}
+
+void ReplayServer::Serve() {
+  while (!stop_) {
+    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(20));
+    if (!(item.revents & ZMQ_POLLIN)) continue;
+    std::vector<zmq::message_t> frames;
+    if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
+        frames.size() < 3) {
+      continue;
+    }
+    ++requests_;
+    auto req = boost::json::parse(frames.back().to_string()).as_object();
+    int64_t from = req.at("from_seq").to_number<int64_t>();
+    std::string body = "{\"events\":[";
+    int n = 0;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      for (const auto& [seq, ev] : events_) {
+        if (seq < from || n >= 1000) continue;
+        body += (n++ ? "," : "") + ev;
+      }
+    }
+    body += "]}";
+    // [identity][empty][topic][body]
+    socket_.send(frames[0], zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(std::string()), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(std::string("replay")), zmq::send_flags::sndmore);
+    socket_.send(zmq::buffer(body), zmq::send_flags::none);
+  }
+}
+
 }  // namespace bw::testing

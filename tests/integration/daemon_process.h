@@ -9,7 +9,10 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include <atomic>
 #include <chrono>
+#include <mutex>
+#include <thread>
 #include <map>
 #include <memory>
 #include <optional>
@@ -94,6 +97,25 @@ class DaemonProcess {
   std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
   zmq::context_t ctx_{1};
   pid_t pid_ = -1;
+};
+
+// The feed side of a replay endpoint: a ROUTER on its own thread answering
+// {"op":"replay","from_seq":N} with the stored events from N on (at most 1000).
+class ReplayServer {
+ public:
+  ReplayServer(zmq::context_t& ctx, const std::string& endpoint);
+  ~ReplayServer();
+  void Store(int64_t seq, const std::string& event);
+  int requests() const { return requests_; }
+
+ private:
+  void Serve();
+  zmq::socket_t socket_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int> requests_{0};
+  std::mutex mu_;
+  std::vector<std::pair<int64_t, std::string>> events_;
 };
 
 }  // namespace bw::testing

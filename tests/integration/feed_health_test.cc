@@ -49,65 +49,6 @@ std::vector<boost::json::object> AlertsOfKind(DaemonProcess& d, const std::strin
   return out;
 }
 
-// The feed side of a replay endpoint: a ROUTER answering
-// {"op":"replay","from_seq":N} with the stored events from N on (at most 1000).
-class ReplayServer {
- public:
-  ReplayServer(zmq::context_t& ctx, const std::string& endpoint)
-      : socket_(ctx, zmq::socket_type::router) {
-    socket_.set(zmq::sockopt::linger, 0);
-    socket_.bind(endpoint);
-    thread_ = std::thread([this] { Serve(); });
-  }
-  ~ReplayServer() {
-    stop_ = true;
-    thread_.join();
-  }
-  void Store(int64_t seq, const std::string& event) {
-    std::lock_guard<std::mutex> lock(mu_);
-    events_.emplace_back(seq, event);
-  }
-  int requests() const { return requests_; }
-
- private:
-  void Serve() {
-    while (!stop_) {
-      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-      zmq::poll(&item, 1, milliseconds(20));
-      if (!(item.revents & ZMQ_POLLIN)) continue;
-      std::vector<zmq::message_t> frames;
-      if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
-          frames.size() < 3) {
-        continue;
-      }
-      ++requests_;
-      auto req = boost::json::parse(frames.back().to_string()).as_object();
-      int64_t from = req.at("from_seq").to_number<int64_t>();
-      std::string body = "{\"events\":[";
-      int n = 0;
-      {
-        std::lock_guard<std::mutex> lock(mu_);
-        for (const auto& [seq, ev] : events_) {
-          if (seq < from || n >= 1000) continue;
-          body += (n++ ? "," : "") + ev;
-        }
-      }
-      body += "]}";
-      // [identity][empty][topic][body]
-      socket_.send(frames[0], zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(std::string()), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(std::string("replay")), zmq::send_flags::sndmore);
-      socket_.send(zmq::buffer(body), zmq::send_flags::none);
-    }
-  }
-  zmq::socket_t socket_;
-  std::thread thread_;
-  std::atomic<bool> stop_{false};
-  std::atomic<int> requests_{0};
-  std::mutex mu_;
-  std::vector<std::pair<int64_t, std::string>> events_;
-};
-
 TEST(FeedHealth, DroppedSeq500To510WithReplayEndpointLosesNothing) {
   DaemonProcess d;
   std::string replay_endpoint = d.EnableReplay("tag");
