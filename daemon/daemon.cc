@@ -446,6 +446,14 @@ std::string Daemon::RenderMetrics() {
   for (const auto& f : feeds_)
     line("breachwatch_feed_silent", "feed=\"" + f->config.name + "\"",
          health_.IsSilent(f->config.name));
+  {
+    int64_t held = 0;
+    for (const auto& [f, batch] : held_) held += static_cast<int64_t>(batch.size());
+    for (const auto& f : feeds_) held += static_cast<int64_t>(f->held_live.size());
+    help("breachwatch_held_messages", "gauge",
+         "Messages read but waiting (store failing, or catch-up from a replay endpoint).");
+    line("breachwatch_held_messages", "", static_cast<double>(held));
+  }
   help("breachwatch_missing_seqs", "gauge", "Sequence numbers still missing in open gaps.");
   line("breachwatch_missing_seqs", "", static_cast<double>(health_.MissingCount()));
   help("breachwatch_alerts_total", "counter", "Alerts raised since start, by kind.");
@@ -1537,6 +1545,11 @@ boost::json::object Daemon::StatusJson() {
     counts["audit_records"] = c->audit;
   }
   counts["alerts_published"] = alerts_published_;
+  counts["alert_deliveries_dropped"] = publish_dropped_;
+  int64_t held = 0;
+  for (const auto& [f, batch] : held_) held += static_cast<int64_t>(batch.size());
+  for (const auto& f : feeds_) held += static_cast<int64_t>(f->held_live.size());
+  counts["held_messages"] = held;
   counts["control_requests"] = control_requests_;
   counts["last_alert_seq"] = next_alert_seq_ - 1;
   o["counts"] = std::move(counts);

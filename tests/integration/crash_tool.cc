@@ -40,7 +40,10 @@ std::vector<Event> Generate(int persons, int events, uint64_t seed) {
   std::mt19937_64 rng(seed);
   std::uniform_real_distribution<double> step(-0.0015, 0.0015);
   std::vector<Event> out;
-  const TimePoint base = SystemClock().Now() - std::chrono::hours(2);
+  // One fix every 0.5 s of event time (each person every persons/2 s), ending
+  // an hour ago: long enough for episodes to close and reopen.
+  const TimePoint base = SystemClock().Now() - std::chrono::hours(1) -
+                         milliseconds(static_cast<int64_t>(events) * 500);
   const std::string from = FormatRfc3339(base - std::chrono::hours(1));
   std::vector<std::pair<double, double>> pos;
   for (int p = 0; p < persons; ++p) {
@@ -64,7 +67,7 @@ std::vector<Event> Generate(int persons, int events, uint64_t seed) {
     pos[p].second = std::clamp(pos[p].second + step(rng), 51.42, 51.50);
     char at[64];
     std::snprintf(at, sizeof at, "[%.6f,%.6f]", pos[p].first, pos[p].second);
-    const std::string t = FormatRfc3339(base + milliseconds(static_cast<int64_t>(i) * 50));
+    const std::string t = FormatRfc3339(base + milliseconds(static_cast<int64_t>(i) * 500));
     out.push_back({"tag", i + 1,
                    R"({"type":"tag.position","id":"fix-)" + std::to_string(i + 1) +
                        R"(","source":"em-sim","seq":)" + std::to_string(i + 1) + R"(,"time":")" +
@@ -157,7 +160,8 @@ RunResult Run(const std::vector<Event>& events, int kills, uint64_t seed, bool v
   for (size_t i = 0; i < events.size(); ++i) {
     const Event& e = events[i];
     (e.feed == "orders" ? orders : tag).Store(e.seq, e.json);
-    if (kill_at.count(i) && !down) {
+    if (!down && !kill_at.empty() && *kill_at.begin() <= i) {
+      kill_at.erase(kill_at.begin());
       // A random moment: maybe mid-batch, maybe idle.
       std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(0, 30)(rng)));
       d.Kill9();

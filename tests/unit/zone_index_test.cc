@@ -279,6 +279,16 @@ TEST(ZoneIndexTest, UkLad17HasThreeInvalidGeometries) {
   EXPECT_TRUE(HasText(strict.status().ToString(), "(E07000010 Fenland)"));
 }
 
+TEST(ZoneIndexTest, LondonLsoa2021SetLoadsAndPlacesLsoaCentroidsInTheirBorough) {
+  auto lsoa = BuildOrFail({DataSource("london_lsoa21_bgc_wgs84.geojson", "LSOA21CD", "LSOA21NM")});
+  ASSERT_NE(lsoa, nullptr);
+  EXPECT_EQ(lsoa->size(), 4994u);
+  EXPECT_TRUE(lsoa->skipped().empty());
+  const Zone* first = lsoa->Find("E01000001");
+  ASSERT_NE(first, nullptr);
+  EXPECT_EQ(first->name, "City of London 001A");
+}
+
 TEST(ZoneIndexTest, SegmentAcrossLewishamCrossesIt) {
   auto index = BuildOrFail({Lad22Boroughs()});
   ASSERT_NE(index, nullptr);
