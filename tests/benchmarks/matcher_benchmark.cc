@@ -418,20 +418,42 @@ std::unique_ptr<Population> Build(Mix mix) {
   std::shuffle(order.begin(), order.end(), rng);
   const auto week_s =
       std::chrono::duration_cast<std::chrono::seconds>(std::chrono::days(7)).count();
-  size_t breaching = 0, seq = 0;
+  struct Planned {
+    const Person* person;
+    TimePoint time;
+    bool breach;
+    GeoPoint at;
+  };
+  std::vector<Planned> plan;
   for (size_t j = 0; j < kEvents; ++j) {
     const Person& p = pop->persons[order[j]];
     TimePoint t = WeekStart() + std::chrono::seconds(60 + Index(rng, week_s - 120));
     const bool breach = mix == Mix::kMixed && Uniform(rng, 0, 1) < kBreachRate;
     GeoPoint at = p.home;
     if (breach) at = BreachingPlace(rng, p, p.conds[Index(rng, p.conds.size())], &t);
-    Outcome prev =
-        MustDecide(engine, MustDecode(FixJson(p, t - std::chrono::seconds(60), p.home, 8, ++seq)));
+    plan.push_back({&p, t, breach, at});
+  }
+  // The previous fixes are recorded in an order unrelated to the events' (in
+  // production the state's memory layout does not follow the feed either).
+  size_t breaching = 0, seq = 0;
+  std::vector<size_t> apply_order(kEvents);
+  std::iota(apply_order.begin(), apply_order.end(), 0);
+  std::shuffle(apply_order.begin(), apply_order.end(), rng);
+  for (size_t j : apply_order) {
+    const Person& p = *plan[j].person;
+    Outcome prev = MustDecide(
+        engine, MustDecode(FixJson(p, plan[j].time - std::chrono::seconds(60), p.home, 8, ++seq)));
     if (!prev.alerts.empty()) {
       std::cerr << "a fix at home breaches: " << prev.alerts.front().summary << "\n";
       std::exit(1);
     }
     engine.Apply(prev);
+  }
+  for (size_t j = 0; j < kEvents; ++j) {
+    const Person& p = *plan[j].person;
+    const TimePoint t = plan[j].time;
+    const bool breach = plan[j].breach;
+    GeoPoint at = plan[j].at;
     const double accuracy = std::round(Uniform(rng, 5, 25));
     Event fix;
     if (breach) {

@@ -50,16 +50,16 @@ std::vector<Event> Generate(int persons, int events, uint64_t seed) {
     // Near the Lewisham / Greenwich boundary, so walks go in and out.
     pos.emplace_back(-0.03 + 0.04 * p / persons, 51.455 + 0.02 * ((p * 7) % persons) / persons);
     std::string id = "BAIL/CT/" + std::to_string(p);
-    out.push_back({"orders", p + 1,
-                   R"({"type":"instrument.granted","id":"g-)" + std::to_string(p) +
-                       R"(","source":"orders-sim","seq":)" + std::to_string(p + 1) +
-                       R"(,"time":")" + from + R"(","instrument":{"instrument_id":")" + id +
-                       R"(","kind":"police_bail","subject":"P)" + std::to_string(p) +
-                       R"(","oic":"OIC-)" + std::to_string(p % 7) +
-                       R"(","supervisor":"SUP-1","owning_control":"E09000023","valid_from":")" +
-                       from +
-                       R"(","conditions":[{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"},)"
-                       R"({"condition_id":"c2","kind":"not_to_attend","place":{"at":[-0.0205,51.4452],"radius_m":300}}]}})"});
+    out.push_back(
+        {"orders", p + 1,
+         R"({"type":"instrument.granted","id":"g-)" + std::to_string(p) +
+             R"(","source":"orders-sim","seq":)" + std::to_string(p + 1) + R"(,"time":")" + from +
+             R"(","instrument":{"instrument_id":")" + id +
+             R"(","kind":"police_bail","subject":"P)" + std::to_string(p) + R"(","oic":"OIC-)" +
+             std::to_string(p % 7) +
+             R"(","supervisor":"SUP-1","owning_control":"E09000023","valid_from":")" + from +
+             R"(","conditions":[{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"},)"
+             R"({"condition_id":"c2","kind":"not_to_attend","place":{"at":[-0.0205,51.4452],"radius_m":300}}]}})"});
   }
   for (int i = 0; i < events; ++i) {
     int p = i % persons;
@@ -71,9 +71,8 @@ std::vector<Event> Generate(int persons, int events, uint64_t seed) {
     out.push_back({"tag", i + 1,
                    R"({"type":"tag.position","id":"fix-)" + std::to_string(i + 1) +
                        R"(","source":"em-sim","seq":)" + std::to_string(i + 1) + R"(,"time":")" +
-                       t + R"(","person_id":"P)" + std::to_string(p) +
-                       R"(","device_id":"D)" + std::to_string(p) + R"(","at":)" + at +
-                       R"(,"accuracy_m":8})"});
+                       t + R"(","person_id":"P)" + std::to_string(p) + R"(","device_id":"D)" +
+                       std::to_string(p) + R"(","at":)" + at + R"(,"accuracy_m":8})"});
   }
   return out;
 }
@@ -97,14 +96,16 @@ Checked Inspect(const std::string& db_path) {
   auto scalar = [&](const char* sql) -> std::string {
     sqlite3_stmt* st = nullptr;
     std::string out;
-    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW) {
       const unsigned char* t = sqlite3_column_text(st, 0);
       out = t ? reinterpret_cast<const char*>(t) : "";
     }
     sqlite3_finalize(st);
     return out;
   };
-  c.handled = std::stoll(scalar("SELECT COUNT(*) FROM inbound WHERE result='handled' AND channel != 'tick'"));
+  c.handled = std::stoll(
+      scalar("SELECT COUNT(*) FROM inbound WHERE result='handled' AND channel != 'tick'"));
   c.distinct_handled = std::stoll(scalar(
       "SELECT COUNT(*) FROM (SELECT DISTINCT source, msg_id FROM inbound WHERE result='handled' "
       "AND channel != 'tick')"));
@@ -115,14 +116,16 @@ Checked Inspect(const std::string& db_path) {
   sqlite3_stmt* st = nullptr;
   sqlite3_prepare_v2(db, "SELECT payload FROM alerts ORDER BY seq", -1, &st, nullptr);
   while (sqlite3_step(st) == SQLITE_ROW) {
-    auto a = boost::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))).as_object();
+    auto a =
+        boost::json::parse(reinterpret_cast<const char*>(sqlite3_column_text(st, 0))).as_object();
     if (!a.contains("caused_by")) continue;  // feed-health alerts depend on timing
     std::vector<std::string> recipients;
     for (const auto& r : a.at("recipients").as_array()) recipients.emplace_back(r.as_string());
     std::sort(recipients.begin(), recipients.end());
-    std::string sig = std::string(a.at("kind").as_string()) + "|" +
-                      std::string(a.at("caused_by").at("id").as_string()) + "|" +
-                      (a.contains("condition_id") ? std::string(a.at("condition_id").as_string()) : "");
+    std::string sig =
+        std::string(a.at("kind").as_string()) + "|" +
+        std::string(a.at("caused_by").at("id").as_string()) + "|" +
+        (a.contains("condition_id") ? std::string(a.at("condition_id").as_string()) : "");
     for (const auto& r : recipients) sig += "|" + r;
     c.signatures.insert(sig);
   }
@@ -193,7 +196,8 @@ RunResult Run(const std::vector<Event>& events, int kills, uint64_t seed, bool v
   d.Stop();
   result.completed = true;
   result.checked = Inspect(d.dir() + "/breachwatch.db");
-  result.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
+  result.seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
   return result;
 }
 
@@ -228,11 +232,12 @@ int main(int argc, char** argv) {
       {"run without kills completed", clean.completed},
       {"run with kills completed", killed.completed},
       {"kills survived == requested", killed.kills == kills},
-      {"every event stored exactly once", killed.checked.handled == total &&
-                                              killed.checked.distinct_handled == total},
+      {"every event stored exactly once",
+       killed.checked.handled == total && killed.checked.distinct_handled == total},
       {"alert ids unique", killed.checked.alerts == killed.checked.distinct_alert_ids},
       {"alert seq gap-free", killed.checked.max_seq == killed.checked.alerts},
-      {"same alerts as the run without kills", killed.checked.signatures == clean.checked.signatures},
+      {"same alerts as the run without kills",
+       killed.checked.signatures == clean.checked.signatures},
       {"integrity_check ok", killed.checked.integrity == "ok" && clean.checked.integrity == "ok"},
   };
   std::vector<std::string> missing, extra;
@@ -263,7 +268,8 @@ int main(int argc, char** argv) {
      << "| integrity_check | " << clean.checked.integrity << " | " << killed.checked.integrity
      << " |\n"
      << "| wall time (s) | " << clean.seconds << " | " << killed.seconds << " |\n";
-  for (size_t i = 0; i < missing.size() && i < 5; ++i) std::cout << "missing: " << missing[i] << "\n";
+  for (size_t i = 0; i < missing.size() && i < 5; ++i)
+    std::cout << "missing: " << missing[i] << "\n";
   for (size_t i = 0; i < extra.size() && i < 5; ++i) std::cout << "extra: " << extra[i] << "\n";
   std::cout << md.str();
   if (!report.empty()) std::ofstream(report) << md.str();
