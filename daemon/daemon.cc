@@ -169,7 +169,7 @@ Status Daemon::Start() {
   try {
     // XPUB with NODROP: a subscriber past its high-water mark makes send fail
     // with EAGAIN instead of a silent drop, so drops are counted (the alert
-    // stays in the store for alerts.since).
+    // stays in the store for alerts.since); Publish then delivers to the others.
     alerts_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::xpub);
     alerts_->set(zmq::sockopt::linger, 2000);
     alerts_->set(zmq::sockopt::sndhwm, static_cast<int>(config_.alerts_send_hwm));
@@ -1095,11 +1095,18 @@ void Daemon::Publish(const std::vector<Alert>& alerts) {
     for (const auto& topic : a.recipients) {
       try {
         if (!alerts_->send(zmq::buffer(topic),
-                           zmq::send_flags::sndmore | zmq::send_flags::dontwait) ||
-            !alerts_->send(zmq::buffer(body), zmq::send_flags::dontwait)) {
-          ++publish_dropped_;  // a subscriber at its high-water mark
+                           zmq::send_flags::sndmore | zmq::send_flags::dontwait)) {
+          // A subscriber of this topic is at its high-water mark.  Count it, and
+          // deliver to the others (lossy for the stuck one only) rather than let
+          // one stuck client hold up every control room.
+          ++publish_dropped_;
+          alerts_->set(zmq::sockopt::xpub_nodrop, false);
+          alerts_->send(zmq::buffer(topic), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+          alerts_->send(zmq::buffer(body), zmq::send_flags::dontwait);
+          alerts_->set(zmq::sockopt::xpub_nodrop, true);
           continue;
         }
+        alerts_->send(zmq::buffer(body), zmq::send_flags::dontwait);
         ++alerts_published_;
       } catch (const zmq::error_t& e) {
         spdlog::error("publishing alert {} to {} failed: {} (stored; retrievable by alerts.since)",

@@ -57,7 +57,7 @@ std::string DaemonProcess::WriteConfig() {
   out << "[[zones]]\nfile = \"" << BREACHWATCH_SOURCE_DIR
       << "/config/zones/london_lad22_bgc_wgs84.geojson\"\n"
       << "code_property = \"LAD22CD\"\nname_property = \"LAD22NM\"\n\n";
-  out << "[alerts]\nendpoint = \"" << alerts_endpoint_ << "\"\n\n";
+  out << "[alerts]\nendpoint = \"" << alerts_endpoint_ << "\"\n" << alerts_options_ << "\n";
   out << "[control]\nendpoint = \"" << control_endpoint_ << "\"\n\n";
   for (const auto& f : feed_names_) {
     out << "[[feeds]]\nname = \"" << f << "\"\nendpoint = \"" << feed_endpoints_[f] << "\"\n";

@@ -11,12 +11,12 @@
 
 #include <atomic>
 #include <chrono>
-#include <mutex>
-#include <thread>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tools/client.h"
@@ -39,6 +39,8 @@ class DaemonProcess {
   }
   // Sets an environment variable for the daemon (e.g. BREACHWATCH_FAULT_FILE).
   void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
+  // Adds a key line to the generated [alerts] table (e.g. "send_hwm = 1").
+  void AddAlertsOption(const std::string& line) { alerts_options_ += line + "\n"; }
   // Extra TOML appended to the generated config (e.g. "[intake]\nmax_message_bytes = 2048\n").
   void set_extra_config(std::string toml) { extra_config_ = std::move(toml); }
   std::string WriteConfig();
@@ -94,6 +96,7 @@ class DaemonProcess {
   std::map<std::string, std::string> replay_endpoints_;
   std::map<std::string, std::string> feed_options_;
   std::map<std::string, std::string> env_;
+  std::string alerts_options_;
   std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
   zmq::context_t ctx_{1};
   pid_t pid_ = -1;

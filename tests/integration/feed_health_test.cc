@@ -176,6 +176,29 @@ std::string HttpGet(int port, const std::string& path) {
   return out;
 }
 
+// A subscriber that stops reading must not make the daemon drop alerts silently
+// or stall: refused deliveries are counted, and every alert stays retrievable.
+TEST(Metrics, SlowSubscriberDeliveriesAreCountedAndAlertsStayRetrievable) {
+  DaemonProcess d;
+  d.AddAlertsOption("send_hwm = 1");
+  ASSERT_TRUE(d.Start()) << d.log();
+  auto stuck = d.Subscribe("");
+  stuck->set(zmq::sockopt::rcvhwm, 1);
+  std::this_thread::sleep_for(milliseconds(300));  // let the subscription reach the daemon
+  const int n = 4000;
+  for (int i = 1; i <= n; ++i) {
+    d.Publish("check", R"({"type":"check.person","id":"c)" + std::to_string(i) +
+                           R"(","source":"checks-met","seq":)" + std::to_string(i) +
+                           R"(,"time":")" + FormatRfc3339(SystemClock().Now()) +
+                           R"(","person_id":"P1","officer_id":"MP-PC5555","at":[-0.1,51.5]})");
+  }
+  ASSERT_TRUE(Eventually([&] { return Handled(d) == n; }, milliseconds(60000))) << d.log();
+  auto status = d.Call("status");
+  EXPECT_GT(status.at("counts").at("alert_deliveries_dropped").as_int64(), 0)
+      << "the stuck subscriber should have refused some deliveries";
+  EXPECT_EQ(d.AlertsSince(0).size(), static_cast<size_t>(n)) << "every alert still retrievable";
+}
+
 TEST(Metrics, PrometheusEndpointReportsFeedsAlertsAndCommitLatency) {
   DaemonProcess d;
   int port = 0;
