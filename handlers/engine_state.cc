@@ -2,56 +2,10 @@
 
 #include <algorithm>
 #include <functional>
+#include <type_traits>
 #include <utility>
 
 namespace bw {
-
-// PersonIndex.
-
-const InstrumentRegistry::PersonRecord* InstrumentRegistry::PersonIndex::Find(
-    const std::string& person) const {
-  if (slots_.empty()) return nullptr;
-  const size_t hash = std::hash<std::string>{}(person);
-  const size_t mask = slots_.size() - 1;
-  for (size_t i = hash & mask;; i = (i + 1) & mask) {
-    const Slot& slot = slots_[i];
-    if (slot.record == nullptr) return nullptr;
-    if (slot.hash == hash && slot.record->person == person) return slot.record;
-  }
-}
-
-InstrumentRegistry::PersonRecord& InstrumentRegistry::PersonIndex::FindOrAdd(
-    const std::string& person) {
-  if (PersonRecord* found = Find(person)) return *found;
-  if (2 * (records_.size() + 1) > slots_.size()) {
-    std::vector<Slot> old = std::move(slots_);
-    slots_.assign(std::max<size_t>(16, 2 * old.size()), Slot{});
-    for (const Slot& slot : old) {
-      if (slot.record != nullptr) Insert(slot.hash, slot.record);
-    }
-  }
-  records_.push_back(std::make_unique<PersonRecord>());
-  PersonRecord* record = records_.back().get();
-  record->person = person;
-  Insert(std::hash<std::string>{}(person), record);
-  return *record;
-}
-
-InstrumentRegistry::PersonRecord* InstrumentRegistry::PersonIndex::Find(const std::string& person) {
-  return const_cast<PersonRecord*>(std::as_const(*this).Find(person));  // records are ours
-}
-
-void InstrumentRegistry::PersonIndex::Insert(size_t hash, PersonRecord* record) {
-  const size_t mask = slots_.size() - 1;
-  size_t i = hash & mask;
-  while (slots_[i].record != nullptr) i = (i + 1) & mask;
-  slots_[i] = Slot{hash, record};
-}
-
-void InstrumentRegistry::PersonIndex::Clear() {
-  slots_.clear();
-  records_.clear();
-}
 
 // InstrumentRegistry.
 
@@ -69,23 +23,25 @@ InstrumentRegistry& InstrumentRegistry::operator=(const InstrumentRegistry& othe
   return *this;
 }
 
-InstrumentRegistry::PersonIndex InstrumentRegistry::Repoint(const PersonIndex& index,
-                                                            Role role) const {
-  PersonIndex out;
-  for (const auto& record : index.records()) {
-    PersonRecord& mine = out.FindOrAdd(record->person);
-    for (const Item& item : record->items) {
+template <typename Index>
+Index InstrumentRegistry::Repoint(const Index& index, Role role) const {
+  Index out;
+  for (const auto& [person, record] : index) {
+    auto& mine = out[person];
+    for (const Item& item : record.items) {
       Item copy;
       copy.entry = &*versions_.find(item.entry->first);
-      Summarise(&copy, mine.person, role);
+      Summarise(&copy, person, role);
       mine.items.push_back(copy);
     }
+    if constexpr (std::is_same_v<Index, SubjectIndex>) CollectPrefilters(&mine);
   }
   return out;
 }
 
-void InstrumentRegistry::Link(PersonIndex* index, const std::string& person, Entry e) {
-  PersonRecord& record = index->FindOrAdd(person);
+template <typename Index>
+void InstrumentRegistry::Link(Index* index, const std::string& person, Entry e) {
+  PersonRecord& record = (*index)[person];
   for (const Item& item : record.items) {
     if (item.entry == e) return;
   }
@@ -102,7 +58,7 @@ void InstrumentRegistry::Summarise(Item* item, const std::string& person, Role r
   item->matches = item->bounded = false;
   if (!item->single) return;
   const Instrument& ins = *versions.front().instrument;
-  item->only = &ins;
+  item->only = versions.front().instrument;
   item->conditions = ins.conditions;
   item->matches = role == Role::kSubject
                       ? ins.subject == person
@@ -113,12 +69,24 @@ void InstrumentRegistry::Summarise(Item* item, const std::string& person, Role r
   if (item->bounded) item->until = *ins.valid_until;
 }
 
+void InstrumentRegistry::CollectPrefilters(SubjectRecord* record) {
+  record->prefilters.clear();
+  for (Item& item : record->items) {
+    item.first_prefilter = static_cast<uint32_t>(record->prefilters.size());
+    if (!item.single) continue;
+    for (const Condition& c : item.conditions) record->prefilters.push_back(c.prefilter);
+  }
+}
+
 void InstrumentRegistry::Resummarise(Entry e) {
-  auto update = [e](PersonIndex& index, const std::string& person, Role role) {
-    PersonRecord* record = index.Find(person);
-    if (record == nullptr) return;
-    for (Item& item : record->items) {
-      if (item.entry == e) Summarise(&item, record->person, role);
+  auto update = [e](auto& index, const std::string& person, Role role) {
+    auto it = index.find(person);
+    if (it == index.end()) return;
+    for (Item& item : it->second.items) {
+      if (item.entry == e) Summarise(&item, person, role);
+    }
+    if constexpr (std::is_same_v<std::decay_t<decltype(index)>, SubjectIndex>) {
+      CollectPrefilters(&it->second);
     }
   };
   for (const Version& v : e->second) {
@@ -178,7 +146,7 @@ const Instrument* InstrumentRegistry::InForce(const Item& item, const std::strin
                                               TimePoint t, Role role) {
   if (item.single) {
     if (!item.matches || t < item.from || (item.bounded && t >= item.until)) return nullptr;
-    return item.only;
+    return item.only.get();
   }
   auto ins = InForceIn(item.entry->second, t);
   if (!ins) return nullptr;
@@ -189,15 +157,15 @@ const Instrument* InstrumentRegistry::InForce(const Item& item, const std::strin
              : nullptr;
 }
 
+template <typename Index>
 std::vector<std::shared_ptr<const Instrument>> InstrumentRegistry::InForceFor(
-    const PersonIndex& index, const std::string& person, TimePoint t, Role role) const {
+    const Index& index, const std::string& person, TimePoint t, Role role) const {
   std::vector<std::shared_ptr<const Instrument>> out;
-  const PersonRecord* record = index.Find(person);
-  if (record == nullptr) return out;
-  for (const Item& item : record->items) {
+  auto it = index.find(person);
+  if (it == index.end()) return out;
+  for (const Item& item : it->second.items) {
     if (InForce(item, person, t, role) == nullptr) continue;
-    out.push_back(item.single ? item.entry->second.front().instrument
-                              : InForceIn(item.entry->second, t));
+    out.push_back(item.single ? item.only : InForceIn(item.entry->second, t));
   }
   return out;
 }
@@ -209,14 +177,20 @@ std::vector<std::shared_ptr<const Instrument>> InstrumentRegistry::SubjectInForc
 
 void InstrumentRegistry::SubjectInForce(const std::string& person, TimePoint t,
                                         InstrumentRefs* out) const {
-  const PersonRecord* record = by_subject_.Find(person);
-  if (record == nullptr) return;
-  for (const Item& item : record->items) {
+  auto it = by_subject_.find(person);
+  if (it == by_subject_.end()) return;
+  const SubjectRecord& record = it->second;
+  for (const Item& item : record.items) {
     const Instrument* ins = InForce(item, person, t, Role::kSubject);
     if (ins == nullptr) continue;
-    // A single version's conditions are summarised; others are read from the instrument.
-    out->push_back(
-        {ins, item.single ? item.conditions : std::span<const Condition>(ins->conditions)});
+    if (item.single) {
+      // Summarised here, with the prefilters of its conditions.
+      out->push_back({ins, item.conditions,
+                      std::span<const FixPrefilter>(record.prefilters.data() + item.first_prefilter,
+                                                    item.conditions.size())});
+    } else {
+      out->push_back({ins, ins->conditions, {}});
+    }
   }
 }
 
@@ -227,8 +201,8 @@ std::vector<std::shared_ptr<const Instrument>> InstrumentRegistry::ProtectingInF
 
 void InstrumentRegistry::Clear() {
   versions_.clear();
-  by_subject_.Clear();
-  by_protected_.Clear();
+  by_subject_.clear();
+  by_protected_.clear();
 }
 
 void EngineState::Clear() {

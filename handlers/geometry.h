@@ -17,6 +17,7 @@
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <string>
 
 #include <boost/geometry/geometries/box.hpp>
@@ -56,18 +57,35 @@ bool Covers(const GeoMultiPolygon& area, const GeoPoint& p);
 GeoBox Envelope(const GeoMultiPolygon& area);
 
 // Prefilters for Covers and SegmentCrosses against an area's envelope `box`:
-// exact, no tolerance.  Covers(area, p) implies BoxCovers(Envelope(area), p);
+// Covers(area, p) implies BoxCovers(Envelope(area), p), and
 // SegmentCrosses(area, a, b) implies SegmentMeetsBox(Envelope(area), a, b).
+
+// True when p lies in the closed box (exact, no tolerance).
 inline bool BoxCovers(const GeoBox& box, const GeoPoint& p) {
   return p.x() >= box.min_corner().x() && p.x() <= box.max_corner().x() &&
          p.y() >= box.min_corner().y() && p.y() <= box.max_corner().y();
 }
-// True when the bounding box of segment a-b shares a point with `box`.
+
+// False when segment a-b certainly misses `box`: their bounding boxes are
+// disjoint, or the four corners of `box` lie on one side of the line through a
+// and b, more than 1e-9 degrees from it (rounding is below 1e-12, so nothing
+// in the box can touch the segment, for Boost.Geometry either).  True otherwise.
 inline bool SegmentMeetsBox(const GeoBox& box, const GeoPoint& a, const GeoPoint& b) {
-  return std::max(a.x(), b.x()) >= box.min_corner().x() &&
-         std::min(a.x(), b.x()) <= box.max_corner().x() &&
-         std::max(a.y(), b.y()) >= box.min_corner().y() &&
-         std::min(a.y(), b.y()) <= box.max_corner().y();
+  const double x0 = box.min_corner().x(), y0 = box.min_corner().y();
+  const double x1 = box.max_corner().x(), y1 = box.max_corner().y();
+  if (std::max(a.x(), b.x()) < x0 || std::min(a.x(), b.x()) > x1 || std::max(a.y(), b.y()) < y0 ||
+      std::min(a.y(), b.y()) > y1) {
+    return false;
+  }
+  // side(corner) = |a-b| * the corner's signed distance from the line, and
+  // |dx| + |dy| >= |a-b|, so |side| > margin means a distance above 1e-9.
+  const double dx = b.x() - a.x(), dy = b.y() - a.y();
+  auto side = [&](double x, double y) { return dx * (y - a.y()) - dy * (x - a.x()); };
+  const double s00 = side(x0, y0), s01 = side(x0, y1), s10 = side(x1, y0), s11 = side(x1, y1);
+  const double margin = 1e-9 * (std::abs(dx) + std::abs(dy));
+  const bool all_left = s00 > margin && s01 > margin && s10 > margin && s11 > margin;
+  const bool all_right = s00 < -margin && s01 < -margin && s10 < -margin && s11 < -margin;
+  return !all_left && !all_right;
 }
 
 // Distance in metres between two points along the WGS84 ellipsoid (Vincenty).

@@ -118,6 +118,30 @@ Result<std::vector<CurfewWindow>> DecodeWindows(const boost::json::object& c,
   return out;
 }
 
+// The prefilter of a decoded condition (see FixPrefilter).  An inline zone's
+// envelope is set where the zone is decoded; a curfew's time zone was checked.
+void SetFixPrefilter(Condition* c) {
+  using Kind = FixPrefilter::Kind;
+  FixPrefilter& f = c->prefilter;
+  switch (c->kind) {
+    case ConditionKind::kExclusionZone:
+      break;  // kEnvelope for an inline zone; a zone code is looked up per fix
+    case ConditionKind::kNotToAttend:
+    case ConditionKind::kCurfew:
+      if (c->place) {
+        f.kind = c->kind == ConditionKind::kNotToAttend ? Kind::kFarFrom : Kind::kAtHome;
+        f.at = c->place->at;
+        f.radius_m = c->place->radius_m;
+      }
+      break;
+    case ConditionKind::kResidence:
+    case ConditionKind::kNoContact:
+    case ConditionKind::kOther:
+      f.kind = Kind::kNever;
+      break;
+  }
+}
+
 Result<Condition> DecodeCondition(const boost::json::value& v, const std::string& path) {
   if (!v.is_object()) return Status::BadInput(path, "must be an object");
   const auto& o = v.get_object();
@@ -149,7 +173,8 @@ Result<Condition> DecodeCondition(const boost::json::value& v, const std::string
         auto geom = GeometryFromGeoJson(it->value(), path + ".zone");
         if (!geom.ok()) return geom.status();
         c.inline_zone = std::move(*geom);
-        c.inline_zone_bbox = Envelope(*c.inline_zone);
+        c.prefilter.kind = FixPrefilter::Kind::kEnvelope;
+        c.prefilter.box = Envelope(*c.inline_zone);
       } else {
         return Status::BadInput(path + ".zone",
                                 "must be a GSS code or a GeoJSON Polygon/MultiPolygon");
@@ -181,7 +206,6 @@ Result<Condition> DecodeCondition(const boost::json::value& v, const std::string
       c.tz = tz->value_or("Europe/London");
       try {
         (void)date::locate_zone(c.tz);
-        c.tz_known = true;
       } catch (const std::exception&) {
         return Status::BadInput(path + ".tz", "unknown time zone \"" + c.tz + "\"");
       }
@@ -203,6 +227,7 @@ Result<Condition> DecodeCondition(const boost::json::value& v, const std::string
       break;
     }
   }
+  SetFixPrefilter(&c);
   return c;
 }
 

@@ -48,19 +48,34 @@ struct CurfewWindow {
   int end_min = 0;
 };
 
+// What a GPS fix needs of a condition to rule out a breach without reading the
+// condition itself: the matcher's prefilter, which the instrument registry
+// copies next to each person's index entry so that the usual fix, breaching
+// nothing, costs no memory access per condition.  Each kind states when a fix
+// certainly does not breach; otherwise the matcher decides from the condition.
+struct FixPrefilter {
+  enum class Kind : uint8_t {
+    kNone,      // no shortcut: decide from the condition
+    kNever,     // residence, no_contact, other: never judged from a fix
+    kEnvelope,  // inline exclusion zone whose envelope is `box`: no breach unless the
+                // fix, or the segment from the previous fix, meets the box
+    kFarFrom,   // not_to_attend: no breach while the fix is certainly farther than
+                // radius_m from `at` (GeodesicDistanceBounds(fix, at).lower > radius_m)
+    kAtHome,    // curfew whose time zone is known: no breach while the fix is
+                // certainly within radius_m of `at` (...upper <= radius_m)
+  };
+  Kind kind = Kind::kNone;
+  GeoBox box{GeoPoint(0, 0), GeoPoint(0, 0)};
+  GeoPoint at{0, 0};
+  double radius_m = 0;
+};
+
 struct Condition {
   std::string condition_id;
   ConditionKind kind = ConditionKind::kOther;
-  // curfew: true when DecodeInstrument found `tz` in the time-zone database, so
-  // window lookups cannot fail (lets the matcher skip them for a fix at home).
-  // Kept next to `kind`, in the same cache line.
-  bool tz_known = false;
   // exclusion_zone: exactly one of zone_code / inline_zone.
   std::string zone_code;
   std::optional<GeoMultiPolygon> inline_zone;
-  // Envelope of inline_zone, set with it by DecodeInstrument: a fix outside it
-  // cannot be in the zone (a prefilter; absent means "test the polygon").
-  std::optional<GeoBox> inline_zone_bbox;
   // not_to_attend, curfew, residence.
   std::optional<Place> place;
   // no_contact.
@@ -71,6 +86,9 @@ struct Condition {
   int64_t grace_min = 0;
   // other.
   std::string text;
+  // Set by DecodeInstrument from the fields above; kNone for a condition built
+  // any other way (always correct, just slower to match).
+  FixPrefilter prefilter;
 };
 
 struct Instrument {

@@ -49,6 +49,29 @@ constexpr char kZoneCrossedEpisodeSuffix[] = "#zone_crossed";
 
 std::string AccuracyText(double accuracy_m) { return "fix accuracy ±" + RoundMetres(accuracy_m); }
 
+// True when `f` shows that a fix at `at`, coming from `crossing_from` (when
+// that can make a crossing), breaches the condition in no way: then the
+// condition itself need not be read.  Each case is exactly a test the Check*
+// function below would make first (see FixPrefilter).
+bool RuledOut(const FixPrefilter& f, const GeoPoint& at,
+              const std::optional<LastFix>& crossing_from) {
+  using Kind = FixPrefilter::Kind;
+  switch (f.kind) {
+    case Kind::kNone:
+      return false;
+    case Kind::kNever:
+      return true;
+    case Kind::kEnvelope:  // neither inside the zone nor crossing it
+      return !BoxCovers(f.box, at) &&
+             (!crossing_from || !SegmentMeetsBox(f.box, crossing_from->at, at));
+    case Kind::kFarFrom:  // not within radius_m
+      return GeodesicDistanceBounds(at, f.at).lower > f.radius_m;
+    case Kind::kAtHome:  // within radius_m: no curfew breach at any time
+      return GeodesicDistanceBounds(at, f.at).upper <= f.radius_m;
+  }
+  return false;
+}
+
 // A breach found by this fix, before episode and custody handling.
 struct Found {
   const Instrument* instrument;
@@ -66,18 +89,13 @@ class PositionHandler final : public EventHandler {
     const GeoPoint at = *e.location.at;
     const std::string& person = e.person_id;
 
-    // Plain pointers: the state outlives Decide, so no reference counting.  (Looked
-    // up first: its memory reads overlap those of the last-fix lookup.)
+    // With 100k persons the state is far bigger than the CPU caches, and the
+    // cost of a fix is mostly waiting for memory: the person's index entry
+    // holds what rules out most conditions (FixPrefilter), so that the usual
+    // fix reads no condition.  Plain pointers: the state outlives Decide, so no
+    // reference counting.
     InstrumentRegistry::InstrumentRefs in_force;
     ctx.state.instruments.SubjectInForce(person, e.time, &in_force);
-    // Start loading the conditions (kind, zone, envelope, place: their first
-    // 256 bytes) while the last fix is looked up.
-    for (const auto& ref : in_force) {
-      for (const auto& c : ref.conditions) {
-        const char* p = reinterpret_cast<const char*>(&c);
-        for (int line = 0; line < 4; ++line) __builtin_prefetch(p + 64 * line);
-      }
-    }
 
     // The previous fix by event time, for crossings; only a newer fix moves it.
     std::optional<LastFix> previous;
@@ -115,7 +133,12 @@ class PositionHandler final : public EventHandler {
     std::vector<std::string> problems;
     for (const auto& ref : in_force) {
       const Instrument& ins = *ref.instrument;  // not read unless a condition is breached
-      for (const auto& c : ref.conditions) {
+      for (size_t k = 0; k < ref.conditions.size(); ++k) {
+        // The copy next to the person's index entry, when there is one.
+        const FixPrefilter& prefilter =
+            ref.prefilters.empty() ? ref.conditions[k].prefilter : ref.prefilters[k];
+        if (RuledOut(prefilter, at, crossing_from)) continue;
+        const Condition& c = ref.conditions[k];
         switch (c.kind) {
           case ConditionKind::kExclusionZone:
             CheckExclusion(ctx, e, ins, c, crossing_from, &found, &problems);
@@ -210,7 +233,7 @@ class PositionHandler final : public EventHandler {
     const GeoBox* bbox = nullptr;  // envelope of geom, when known: prefilters the exact tests
     if (c.inline_zone) {
       geom = &*c.inline_zone;
-      if (c.inline_zone_bbox) bbox = &*c.inline_zone_bbox;
+      if (c.prefilter.kind == FixPrefilter::Kind::kEnvelope) bbox = &c.prefilter.box;
     } else if (const Zone* z = ctx.zones.Find(c.zone_code)) {
       geom = &z->geometry;
       bbox = &z->bbox;
@@ -238,7 +261,7 @@ class PositionHandler final : public EventHandler {
       return;
     }
     if (!crossing_from) return;
-    // A segment whose box misses the zone's cannot touch the zone (nor can its start).
+    // A segment that misses the zone's box cannot touch the zone (nor can its start).
     if (bbox != nullptr && !SegmentMeetsBox(*bbox, crossing_from->at, at)) return;
     if (Covers(*geom, crossing_from->at) || !SegmentCrosses(*geom, crossing_from->at, at)) return;
     const double gap_s = SecondsBetween(crossing_from->time, e.time);
@@ -261,8 +284,6 @@ class PositionHandler final : public EventHandler {
   static void CheckNotToAttend(const Event& e, const Instrument& ins, const Condition& c,
                                std::vector<Found>* found) {
     if (!c.place) return;
-    // Most fixes are far from the place: decided by the cheap lower bound.
-    if (GeodesicDistanceBounds(*e.location.at, c.place->at).lower > c.place->radius_m) return;
     const double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
     if (d > c.place->radius_m) return;
     Found f{&ins, &c, c.condition_id, {}};
@@ -283,12 +304,6 @@ class PositionHandler final : public EventHandler {
   static void CheckCurfew(const Event& e, const Instrument& ins, const Condition& c,
                           std::vector<Found>* found, std::vector<std::string>* problems) {
     if (!c.place) return;
-    // Within the radius there is no breach whatever the time; with a known time
-    // zone the window lookup cannot fail either, so it can be skipped.
-    if (c.tz_known &&
-        GeodesicDistanceBounds(*e.location.at, c.place->at).upper <= c.place->radius_m) {
-      return;
-    }
     auto window = ActiveCurfewWindow(c, e.time, std::chrono::minutes(c.grace_min));
     if (!window.ok()) {
       problems->push_back("curfew " + c.condition_id + " of " + ins.instrument_id + ": " +
