@@ -97,6 +97,11 @@ void Engine::Apply(const Outcome& outcome) {
     state_.instruments.AddVersion(c.instrument_id, {c.effective, c.instrument, c.end_reason});
   }
   for (const auto& m : outcome.mutations) m(state_);
+  if (outcome.last_fix) {
+    const auto& [person, fix] = *outcome.last_fix;
+    auto [pos, inserted] = state_.last_fix.try_emplace(person, fix);
+    if (!inserted && pos->second.time < fix.time) pos->second = fix;
+  }
 }
 
 std::vector<std::string> Engine::MissingZoneCodes(const ZoneIndex& zones) const {

@@ -103,10 +103,7 @@ class PositionHandler final : public EventHandler {
       previous = it->second;
     }
     if (!previous || e.time > previous->time) {
-      out->mutations.push_back([person, fix = LastFix{e.time, at}](EngineState& s) {
-        auto [pos, inserted] = s.last_fix.try_emplace(person, fix);
-        if (!inserted && pos->second.time < fix.time) pos->second = fix;
-      });
+      out->last_fix.emplace(person, LastFix{e.time, at});
     }
     // An older (out-of-order) or equal-time fix never makes a crossing.
     std::optional<LastFix> crossing_from;
