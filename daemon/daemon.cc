@@ -1175,85 +1175,68 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
     return std::string(boost::json::serialize(reply));
   };
 
-  if (body.size() > static_cast<size_t>(config_.intake_max_message_bytes) * 4) {
-    return finish({}, Status::BadInput("", "request too large", "oversize"));
+  // Parsing and validation are the pure decoder's (handlers/control_request.h);
+  // a refused request is still audited with who asked and why when known.
+  ControlDecodeOptions decode_options;
+  decode_options.max_body_bytes = static_cast<size_t>(config_.intake_max_message_bytes) * 4;
+  ControlIdentity who;
+  auto decoded = DecodeControlRequest(op, body, decode_options, &who);
+  if (!who.officer_id.empty()) {
+    audit.actor = who.officer_id;
+    audit.reason = who.reason;
   }
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(body, ec);
-  if (ec) return finish({}, Status::BadInput("", "request is not valid JSON: " + ec.message()));
-  if (!v.is_object()) return finish({}, Status::BadInput("", "request must be a JSON object"));
-  const auto& req = v.get_object();
-  for (const char* key : {"officer_id", "reason"}) {
-    auto it = req.find(key);
-    if (it == req.end() || !it->value().is_string() || it->value().get_string().empty()) {
-      return finish({}, Status::BadInput(key, "every request must carry a non-empty string \"" +
-                                                  std::string(key) + "\""));
-    }
-  }
-  audit.actor = std::string(req.at("officer_id").get_string());
-  audit.reason = std::string(req.at("reason").get_string());
+  if (!decoded.ok()) return finish({}, decoded.status());
+  const ControlRequest& req = *decoded;
 
-  using OpFn = Result<boost::json::object> (Daemon::*)(const boost::json::object&, AuditRecord*);
-  static const std::map<std::string, OpFn> kOps = {
-      {"status", &Daemon::OpStatus},
-      {"conditions.person", &Daemon::OpConditionsPerson},
-      {"conditions.protected", &Daemon::OpConditionsProtected},
-      {"conditions.location", &Daemon::OpConditionsLocation},
-      {"history.person", &Daemon::OpHistoryPerson},
-      {"alerts.since", &Daemon::OpAlertsSince},
-      {"alerts.open", &Daemon::OpAlertsOpen},
-      {"alert.ack", &Daemon::OpAlertAck},
-      {"alert.resolve", &Daemon::OpAlertResolve},
-      {"event.submit", &Daemon::OpEventSubmit},
+  using OpFn = Result<boost::json::object> (Daemon::*)(const ControlRequest&, AuditRecord*);
+  static const std::map<ControlOp, OpFn> kOps = {
+      {ControlOp::kStatus, &Daemon::OpStatus},
+      {ControlOp::kConditionsPerson, &Daemon::OpConditionsPerson},
+      {ControlOp::kConditionsProtected, &Daemon::OpConditionsProtected},
+      {ControlOp::kConditionsLocation, &Daemon::OpConditionsLocation},
+      {ControlOp::kHistoryPerson, &Daemon::OpHistoryPerson},
+      {ControlOp::kAlertsSince, &Daemon::OpAlertsSince},
+      {ControlOp::kAlertsOpen, &Daemon::OpAlertsOpen},
+      {ControlOp::kAlertAck, &Daemon::OpAlertAck},
+      {ControlOp::kAlertResolve, &Daemon::OpAlertResolve},
+      {ControlOp::kEventSubmit, &Daemon::OpEventSubmit},
   };
-  auto it = kOps.find(op);
-  if (it == kOps.end()) {
-    return finish({}, Status::BadInput("op", "unknown op \"" + op + "\"", "unknown_type"));
-  }
-  auto reply = (this->*(it->second))(req, &audit);
+  auto reply = (this->*(kOps.at(req.op)))(req, &audit);
   if (!reply.ok()) return finish({}, reply.status());
   return finish(std::move(*reply), Status::Ok());
 }
 
-Result<boost::json::object> Daemon::OpStatus(const boost::json::object&, AuditRecord*) {
+Result<boost::json::object> Daemon::OpStatus(const ControlRequest&, AuditRecord*) {
   return StatusJson();
 }
 
-Result<boost::json::object> Daemon::OpConditionsPerson(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpConditionsPerson(const ControlRequest& req,
                                                        AuditRecord* audit) {
-  auto person = json::GetString(req, "", "person_id");
-  if (!person.ok()) return person.status();
-  audit->subjects = *person;
-  TimePoint at = clock_.Now();
-  auto at_time = json::GetOptionalTime(req, "", "at_time");
-  if (!at_time.ok()) return at_time.status();
-  if (*at_time) at = **at_time;
+  const std::string& person = req.person_id;
+  audit->subjects = person;
+  const TimePoint at = req.at_time.value_or(clock_.Now());
   boost::json::array instruments;
-  for (const auto& ins : engine_->InForce(*person, at)) instruments.push_back(ins->raw);
+  for (const auto& ins : engine_->InForce(person, at)) instruments.push_back(ins->raw);
   auto breaches = store_->CountAlerts(
-      *person, std::vector<std::string>(std::begin(kBreachKinds), std::end(kBreachKinds)));
+      person, std::vector<std::string>(std::begin(kBreachKinds), std::end(kBreachKinds)));
   if (!breaches.ok()) return breaches.status();
   boost::json::object o;
-  o["person_id"] = *person;
+  o["person_id"] = person;
   o["at_time"] = FormatRfc3339(at);
   o["instruments"] = std::move(instruments);
-  o["in_custody"] = engine_->state().InCustodyAt(*person, at);
+  o["in_custody"] = engine_->state().InCustodyAt(person, at);
   o["breach_count"] = *breaches;
   return o;
 }
 
-Result<boost::json::object> Daemon::OpConditionsProtected(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpConditionsProtected(const ControlRequest& req,
                                                           AuditRecord* audit) {
-  auto person = json::GetString(req, "", "person_id");
-  if (!person.ok()) return person.status();
-  audit->subjects = *person;
-  TimePoint at = clock_.Now();
-  auto at_time = json::GetOptionalTime(req, "", "at_time");
-  if (!at_time.ok()) return at_time.status();
-  if (*at_time) at = **at_time;
+  const std::string& person = req.person_id;
+  audit->subjects = person;
+  const TimePoint at = req.at_time.value_or(clock_.Now());
   boost::json::array instruments;
   std::string subjects;
-  for (const auto& ins : engine_->state().instruments.ProtectingInForce(*person, at)) {
+  for (const auto& ins : engine_->state().instruments.ProtectingInForce(person, at)) {
     boost::json::object o = ins->raw;
     o["in_custody"] = engine_->state().InCustodyAt(ins->subject, at);
     instruments.push_back(std::move(o));
@@ -1261,27 +1244,15 @@ Result<boost::json::object> Daemon::OpConditionsProtected(const boost::json::obj
   }
   audit->subjects += subjects;
   boost::json::object o;
-  o["person_id"] = *person;
+  o["person_id"] = person;
   o["at_time"] = FormatRfc3339(at);
   o["instruments"] = std::move(instruments);
   return o;
 }
 
-Result<boost::json::object> Daemon::OpConditionsLocation(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpConditionsLocation(const ControlRequest& req,
                                                          AuditRecord* audit) {
-  Location loc;
-  if (auto at = req.find("at"); at != req.end() && !at->value().is_null()) {
-    auto p = json::ToPoint(at->value(), "at");
-    if (!p.ok()) return p.status();
-    loc.at = *p;
-  }
-  auto area = json::GetOptionalString(req, "", "area");
-  if (!area.ok()) return area.status();
-  loc.area = area->value_or("");
-  if (!loc.at && loc.area.empty()) {
-    return Status::BadInput("at", "one of \"at\" ([lon, lat]) or \"area\" (GSS code) is required",
-                            "missing_field");
-  }
+  const Location& loc = req.location;
   const Zone* area_zone = nullptr;
   if (!loc.area.empty()) {
     area_zone = zones_->Find(loc.area);
@@ -1289,10 +1260,7 @@ Result<boost::json::object> Daemon::OpConditionsLocation(const boost::json::obje
       return Status::NotFound("area \"" + loc.area + "\" is not in any loaded zone set");
     }
   }
-  TimePoint at = clock_.Now();
-  auto at_time = json::GetOptionalTime(req, "", "at_time");
-  if (!at_time.ok()) return at_time.status();
-  if (*at_time) at = **at_time;
+  const TimePoint at = req.at_time.value_or(clock_.Now());
 
   boost::json::array conditions;
   std::string subjects;
@@ -1346,12 +1314,11 @@ Result<boost::json::object> Daemon::OpConditionsLocation(const boost::json::obje
   return o;
 }
 
-Result<boost::json::object> Daemon::OpHistoryPerson(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpHistoryPerson(const ControlRequest& req,
                                                     AuditRecord* audit) {
-  auto person = json::GetString(req, "", "person_id");
-  if (!person.ok()) return person.status();
-  audit->subjects = *person;
-  auto rows = store_->PersonHistory(*person);
+  const std::string& person = req.person_id;
+  audit->subjects = person;
+  auto rows = store_->PersonHistory(person);
   if (!rows.ok()) return rows.status();
   boost::json::array history;
   for (const auto& r : *rows) {
@@ -1363,16 +1330,15 @@ Result<boost::json::object> Daemon::OpHistoryPerson(const boost::json::object& r
   }
   audit->detail = std::to_string(history.size()) + " record(s) disclosed";
   boost::json::object o;
-  o["person_id"] = *person;
+  o["person_id"] = person;
   o["history"] = std::move(history);
   return o;
 }
 
-Result<boost::json::object> Daemon::OpAlertsSince(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpAlertsSince(const ControlRequest& req,
                                                   AuditRecord* audit) {
-  auto seq = json::GetInt(req, "", "seq");
-  if (!seq.ok()) return seq.status();
-  auto rows = store_->AlertsSince(*seq, kMaxAlertsPerReply + 1);
+  const int64_t seq = req.seq;
+  auto rows = store_->AlertsSince(seq, kMaxAlertsPerReply + 1);
   if (!rows.ok()) return rows.status();
   boost::json::array alerts;
   bool more = rows->size() > static_cast<size_t>(kMaxAlertsPerReply);
@@ -1406,17 +1372,10 @@ boost::json::object Daemon::AlertStateJson(const AlertState& a) {
   return o;
 }
 
-Result<boost::json::object> Daemon::OpAlertsOpen(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpAlertsOpen(const ControlRequest& req,
                                                  AuditRecord* audit) {
-  auto recipient = json::GetOptionalString(req, "", "recipient");
-  if (!recipient.ok()) return recipient.status();
-  int64_t older_than_s = 0;
-  if (req.contains("older_than_s")) {
-    auto v = json::GetInt(req, "", "older_than_s");
-    if (!v.ok()) return v.status();
-    older_than_s = *v;
-  }
-  auto rows = store_->OpenAlerts(recipient->value_or(""));
+  const int64_t older_than_s = req.older_than_s;
+  auto rows = store_->OpenAlerts(req.recipient);
   if (!rows.ok()) return rows.status();
   const TimePoint cutoff = clock_.Now() - std::chrono::seconds(older_than_s);
   boost::json::array alerts;
@@ -1424,69 +1383,58 @@ Result<boost::json::object> Daemon::OpAlertsOpen(const boost::json::object& req,
     if (older_than_s > 0 && a.raised_at > cutoff) continue;
     alerts.push_back(AlertStateJson(a));
   }
-  audit->subjects = recipient->value_or("");
+  audit->subjects = req.recipient;
   audit->detail = std::to_string(alerts.size()) + " open alert(s) disclosed";
   boost::json::object o;
   o["alerts"] = std::move(alerts);
   return o;
 }
 
-Result<boost::json::object> Daemon::OpAlertAck(const boost::json::object& req, AuditRecord* audit) {
-  auto id = json::GetString(req, "", "alert_id");
-  if (!id.ok()) return id.status();
-  audit->subjects = *id;
-  auto current = store_->GetAlert(*id);
+Result<boost::json::object> Daemon::OpAlertAck(const ControlRequest& req, AuditRecord* audit) {
+  const std::string& id = req.alert_id;
+  audit->subjects = id;
+  auto current = store_->GetAlert(id);
   if (!current.ok()) return current.status();
-  if (!*current) return Status::NotFound("no alert \"" + *id + "\"");
-  Status s = store_->AckAlert(*id, audit->actor, clock_.Now());
+  if (!*current) return Status::NotFound("no alert \"" + id + "\"");
+  Status s = store_->AckAlert(id, audit->actor, clock_.Now());
   if (!s.ok()) return s;
-  auto after = store_->GetAlert(*id);
+  auto after = store_->GetAlert(id);
   if (!after.ok()) return after.status();
   boost::json::object o;
   o["alert"] = AlertStateJson(**after);
   return o;
 }
 
-Result<boost::json::object> Daemon::OpAlertResolve(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpAlertResolve(const ControlRequest& req,
                                                    AuditRecord* audit) {
-  auto id = json::GetString(req, "", "alert_id");
-  if (!id.ok()) return id.status();
-  audit->subjects = *id;
-  auto outcome = json::GetString(req, "", "outcome");
-  if (!outcome.ok()) return outcome.status();
-  auto note = json::GetOptionalString(req, "", "note");
-  if (!note.ok()) return note.status();
-  Status valid = ValidateResolution(*outcome, note->value_or(""));
-  if (!valid.ok()) return valid;
-  auto current = store_->GetAlert(*id);
+  const std::string& id = req.alert_id;
+  const std::string& outcome = req.outcome;
+  audit->subjects = id;
+  auto current = store_->GetAlert(id);
   if (!current.ok()) return current.status();
-  if (!*current) return Status::NotFound("no alert \"" + *id + "\"");
+  if (!*current) return Status::NotFound("no alert \"" + id + "\"");
   if ((*current)->resolved_at) {
     return Status::BadInput(
         "alert_id",
         "alert already resolved as \"" + (*current)->outcome + "\" by " + (*current)->resolved_by,
         "conflict");
   }
-  Status s = store_->ResolveAlert(*id, audit->actor, clock_.Now(), *outcome, note->value_or(""));
+  Status s = store_->ResolveAlert(id, audit->actor, clock_.Now(), outcome, req.note);
   if (!s.ok()) return s;
-  audit->detail = "outcome " + *outcome;
-  auto after = store_->GetAlert(*id);
+  audit->detail = "outcome " + outcome;
+  auto after = store_->GetAlert(id);
   if (!after.ok()) return after.status();
   boost::json::object o;
   o["alert"] = AlertStateJson(**after);
   return o;
 }
 
-Result<boost::json::object> Daemon::OpEventSubmit(const boost::json::object& req,
+Result<boost::json::object> Daemon::OpEventSubmit(const ControlRequest& req,
                                                   AuditRecord* audit) {
-  auto it = req.find("event");
-  if (it == req.end() || !it->value().is_object()) {
-    return Status::BadInput("event", "must be an event object (spec section 4)", "missing_field");
-  }
   std::vector<Inbound> batch(1);
   batch[0].channel = "control";
   batch[0].topic = "event.submit";
-  batch[0].payload = boost::json::serialize(it->value());
+  batch[0].payload = boost::json::serialize(req.event);
   batch[0].require_seq = false;
   if (engine_stale_ || !held_.empty()) {
     return Status::Unavailable("the store is failing; nothing can be accepted until it recovers");

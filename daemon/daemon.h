@@ -26,6 +26,7 @@
 #include "daemon/metrics_server.h"
 #include "daemon/store.h"
 #include "daemon/zmq_watcher.h"
+#include "handlers/control_request.h"
 #include "handlers/engine.h"
 #include "handlers/feed_health.h"
 
@@ -125,19 +126,16 @@ class Daemon {
   std::string HandleControl(const std::string& op, const std::string& body);
   // Control ops: each returns the reply (without "ok") or an error, and fills
   // the audit record's subjects and detail.
-  Result<boost::json::object> OpStatus(const boost::json::object& req, AuditRecord* audit);
-  Result<boost::json::object> OpConditionsPerson(const boost::json::object& req,
-                                                 AuditRecord* audit);
-  Result<boost::json::object> OpConditionsProtected(const boost::json::object& req,
-                                                    AuditRecord* audit);
-  Result<boost::json::object> OpConditionsLocation(const boost::json::object& req,
-                                                   AuditRecord* audit);
-  Result<boost::json::object> OpHistoryPerson(const boost::json::object& req, AuditRecord* audit);
-  Result<boost::json::object> OpAlertsSince(const boost::json::object& req, AuditRecord* audit);
-  Result<boost::json::object> OpAlertsOpen(const boost::json::object& req, AuditRecord* audit);
-  Result<boost::json::object> OpAlertAck(const boost::json::object& req, AuditRecord* audit);
-  Result<boost::json::object> OpAlertResolve(const boost::json::object& req, AuditRecord* audit);
-  Result<boost::json::object> OpEventSubmit(const boost::json::object& req, AuditRecord* audit);
+  Result<boost::json::object> OpStatus(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpConditionsPerson(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpConditionsProtected(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpConditionsLocation(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpHistoryPerson(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertsSince(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertsOpen(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertAck(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpAlertResolve(const ControlRequest& req, AuditRecord* audit);
+  Result<boost::json::object> OpEventSubmit(const ControlRequest& req, AuditRecord* audit);
   static boost::json::object AlertStateJson(const AlertState& a);
   std::string NewAlertId();
   void Reload();
