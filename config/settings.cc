@@ -762,7 +762,8 @@ Status ParseField(const Field<T>& f, const toml::node* node, T& target, const st
       for (const auto& [k, v] : *table) {
         const std::string sub_path = path + "." + std::string(k.str());
         auto it = std::find_if(f.sub.begin(), f.sub.end(),
-                               [&](const SubKey<T>& s) { return s.key == k.str(); });
+                               // Not [&]: clang < 16 cannot capture a structured binding.
+                               [key = k.str()](const SubKey<T>& s) { return s.key == key; });
         if (it == f.sub.end()) {
           return Status::BadInput(sub_path,
                                   "unknown key" + Suggest(k.str(), known) + Where(k.source(), ctx));

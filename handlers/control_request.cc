@@ -38,8 +38,8 @@ std::string Printable(std::string_view op) {
 
 // A non-empty string every request must carry.
 Result<std::string> Identity(const boost::json::object& o, const char* key) {
-  const std::string message = "every request must carry a non-empty string \"" +
-                              std::string(key) + "\"";
+  const std::string message =
+      "every request must carry a non-empty string \"" + std::string(key) + "\"";
   auto it = o.find(key);
   if (it == o.end() || it->value().is_null()) {
     return Status::BadInput(key, message, "missing_field");

@@ -20,6 +20,7 @@ packages=(
   libsystemd-dev systemd                   # sd_notify; systemd-analyze for unit checks
   googletest libgtest-dev libgmock-dev     # unit and integration tests
   libbenchmark-dev                         # micro-benchmarks
+  clang-14 libclang-rt-14-dev llvm-14      # libFuzzer + ASan/UBSan and llvm-symbolizer (scripts/fuzz.sh)
   python3                                  # demo and helper scripts
 )
 # apt lists may be missing on a fresh machine; refresh once if a package cannot be found.
