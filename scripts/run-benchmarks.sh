@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the matcher benchmarks (tests/benchmarks) in Release, runs them, and
-# regenerates docs/benchmarks.md from the results.
+# regenerates the matcher section of docs/benchmarks.md (between
+# <!-- matcher:begin --> and <!-- matcher:end -->; the rest of the page is kept).
 #
 #   bash scripts/run-benchmarks.sh                 # everything, 5 repetitions
 #   REPETITIONS=1 bash scripts/run-benchmarks.sh   # quicker, noisier
@@ -50,7 +51,7 @@ fi
 JSON="$json" LOG="$log" BUILD_TYPE="$type" COMMIT="$commit" REPS="$reps" PINNED_CPU="$cpu" \
   COMPILER="$("${compiler:-c++}" --version | head -1)" \
   LOAD_BEFORE="$load_before" LOAD_AFTER="$load_after" \
-  python3 - <<'PY' >docs/benchmarks.md
+  python3 - <<'PY' >"$build/matcher_section.md"
 import datetime, json, os, platform, statistics
 
 # Fixed text: how the matcher was made fast, and what it cost before.
@@ -253,4 +254,19 @@ w("The benchmark binary is `build-bench/tests/benchmarks/matcher_benchmark`; it 
   "normal `cmake --build build` too (so it keeps compiling) but is not registered with CTest.")
 print("\n".join(out))
 PY
-echo "wrote docs/benchmarks.md"
+# Only the matcher section (between its markers) is rewritten; the rest of the
+# page (the end-to-end load section of scripts/run-load.sh) is kept.
+SECTION="$build/matcher_section.md" python3 - <<'PY'
+import os
+path, begin, end = "docs/benchmarks.md", "<!-- matcher:begin -->", "<!-- matcher:end -->"
+section = begin + "\n" + open(os.environ["SECTION"]).read().strip() + "\n" + end
+page = open(path).read() if os.path.exists(path) else ""
+if begin in page and end in page:
+    page = page[:page.index(begin)] + section + page[page.index(end) + len(end):]
+elif "<!-- load:begin -->" in page:
+    page = section + "\n\n" + page[page.index("<!-- load:begin -->"):]
+else:  # a page from before the markers: all of it was the matcher section
+    page = section + "\n"
+open(path, "w").write(page)
+PY
+echo "wrote the matcher section of docs/benchmarks.md"

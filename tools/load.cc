@@ -1,0 +1,972 @@
+// bw-load: plays a realistic population against the real breachwatchd over
+// ZeroMQ tcp loopback and measures it, open loop: every event has a scheduled
+// send time, and its latency runs from that time to the arrival of its alert
+// on a subscriber, so a stall of the daemon (or of this tool) is never hidden.
+//
+// bw-load starts breachwatchd with a generated config in a private directory,
+// binds the four feeds (orders, tag, custody, check) as PUB sockets the daemon
+// connects to, subscribes to every alert, loads the population through the
+// orders feed (instrument.granted) and runs one mode:
+//
+//   fixed     --rate R for --duration-s D
+//   ladder    rates doubling from --ladder-start, then bisected: the highest
+//             rate sustained with nothing lost and p99 <= --p99-ms; then a
+//             fixed run at half of it for the latency percentiles
+//   backlog   --backlog fixes sent at once (a network outage draining); times
+//             the drain to the alert of a final breaching fix
+//   startup   a store with --instruments instruments: time from exec to the
+//             first answered `status`, and RSS
+//   rss       one instrument with one inline ~64-vertex zone per person: RSS
+//             per person
+//   smoke     2,000 persons, a short fixed run and a small backlog: checks
+//             correctness only (ctest)
+//
+// Every run checks itself: the alerts received equal the alerts the generator
+// expects (by causing event id and kind: none lost, none duplicated, none
+// unexpected), and, after the daemon stops, every event sent is stored exactly
+// once as handled in the daemon's own SQLite store.  Exit status 0 when every
+// check passed.  --json FILE writes the figures for scripts/run-load.sh.
+//
+// Threads: the main thread generates and sends; one receiver thread reads
+// alerts.  They share only Receiver (mutex).
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sqlite3.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <mutex>
+#include <sstream>
+#include <thread>
+#include <unordered_map>
+
+#include "handlers/time_util.h"
+#include "tools/client.h"
+#include "tools/load_population.h"
+
+extern char** environ;
+
+namespace bw::load {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+using std::chrono::milliseconds;
+const char* const kFeeds[4] = {"orders", "tag", "custody", "check"};
+const char* const kSourceNames[4] = {"orders-load", "em-load", "custody-load", "check-load"};
+
+int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(Clock::now().time_since_epoch())
+      .count();
+}
+double Seconds(int64_t ns) { return static_cast<double>(ns) / 1e9; }
+
+int FreePort() {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = 0;
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof a);
+  socklen_t len = sizeof a;
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &len);
+  int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// GET http://127.0.0.1:port/metrics; empty on failure.
+std::string HttpGetMetrics(int port) {
+  int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  timeval tv{2, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof a) != 0) {
+    ::close(fd);
+    return {};
+  }
+  const std::string req = "GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n";
+  if (::write(fd, req.data(), req.size()) < 0) {
+    ::close(fd);
+    return {};
+  }
+  std::string out;
+  char buf[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buf, sizeof buf)) > 0) out.append(buf, static_cast<size_t>(n));
+  ::close(fd);
+  return out;
+}
+
+// Sum of a metric's values whose labels contain `label` (all when empty).
+double MetricValue(const std::string& text, const std::string& name, const std::string& label) {
+  double sum = 0;
+  std::istringstream in(text);
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind(name, 0) != 0) continue;
+    if (line.size() > name.size() && line[name.size()] != '{' && line[name.size()] != ' ') continue;
+    if (!label.empty() && line.find(label) == std::string::npos) continue;
+    sum += std::stod(line.substr(line.rfind(' ') + 1));
+  }
+  return sum;
+}
+
+int64_t RssKb(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stoll(line.substr(6));
+  }
+  return -1;
+}
+
+// ---------------------------------------------------------------------------
+// Alerts as they arrive.
+struct Arrival {
+  uint64_t event = 0;  // the number in caused_by.id "e<N>"; 0 when not caused by a load event
+  Kind kind = Kind::kOther;
+  bool grant = false;  // caused by an instrument.granted
+  int64_t seq = 0;
+  int64_t at_ns = 0;
+};
+
+class Receiver {
+ public:
+  Receiver(zmq::context_t& ctx, const std::string& endpoint) : sub_(ctx, zmq::socket_type::sub) {
+    sub_.set(zmq::sockopt::rcvhwm, 0);
+    sub_.set(zmq::sockopt::linger, 0);
+    sub_.set(zmq::sockopt::subscribe, "");
+    sub_.connect(endpoint);
+    thread_ = std::thread([this] { Loop(); });
+  }
+  ~Receiver() {
+    stop_ = true;
+    thread_.join();
+  }
+  size_t count() {
+    std::lock_guard<std::mutex> l(mu_);
+    return arrivals_.size();
+  }
+  std::vector<Arrival> Snapshot() {
+    std::lock_guard<std::mutex> l(mu_);
+    return arrivals_;
+  }
+  int64_t deliveries() const { return deliveries_; }
+  int64_t parse_errors() const { return parse_errors_; }
+
+ private:
+  void Loop() {
+    boost::json::parser parser;
+    while (!stop_) {
+      zmq::pollitem_t item{sub_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, milliseconds(100));
+      if (!(item.revents & ZMQ_POLLIN)) continue;
+      for (;;) {
+        std::vector<zmq::message_t> frames;
+        if (!zmq::recv_multipart(sub_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+          break;
+        }
+        const int64_t now = NowNs();
+        ++deliveries_;
+        if (frames.size() != 2) {
+          ++parse_errors_;
+          continue;
+        }
+        boost::json::error_code ec;
+        parser.reset();
+        parser.write(frames[1].data<char>(), frames[1].size(), ec);
+        if (ec) {
+          ++parse_errors_;
+          continue;
+        }
+        boost::json::value v = parser.release();
+        if (!v.is_object()) continue;
+        const auto& o = v.get_object();
+        Arrival a;
+        a.at_ns = now;
+        if (auto it = o.find("seq"); it != o.end() && it->value().is_int64()) {
+          a.seq = it->value().get_int64();
+        }
+        if (a.seq <= 0) {
+          ++parse_errors_;
+          continue;
+        }
+        if (static_cast<size_t>(a.seq) >= seen_.size()) seen_.resize(a.seq * 2 + 1024, 0);
+        if (seen_[a.seq]) continue;  // another recipient's copy
+        seen_[a.seq] = 1;
+        if (auto it = o.find("kind"); it != o.end() && it->value().is_string()) {
+          a.kind = KindFromName(it->value().get_string());
+        }
+        if (auto it = o.find("caused_by"); it != o.end() && it->value().is_object()) {
+          const auto& cb = it->value().get_object();
+          if (auto id = cb.find("id"); id != cb.end() && id->value().is_string()) {
+            std::string_view s = id->value().get_string();
+            if (s.size() > 1 && s[0] == 'e') {
+              a.event = std::strtoull(std::string(s.substr(1)).c_str(), nullptr, 10);
+            } else if (s.size() > 1 && s[0] == 'g') {
+              a.grant = true;
+            }
+          }
+        }
+        std::lock_guard<std::mutex> l(mu_);
+        arrivals_.push_back(a);
+      }
+    }
+  }
+
+  zmq::socket_t sub_;
+  std::thread thread_;
+  std::atomic<bool> stop_{false};
+  std::atomic<int64_t> deliveries_{0}, parse_errors_{0};
+  std::vector<uint8_t> seen_;
+  std::mutex mu_;
+  std::vector<Arrival> arrivals_;
+};
+
+// ---------------------------------------------------------------------------
+// The daemon and the feeds.
+struct Options {
+  std::string daemon = BREACHWATCHD_PATH;
+  std::string source_dir = BREACHWATCH_SOURCE_DIR;
+  std::string shared_dir = BREACHWATCH_SHARED_DATA_DIR;
+  std::string dir;
+  bool keep = false;
+  uint64_t seed = 20261126;
+  std::string log_level = "warn";
+  std::string extra_config;
+};
+
+class Harness {
+ public:
+  explicit Harness(const Options& opt) : opt_(opt) {
+    if (opt_.dir.empty()) {
+      char tmpl[] = "/tmp/bw-load-XXXXXX";
+      dir_ = mkdtemp(tmpl);
+    } else {
+      dir_ = opt_.dir;
+      std::filesystem::create_directories(dir_);
+    }
+    for (int f = 0; f < 4; ++f) {
+      feeds_[f] = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::xpub);
+      feeds_[f]->set(zmq::sockopt::sndhwm, 0);  // never drop: the daemon reads with rcvhwm 0
+      feeds_[f]->set(zmq::sockopt::linger, 5000);
+      feeds_[f]->bind("tcp://127.0.0.1:*");
+      feed_endpoints_[f] = feeds_[f]->get(zmq::sockopt::last_endpoint);
+    }
+    alerts_ = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    control_ = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    metrics_port_ = FreePort();
+    WriteConfig();
+  }
+  ~Harness() {
+    receiver_.reset();
+    if (pid_ > 0) Stop();
+    for (auto& f : feeds_) f->close();
+    std::error_code ec;
+    if (!opt_.keep && opt_.dir.empty() && !failed_) std::filesystem::remove_all(dir_, ec);
+  }
+  void set_failed() { failed_ = true; }
+  const std::string& dir() const { return dir_; }
+  pid_t pid() const { return pid_; }
+
+  void WriteConfig() {
+    std::ofstream out(dir_ + "/breachwatch.toml");
+    out << "[store]\npath = \"" << dir_ << "/breachwatch.db\"\n\n"
+        << "[[zones]]\nfile = \"" << opt_.source_dir
+        << "/config/zones/london_lad22_bgc_wgs84.geojson\"\n"
+        << "code_property = \"LAD22CD\"\nname_property = \"LAD22NM\"\n\n"
+        << "[[zones]]\nfile = \"" << opt_.shared_dir << "/london_lsoa21_bgc_wgs84.geojson\"\n"
+        << "code_property = \"LSOA21CD\"\nname_property = \"LSOA21NM\"\n\n"
+        << "[alerts]\nendpoint = \"" << alerts_ << "\"\nsend_hwm = 10000000\n\n"
+        << "[control]\nendpoint = \"" << control_ << "\"\n\n";
+    for (int f = 0; f < 4; ++f) {
+      // Quiet feeds (custody, check) must not raise feed_silent mid-run.
+      out << "[[feeds]]\nname = \"" << kFeeds[f] << "\"\nendpoint = \"" << feed_endpoints_[f]
+          << "\"\nsilent_after_s = 86400\n\n";
+    }
+    out << "[security]\nmode = \"none\"\n\n"
+        // Nobody acknowledges during a benchmark: keep escalations out of it.
+        << "[policy]\nack_sla_s = { critical = 86400, high = 86400, medium = 86400 }\n\n"
+        << "[metrics]\nendpoint = \"tcp://127.0.0.1:" << metrics_port_ << "\"\n\n"
+        << "[log]\nlevel = \"" << opt_.log_level << "\"\n"
+        << opt_.extra_config;
+  }
+
+  // Starts the daemon; returns seconds from exec to the first answered status, or < 0.
+  double Start() {
+    posix_spawn_file_actions_t actions;
+    posix_spawn_file_actions_init(&actions);
+    const std::string log_path = dir_ + "/daemon.log";
+    posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
+                                     0644);
+    posix_spawn_file_actions_adddup2(&actions, 1, 2);
+    std::string config = dir_ + "/breachwatch.toml";
+    std::vector<std::string> args = {opt_.daemon, "--config", config};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    const int64_t t0 = NowNs();
+    if (posix_spawn(&pid_, opt_.daemon.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
+      pid_ = -1;
+      posix_spawn_file_actions_destroy(&actions);
+      return -1;
+    }
+    posix_spawn_file_actions_destroy(&actions);
+    const int64_t deadline = t0 + int64_t{600} * 1000000000;
+    while (NowNs() < deadline) {
+      int status;
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return -1;
+      }
+      ControlClient client(ctx_, control_, 100);
+      auto r = client.Call("status", {{"officer_id", "bw-load"}, {"reason", "readiness"}});
+      if (r.ok() && r->contains("ok") && r->at("ok").as_bool()) {
+        const double took = Seconds(NowNs() - t0);
+        for (auto& f : feeds_) AwaitSubscription(*f);
+        if (!receiver_) {
+          receiver_ = std::make_unique<Receiver>(ctx_, alerts_);
+          std::this_thread::sleep_for(milliseconds(300));  // the subscription reaches the daemon
+        }
+        return took;
+      }
+      std::this_thread::sleep_for(milliseconds(10));
+    }
+    return -1;
+  }
+
+  int Stop() {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    int status = 0;
+    for (int i = 0; i < 3000; ++i) {
+      if (waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    kill(pid_, SIGKILL);
+    waitpid(pid_, &status, 0);
+    pid_ = -1;
+    return -1;
+  }
+
+  void AwaitSubscription(zmq::socket_t& s) {
+    for (int i = 0; i < 200; ++i) {
+      zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, milliseconds(50));
+      if (item.revents & ZMQ_POLLIN) {
+        zmq::message_t m;
+        while (s.recv(m, zmq::recv_flags::dontwait)) {
+          if (m.size() > 0 && m.data<char>()[0] == 1) return;
+        }
+      }
+    }
+  }
+
+  void Send(int feed, const std::string& json) {
+    feeds_[feed]->send(zmq::buffer(kFeeds[feed], std::strlen(kFeeds[feed])),
+                       zmq::send_flags::sndmore);
+    feeds_[feed]->send(zmq::buffer(json), zmq::send_flags::none);
+    ++sent_[feed];
+  }
+  int64_t sent(int feed) const { return sent_[feed]; }
+
+  // Messages of `feed` the daemon has finished with (handled, rejected or duplicate).
+  int64_t Done(int feed) {
+    const std::string m = HttpGetMetrics(metrics_port_);
+    if (m.empty()) return -1;
+    const std::string label = std::string("feed=\"") + kFeeds[feed] + "\"";
+    return static_cast<int64_t>(MetricValue(m, "breachwatch_feed_handled_total", label) +
+                                MetricValue(m, "breachwatch_feed_rejected_total", label) +
+                                MetricValue(m, "breachwatch_feed_duplicates_total", label));
+  }
+  std::string Metrics() { return HttpGetMetrics(metrics_port_); }
+
+  // Waits until the daemon has finished every message sent on every feed.
+  bool AwaitDrained(double timeout_s, double* took_s = nullptr) {
+    const int64_t t0 = NowNs();
+    while (Seconds(NowNs() - t0) < timeout_s) {
+      bool all = true;
+      for (int f = 0; f < 4 && all; ++f) all = Done(f) >= sent_[f];
+      if (all) {
+        if (took_s) *took_s = Seconds(NowNs() - t0);
+        return true;
+      }
+      std::this_thread::sleep_for(milliseconds(20));
+    }
+    return false;
+  }
+
+  Receiver& receiver() { return *receiver_; }
+  zmq::context_t& ctx() { return ctx_; }
+
+ private:
+  Options opt_;
+  std::string dir_;
+  zmq::context_t ctx_{1};
+  std::unique_ptr<zmq::socket_t> feeds_[4];
+  std::string feed_endpoints_[4];
+  std::string alerts_, control_;
+  int metrics_port_ = 0;
+  pid_t pid_ = -1;
+  int64_t sent_[4] = {0, 0, 0, 0};
+  std::unique_ptr<Receiver> receiver_;
+  bool failed_ = false;
+};
+
+// ---------------------------------------------------------------------------
+// What must arrive, and what did.
+struct Want {
+  uint64_t event;
+  int64_t sched_ns;
+  Kind kind;
+  int count;
+};
+
+struct Reconciled {
+  int64_t events = 0;           // events in the range
+  int64_t expected_alerts = 0;  // alerts the generator expects
+  int64_t matched = 0;          // of those, received
+  int64_t lost = 0;             // expected, not received
+  int64_t unexpected = 0;       // received, caused by a load event, not expected (or too many)
+  int64_t grant_alerts = 0;     // caused by a grant (none expected)
+  int64_t other_alerts = 0;     // not caused by a load event (feed health etc.)
+  std::vector<double> latency_ms;  // per alerting event: scheduled send -> last of its alerts
+  int64_t last_arrival_ns = 0;
+  bool ok() const { return lost == 0 && unexpected == 0 && grant_alerts == 0; }
+};
+
+double Percentile(std::vector<double> v, double q) {
+  if (v.empty()) return NAN;
+  std::sort(v.begin(), v.end());
+  size_t i = static_cast<size_t>(std::ceil(q * static_cast<double>(v.size()))) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+
+// Compares the wants of events [lo, hi) with the arrivals.  Arrivals not caused
+// by a load event are counted only when count_others.
+Reconciled Reconcile(const std::vector<Want>& wants, const std::vector<Arrival>& arrivals,
+                     uint64_t lo, uint64_t hi, bool count_others) {
+  Reconciled r;
+  r.events = static_cast<int64_t>(hi - lo);
+  struct Got {
+    int n[static_cast<int>(Kind::kCount)] = {};
+    int64_t last_ns = 0;
+  };
+  std::unordered_map<uint64_t, Got> got;
+  for (const auto& a : arrivals) {
+    if (a.grant) {
+      if (count_others) ++r.grant_alerts;
+      continue;
+    }
+    if (a.event == 0) {
+      if (count_others) ++r.other_alerts;
+      continue;
+    }
+    if (a.event < lo || a.event >= hi) continue;
+    Got& g = got[a.event];
+    ++g.n[static_cast<int>(a.kind)];
+    g.last_ns = std::max(g.last_ns, a.at_ns);
+    r.last_arrival_ns = std::max(r.last_arrival_ns, a.at_ns);
+  }
+  auto first = std::lower_bound(wants.begin(), wants.end(), lo,
+                                [](const Want& w, uint64_t id) { return w.event < id; });
+  uint64_t prev_event = 0;
+  for (auto it = first; it != wants.end() && it->event < hi; ++it) {
+    r.expected_alerts += it->count;
+    auto g = got.find(it->event);
+    int have = g == got.end() ? 0 : g->second.n[static_cast<int>(it->kind)];
+    r.matched += std::min(have, it->count);
+    if (have < it->count) r.lost += it->count - have;
+    if (have > it->count) r.unexpected += have - it->count;
+    if (g != got.end()) {
+      g->second.n[static_cast<int>(it->kind)] = 0;  // consumed
+      if (it->event != prev_event && have >= it->count) {
+        r.latency_ms.push_back(static_cast<double>(g->second.last_ns - it->sched_ns) / 1e6);
+      }
+    }
+    prev_event = it->event;
+  }
+  for (const auto& [id, g] : got) {
+    for (int k = 0; k < static_cast<int>(Kind::kCount); ++k) r.unexpected += g.n[k];
+  }
+  return r;
+}
+
+// ---------------------------------------------------------------------------
+// A run: population, daemon, stream, bookkeeping.
+struct Phase {
+  std::string name;
+  double rate = 0;        // scheduled events/s (0: all at once)
+  double duration_s = 0;  // scheduled
+  double send_s = 0;      // actual time taken to send
+  Reconciled rec;
+  bool drained = false;
+  double drain_after_s = 0;  // after the last scheduled send
+  bool pass = false;
+};
+
+class LoadRun {
+ public:
+  LoadRun(const Options& opt, const LondonData& london, int persons, Mix mix)
+      : opt_(opt), h_(opt) {
+    const int64_t t0 = NowNs();
+    pop_ = std::make_unique<Population>(london, persons, mix, opt.seed);
+    gen_s_ = Seconds(NowNs() - t0);
+    stream_ = std::make_unique<EventStream>(*pop_, opt.seed + 1,
+                                            *ParseRfc3339("2026-11-16T00:00:00Z"));
+  }
+  Harness& harness() { return h_; }
+  Population& population() { return *pop_; }
+  double generate_s() const { return gen_s_; }
+
+  // Sends every grant; waits until stored.  Returns seconds, < 0 on time-out.
+  double LoadPopulation() {
+    const int64_t t0 = NowNs();
+    int64_t n = 0;
+    stream_->Grants([&](GenEvent&& e) {
+      h_.Send(0, e.json);
+      ++n;
+    });
+    if (!h_.AwaitDrained(1800)) return -1;
+    grants_ = n;
+    return Seconds(NowNs() - t0);
+  }
+  int64_t grants() const { return grants_; }
+
+  // Pre-generates `n` events (the last one a breach, as a sentinel) and sends
+  // them on schedule: event k at start + k / rate (rate 0: all at once).
+  Phase RunPhase(const std::string& name, double rate, int64_t n, bool positions_only,
+                 double drain_timeout_s) {
+    Phase ph;
+    ph.name = name;
+    ph.rate = rate;
+    ph.duration_s = rate > 0 ? static_cast<double>(n) / rate : 0;
+    std::vector<GenEvent> events(static_cast<size_t>(n));
+    const uint64_t lo = next_id_;
+    for (int64_t k = 0; k < n; ++k) {
+      if (k + 1 == n) {
+        stream_->Breach(next_id_++, &events[k]);
+      } else {
+        stream_->Next(next_id_++, &events[k], positions_only);
+      }
+    }
+    const uint64_t hi = next_id_;
+    const int64_t start = NowNs() + (rate > 0 ? 20000000 : 0);  // paced: 20 ms from now
+    const double interval_ns = rate > 0 ? 1e9 / rate : 0;
+    std::vector<Want> wants;
+    for (int64_t k = 0; k < n; ++k) {
+      const int64_t sched = start + static_cast<int64_t>(interval_ns * static_cast<double>(k));
+      if (rate > 0) {
+        // Never early, never spinning (the daemon needs the CPU): a late wake-up
+        // counts against the measured latency, which is the honest direction.
+        const int64_t now = NowNs();
+        if (sched > now) std::this_thread::sleep_for(std::chrono::nanoseconds(sched - now));
+      }
+      const GenEvent& e = events[k];
+      h_.Send(e.feed, e.json);
+      for (int x = 0; x < e.n_expected; ++x) {
+        wants.push_back({lo + static_cast<uint64_t>(k), rate > 0 ? sched : start,
+                         e.expected[x].kind, e.expected[x].count});
+      }
+    }
+    const int64_t sent_at = NowNs();
+    ph.send_s = Seconds(sent_at - start);
+    events.clear();
+    events.shrink_to_fit();
+    const int64_t sched_end = start + static_cast<int64_t>(interval_ns * static_cast<double>(n));
+    double took = 0;
+    ph.drained = h_.AwaitDrained(drain_timeout_s, &took);
+    // Everything handled; its alerts were published after commit: let them arrive.
+    int64_t expected_alerts = 0;
+    for (const auto& w : wants) expected_alerts += w.count;
+    Reconciled rec;
+    for (int i = 0; i < 100; ++i) {
+      rec = Reconcile(wants, h_.receiver().Snapshot(), lo, hi, false);
+      if (rec.matched >= expected_alerts) break;
+      std::this_thread::sleep_for(milliseconds(50));
+    }
+    ph.rec = std::move(rec);
+    ph.drain_after_s =
+        ph.rec.last_arrival_ns > 0 ? Seconds(std::max(ph.rec.last_arrival_ns, sent_at) -
+                                             (rate > 0 ? sched_end : start))
+                                   : took;
+    all_wants_.insert(all_wants_.end(), wants.begin(), wants.end());
+    return ph;
+  }
+
+  // The whole session: every want against every arrival, plus feed-health alerts.
+  Reconciled ReconcileAll() {
+    return Reconcile(all_wants_, h_.receiver().Snapshot(), 1, next_id_, true);
+  }
+
+  // After Stop(): every event sent is stored once as handled (per source).
+  struct StoreCheck {
+    bool ok = false;
+    std::string detail;
+    int64_t handled = 0, rejected = 0, alerts = 0, max_alert_seq = 0, distinct_alert_ids = 0;
+  };
+  StoreCheck CheckStore() {
+    StoreCheck c;
+    sqlite3* db = nullptr;
+    if (sqlite3_open_v2((h_.dir() + "/breachwatch.db").c_str(), &db, SQLITE_OPEN_READONLY,
+                        nullptr) != SQLITE_OK) {
+      c.detail = "cannot open the store";
+      return c;
+    }
+    std::ostringstream detail;
+    bool ok = true;
+    for (int f = 0; f < 4; ++f) {
+      sqlite3_stmt* st = nullptr;
+      sqlite3_prepare_v2(db,
+                         "SELECT COUNT(*), COUNT(DISTINCT msg_id) FROM inbound WHERE "
+                         "result='handled' AND source=?1",
+                         -1, &st, nullptr);
+      sqlite3_bind_text(st, 1, kSourceNames[f], -1, SQLITE_STATIC);
+      int64_t n = -1, distinct = -1;
+      if (sqlite3_step(st) == SQLITE_ROW) {
+        n = sqlite3_column_int64(st, 0);
+        distinct = sqlite3_column_int64(st, 1);
+      }
+      sqlite3_finalize(st);
+      c.handled += n;
+      const bool fine = n == h_.sent(f) && distinct == h_.sent(f);
+      ok = ok && fine;
+      detail << kSourceNames[f] << " sent " << h_.sent(f) << " stored " << n << " distinct "
+             << distinct << (fine ? "" : " MISMATCH") << "; ";
+    }
+    auto scalar = [&](const char* sql) {
+      sqlite3_stmt* st = nullptr;
+      int64_t v = -1;
+      if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
+          sqlite3_step(st) == SQLITE_ROW) {
+        v = sqlite3_column_int64(st, 0);
+      }
+      sqlite3_finalize(st);
+      return v;
+    };
+    c.rejected = scalar("SELECT COUNT(*) FROM inbound WHERE result='rejected'");
+    c.alerts = scalar("SELECT COUNT(*) FROM alerts");
+    c.max_alert_seq = scalar("SELECT COALESCE(MAX(seq),0) FROM alerts");
+    c.distinct_alert_ids = scalar("SELECT COUNT(DISTINCT alert_id) FROM alerts");
+    sqlite3_close(db);
+    if (c.rejected != 0) ok = false;
+    if (c.alerts != c.max_alert_seq || c.alerts != c.distinct_alert_ids) ok = false;
+    detail << "rejected " << c.rejected << "; alerts " << c.alerts << " max seq "
+           << c.max_alert_seq << " distinct ids " << c.distinct_alert_ids;
+    c.ok = ok;
+    c.detail = detail.str();
+    return c;
+  }
+
+ private:
+  Options opt_;
+  Harness h_;
+  std::unique_ptr<Population> pop_;
+  std::unique_ptr<EventStream> stream_;
+  double gen_s_ = 0;
+  int64_t grants_ = 0;
+  uint64_t next_id_ = 1;
+  std::vector<Want> all_wants_;
+};
+
+// ---------------------------------------------------------------------------
+// Reporting.
+boost::json::object PhaseJson(const Phase& p) {
+  boost::json::object o;
+  o["name"] = p.name;
+  o["rate"] = p.rate;
+  o["events"] = p.rec.events;
+  o["scheduled_s"] = p.duration_s;
+  o["send_s"] = p.send_s;
+  o["drained"] = p.drained;
+  o["drain_after_s"] = p.drain_after_s;
+  o["expected_alerts"] = p.rec.expected_alerts;
+  o["matched"] = p.rec.matched;
+  o["lost"] = p.rec.lost;
+  o["unexpected"] = p.rec.unexpected;
+  o["alerting_events"] = static_cast<int64_t>(p.rec.latency_ms.size());
+  auto num = [](double v) { return std::isnan(v) ? boost::json::value(nullptr) : boost::json::value(v); };
+  o["p50_ms"] = num(Percentile(p.rec.latency_ms, 0.50));
+  o["p99_ms"] = num(Percentile(p.rec.latency_ms, 0.99));
+  o["p999_ms"] = num(Percentile(p.rec.latency_ms, 0.999));
+  o["max_ms"] = num(Percentile(p.rec.latency_ms, 1.0));
+  o["pass"] = p.pass;
+  return o;
+}
+
+void PrintPhase(const Phase& p) {
+  std::printf(
+      "%-16s rate %9.0f/s events %9lld sent in %6.2fs  drained %s (+%.3fs)  alerts %lld/%lld "
+      "lost %lld unexpected %lld  latency ms p50 %.2f p99 %.2f p99.9 %.2f max %.2f  %s\n",
+      p.name.c_str(), p.rate, static_cast<long long>(p.rec.events), p.send_s,
+      p.drained ? "yes" : "NO", p.drain_after_s, static_cast<long long>(p.rec.matched),
+      static_cast<long long>(p.rec.expected_alerts), static_cast<long long>(p.rec.lost),
+      static_cast<long long>(p.rec.unexpected), Percentile(p.rec.latency_ms, 0.5),
+      Percentile(p.rec.latency_ms, 0.99), Percentile(p.rec.latency_ms, 0.999),
+      Percentile(p.rec.latency_ms, 1.0), p.pass ? "PASS" : "fail");
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace bw::load
+
+int main(int argc, char** argv) {
+  using namespace bw::load;
+  CLI::App app{"bw-load - a realistic population played against breachwatchd, open loop"};
+  Options opt;
+  std::string mode = "fixed", json_out;
+  int persons = 100000;
+  double rate = 20000, duration_s = 20, ladder_start = 5000, step_s = 8, p99_ms = 10,
+         latency_s = 20;
+  int64_t backlog = 400000, instruments = 0;
+  int bisect = 3;
+  bool smoke = false;
+  app.add_option("--mode", mode, "fixed | ladder | backlog | startup | rss")
+      ->check(CLI::IsMember({"fixed", "ladder", "backlog", "startup", "rss"}))
+      ->capture_default_str();
+  app.add_flag("--smoke", smoke,
+               "short correctness run (2,000 persons, fixed + backlog); no timing assertions");
+  app.add_option("--persons", persons, "persons under instruments")->capture_default_str();
+  app.add_option("--rate", rate, "fixed mode: events/s")->capture_default_str();
+  app.add_option("--duration-s", duration_s, "fixed mode: seconds")->capture_default_str();
+  app.add_option("--ladder-start", ladder_start, "ladder: first rate")->capture_default_str();
+  app.add_option("--step-s", step_s, "ladder: seconds per step")->capture_default_str();
+  app.add_option("--bisect", bisect, "ladder: bisection steps after the first failure")
+      ->capture_default_str();
+  app.add_option("--latency-s", latency_s, "ladder: seconds of the run at 50% of the maximum")
+      ->capture_default_str();
+  app.add_option("--p99-ms", p99_ms, "ladder: p99 latency a sustained step must keep")
+      ->capture_default_str();
+  app.add_option("--backlog", backlog, "backlog mode: fixes sent at once")->capture_default_str();
+  app.add_option("--instruments", instruments,
+                 "startup mode: instruments to store (persons = instruments / 1.5)");
+  app.add_option("--daemon", opt.daemon, "breachwatchd binary")->capture_default_str();
+  app.add_option("--source-dir", opt.source_dir, "repository (config/zones)")
+      ->capture_default_str();
+  app.add_option("--shared-data", opt.shared_dir, "shared/data directory")->capture_default_str();
+  app.add_option("--dir", opt.dir, "working directory (default: a fresh /tmp/bw-load-*)");
+  app.add_flag("--keep", opt.keep, "keep the working directory");
+  app.add_option("--seed", opt.seed, "random seed")->capture_default_str();
+  app.add_option("--log-level", opt.log_level, "daemon log level")->capture_default_str();
+  app.add_option("--json", json_out, "write the figures here (JSON)");
+  CLI11_PARSE(app, argc, argv);
+
+  if (smoke) persons = 2000;
+  prctl(PR_SET_TIMERSLACK, 1UL);  // precise sleeps for the schedule
+  if (mode == "startup" && instruments > 0) persons = static_cast<int>(instruments / 1.5);
+
+  auto london = LoadLondon(opt.source_dir, opt.shared_dir);
+  if (!london.ok()) {
+    std::cerr << "bw-load: " << london.status().ToString() << "\n";
+    return 2;
+  }
+  boost::json::object report;
+  report["mode"] = smoke ? "smoke" : mode;
+  report["persons"] = persons;
+  boost::json::array phases;
+  std::vector<std::pair<std::string, bool>> checks;
+
+  LoadRun run(opt, *london, persons, mode == "rss" ? Mix::kOneZone : Mix::kMixed);
+  Harness& h = run.harness();
+  report["instruments"] = run.population().instruments();
+  report["conditions"] = run.population().conditions();
+  report["generate_s"] = run.generate_s();
+  std::printf("bw-load: %d persons, %lld instruments, %lld conditions (generated in %.1f s); dir %s\n",
+              persons, static_cast<long long>(run.population().instruments()),
+              static_cast<long long>(run.population().conditions()), run.generate_s(),
+              h.dir().c_str());
+  const double start_empty = h.Start();
+  if (start_empty < 0) {
+    std::cerr << "bw-load: breachwatchd did not start; see " << h.dir() << "/daemon.log\n";
+    h.set_failed();
+    return 2;
+  }
+  const int64_t rss_base = RssKb(h.pid());
+  report["startup_empty_s"] = start_empty;
+  report["rss_base_kb"] = rss_base;
+  const double load_s = run.LoadPopulation();
+  checks.emplace_back("population stored (every grant handled)", load_s >= 0);
+  const int64_t rss_loaded = RssKb(h.pid());
+  report["load_s"] = load_s;
+  report["grants_per_s"] = load_s > 0 ? static_cast<double>(run.grants()) / load_s : 0;
+  report["rss_loaded_kb"] = rss_loaded;
+  report["rss_per_person_b"] = persons > 0 ? (rss_loaded - rss_base) * 1024.0 / persons : 0;
+  std::printf("population loaded in %.1f s (%.0f grants/s); RSS %lld kB -> %lld kB (%.0f B/person)\n",
+              load_s, load_s > 0 ? run.grants() / load_s : 0.0, static_cast<long long>(rss_base),
+              static_cast<long long>(rss_loaded), (rss_loaded - rss_base) * 1024.0 / persons);
+
+  auto add_phase = [&](Phase& p, bool judge_latency) {
+    p.pass = p.drained && p.rec.ok() && (!judge_latency || Percentile(p.rec.latency_ms, 0.99) <= p99_ms);
+    PrintPhase(p);
+    phases.push_back(PhaseJson(p));
+    return p.pass;
+  };
+
+  if (smoke) {
+    Phase warm = run.RunPhase("smoke-fixed", 4000, 12000, false, 120);
+    add_phase(warm, false);
+    checks.emplace_back("smoke fixed run: alerts as expected, drained", warm.drained && warm.rec.ok());
+    Phase bl = run.RunPhase("smoke-backlog", 0, 5000, true, 120);
+    add_phase(bl, false);
+    checks.emplace_back("smoke backlog: alerts as expected, drained", bl.drained && bl.rec.ok());
+  } else if (mode == "fixed") {
+    Phase p = run.RunPhase("fixed", rate, static_cast<int64_t>(rate * duration_s), false,
+                           duration_s * 10 + 60);
+    add_phase(p, true);
+    checks.emplace_back("fixed run: alerts as expected, drained", p.drained && p.rec.ok());
+  } else if (mode == "ladder") {
+    double pass_rate = 0, fail_rate = 0, r = ladder_start;
+    int step = 0;
+    auto try_rate = [&](double rr) {
+      Phase p = run.RunPhase("step" + std::to_string(++step), rr,
+                             static_cast<int64_t>(rr * step_s), false, step_s * 20 + 120);
+      const bool ok = add_phase(p, true);
+      checks.emplace_back("ladder step at " + std::to_string(static_cast<int64_t>(rr)) +
+                              "/s: alerts as expected, drained",
+                          p.drained && p.rec.ok());
+      // Let a failed step's backlog go before the next one.
+      h.AwaitDrained(600);
+      std::this_thread::sleep_for(milliseconds(1000));
+      return ok;
+    };
+    while (try_rate(r)) {
+      pass_rate = r;
+      r *= 2;
+    }
+    fail_rate = r;
+    for (int i = 0; i < bisect; ++i) {
+      const double mid = std::round((pass_rate + fail_rate) / 2 / 500) * 500;
+      if (mid <= pass_rate || mid >= fail_rate) break;
+      if (try_rate(mid)) {
+        pass_rate = mid;
+      } else {
+        fail_rate = mid;
+      }
+    }
+    report["max_sustained_rate"] = pass_rate;
+    report["first_failed_rate"] = fail_rate;
+    std::printf("highest rate sustained (nothing lost, p99 <= %.0f ms): %.0f events/s\n", p99_ms,
+                pass_rate);
+    if (pass_rate > 0) {
+      Phase half = run.RunPhase("half-max", pass_rate / 2,
+                                static_cast<int64_t>(pass_rate / 2 * latency_s), false,
+                                latency_s * 10 + 60);
+      add_phase(half, false);
+      checks.emplace_back("run at 50% of the maximum: alerts as expected, drained",
+                          half.drained && half.rec.ok());
+      report["half_max"] = PhaseJson(half);
+    }
+  } else if (mode == "backlog") {
+    // A minute of normal traffic first, so every person has a previous fix.
+    Phase warm = run.RunPhase("warm-up", 0, std::max<int64_t>(persons, 10000), true, 600);
+    add_phase(warm, false);
+    checks.emplace_back("warm-up: alerts as expected, drained", warm.drained && warm.rec.ok());
+    Phase bl = run.RunPhase("backlog", 0, backlog, true, 600);
+    add_phase(bl, false);
+    checks.emplace_back("backlog: alerts as expected, drained", bl.drained && bl.rec.ok());
+    report["backlog_fixes"] = backlog;
+    report["backlog_drain_s"] = bl.drain_after_s;
+    report["backlog_send_s"] = bl.send_s;
+    std::printf("backlog of %lld fixes drained in %.2f s (sending took %.2f s)\n",
+                static_cast<long long>(backlog), bl.drain_after_s, bl.send_s);
+  } else if (mode == "startup") {
+    std::vector<double> times;
+    int64_t rss_after = 0;
+    h.Stop();
+    for (int i = 0; i < 3; ++i) {
+      const double t = h.Start();
+      if (t < 0) break;
+      times.push_back(t);
+      rss_after = RssKb(h.pid());
+      if (i < 2) h.Stop();
+    }
+    std::sort(times.begin(), times.end());
+    checks.emplace_back("restarted three times", times.size() == 3);
+    report["startup_s"] = times.empty() ? -1.0 : times[times.size() / 2];
+    report["startup_min_s"] = times.empty() ? -1.0 : times.front();
+    report["rss_restarted_kb"] = rss_after;
+    std::printf("start-up with %lld instruments: median %.2f s (min %.2f); RSS %lld kB\n",
+                static_cast<long long>(run.population().instruments()),
+                times.empty() ? -1.0 : times[times.size() / 2],
+                times.empty() ? -1.0 : times.front(), static_cast<long long>(rss_after));
+  } else if (mode == "rss") {
+    // Also after a restart (state rebuilt from the store, no intake garbage).
+    h.Stop();
+    const double t = h.Start();
+    const int64_t rss_restarted = RssKb(h.pid());
+    report["rss_restarted_kb"] = rss_restarted;
+    report["rss_restarted_per_person_b"] = (rss_restarted - rss_base) * 1024.0 / persons;
+    std::printf("after restart (%.2f s): RSS %lld kB (%.0f B/person over the empty daemon)\n", t,
+                static_cast<long long>(rss_restarted), (rss_restarted - rss_base) * 1024.0 / persons);
+    checks.emplace_back("restarted", t >= 0);
+  }
+
+  // Correctness of the whole session.
+  std::this_thread::sleep_for(milliseconds(300));
+  Reconciled all = run.ReconcileAll();
+  report["metrics_deliveries_dropped"] =
+      MetricValue(h.Metrics(), "breachwatch_alert_deliveries_dropped_total", "");
+  const int stop_status = h.Stop();
+  auto store = run.CheckStore();
+  checks.emplace_back("every expected alert received, none lost (" +
+                          std::to_string(all.matched) + "/" + std::to_string(all.expected_alerts) +
+                          ")",
+                      all.lost == 0);
+  checks.emplace_back("no duplicated or unexpected load alert (" +
+                          std::to_string(all.unexpected + all.grant_alerts) + ")",
+                      all.unexpected == 0 && all.grant_alerts == 0);
+  checks.emplace_back("every event stored exactly once as handled, none rejected; alert seq "
+                      "gap-free",
+                      store.ok);
+  checks.emplace_back("daemon stopped cleanly (exit 0)", stop_status == 0);
+  std::printf("store: %s\n", store.detail.c_str());
+  std::printf("alerts: %lld expected, %lld received as expected, %lld lost, %lld unexpected, "
+              "%lld caused by grants, %lld other (feed health)\n",
+              static_cast<long long>(all.expected_alerts), static_cast<long long>(all.matched),
+              static_cast<long long>(all.lost), static_cast<long long>(all.unexpected),
+              static_cast<long long>(all.grant_alerts), static_cast<long long>(all.other_alerts));
+  int failed = 0;
+  boost::json::array cj;
+  for (const auto& [what, ok] : checks) {
+    std::printf("%s %s\n", ok ? "PASS" : "FAIL", what.c_str());
+    failed += !ok;
+    cj.push_back({{"check", what}, {"pass", ok}});
+  }
+  report["phases"] = std::move(phases);
+  report["checks"] = std::move(cj);
+  report["correct"] = failed == 0;
+  report["expected_alerts"] = all.expected_alerts;
+  report["received_alerts"] = all.matched;
+  report["lost"] = all.lost;
+  report["unexpected"] = all.unexpected + all.grant_alerts;
+  report["other_alerts"] = all.other_alerts;
+  report["events_stored"] = store.handled;
+  report["store_detail"] = store.detail;
+  if (!json_out.empty()) std::ofstream(json_out) << boost::json::serialize(report) << "\n";
+  if (failed) h.set_failed();
+  std::printf("%s: %d check(s) failed\n", failed ? "FAIL" : "OK", failed);
+  return failed ? 1 : 0;
+}
