@@ -71,6 +71,11 @@ std::optional<TimePoint> ParseRfc3339(std::string_view s) {
                 std::chrono::hours{hour} + std::chrono::minutes{minute} +
                 std::chrono::seconds{second} + Millis{millis} -
                 std::chrono::minutes{offset_minutes};
+  // Only instants FormatRfc3339 writes back with a four-digit UTC year: an offset must not carry
+  // "0000-01-01T00:30:00+01:00" into year -1 or "9999-12-31T23:30:00-01:00" into year 10000.
+  static const TimePoint kFirst{date::sys_days{date::year{0} / 1 / 1}};
+  static const TimePoint kLast = TimePoint{date::sys_days{date::year{10000} / 1 / 1}} - Millis{1};
+  if (t < kFirst || t > kLast) return std::nullopt;
   return t;
 }
 

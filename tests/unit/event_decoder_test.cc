@@ -97,6 +97,17 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_time", With("2016-08-13T20:14:05Z", "13/08/2016"), "bad_time", "time"},
         BadCase{"future_time", With("2016-08-13T20:14:05Z", "2016-08-13T22:00:00Z"), "future_time",
                 "time"},
+        // Found by fuzz_event_decoder: an offset carried year 0000 into year -1, which was
+        // accepted, then formatted as "00-1-12-31T23:30:00Z" that nothing parses back.
+        BadCase{"time_offset_before_year_0",
+                With("2016-08-13T20:14:05Z", "0000-01-01T00:30:00+01:00"), "bad_time", "time"},
+        BadCase{
+            "valid_until_offset_after_year_9999",
+            R"({"id":"x","source":"s","seq":1,"type":"instrument.granted","time":"2016-01-01T00:00:00Z",
+                    "instrument":{"instrument_id":"I","kind":"police_bail","subject":"P","oic":"O","owning_control":"E09000023",
+                    "valid_from":"2016-01-01T00:00:00Z","valid_until":"9999-12-31T23:30:00-01:00",
+                    "conditions":[{"condition_id":"c1","kind":"other","text":"t"}]}})",
+            "bad_time", "instrument.valid_until"},
         BadCase{"lat_out_of_range", With("[-0.019,51.46]", "[-0.019,151.46]"), "out_of_range",
                 "at"},
         BadCase{"lon_out_of_range", With("[-0.019,51.46]", "[-190,51.46]"), "out_of_range", "at"},

@@ -30,5 +30,24 @@ TEST(Rfc3339, RejectsMalformed) {
   }
 }
 
+// Found by fuzz_event_decoder's round-trip check: "0000-01-01T00:30:00+01:00" was accepted as an
+// instant in year -1, which FormatRfc3339 wrote as "00-1-12-31T23:30:00Z" and nothing parses back
+// (stored event times, alert event_time, history rows).  The same at the other end of the range.
+TEST(Rfc3339, RejectsOffsetsThatLeaveTheFourDigitUtcYears) {
+  EXPECT_FALSE(ParseRfc3339("0000-01-01T00:30:00+01:00"));
+  EXPECT_FALSE(ParseRfc3339("9999-12-31T23:30:00-01:00"));
+}
+
+TEST(Rfc3339, RoundTripsAcrossTheWholeRange) {
+  for (const char* text : {"0000-01-01T00:00:00Z", "9999-12-31T23:59:59.999Z",
+                           "1969-12-31T23:59:59.500Z", "1900-02-28T12:00:00.001Z"}) {
+    auto t = ParseRfc3339(text);
+    ASSERT_TRUE(t) << text;
+    EXPECT_EQ(FormatRfc3339(*t), text);
+    EXPECT_EQ(ParseRfc3339(FormatRfc3339(*t)), t) << text;
+  }
+  EXPECT_EQ(ParseRfc3339("0000-01-01T00:30:00-01:00"), ParseRfc3339("0000-01-01T01:30:00Z"));
+}
+
 }  // namespace
 }  // namespace bw
