@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
+#include <cstdlib>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
@@ -28,9 +29,9 @@
 namespace bw {
 namespace {
 
-// CURVE security is specified (protocol section 1) but not built yet.  Lifting the refusal is:
-// set this to true; ValidateSecurity() then requires the two key files.
-constexpr bool kCurveAvailable = false;
+// A kConfigPath value starting with this is resolved against the environment variable systemd's
+// LoadCredential= sets, e.g. "${CREDENTIALS_DIRECTORY}/server.key".
+constexpr std::string_view kCredentialsDirectory = "${CREDENTIALS_DIRECTORY}";
 
 constexpr int64_t kMaxDurationS = int64_t{10} * 365 * 24 * 3600;  // ten years
 constexpr int64_t kMaxInt = std::numeric_limits<int64_t>::max();
@@ -324,19 +325,27 @@ const std::vector<AnySection>& Schema() {
           "localhost, [::1]).",
           {
               Str<C>("mode", BW_REF(security.mode),
-                     "none: no encryption or authentication, local endpoints only. curve: CURVE "
-                     "encryption and a ZAP allow-list (not available in this build yet; a config "
-                     "asking for it is refused).")
+                     "none: no encryption or authentication, local endpoints only; requests are "
+                     "attributed to the officer_id they claim. curve: every socket (alerts, "
+                     "control, each feed and replay endpoint) is a CURVE server; a ZAP handler "
+                     "admits only the keys in clients_file, and the identity a key maps to is the "
+                     "actor in audit records and authorisation (docs/security.md).")
                   .OneOf({"none", "curve"}),
               Str<C>("server_secret_key_file", BW_REF(security.server_secret_key_file),
-                     "The server's CURVE secret key (mode curve). A relative path is relative to "
-                     "this config file's directory.")
+                     "The server's CURVE secret key file (mode curve), readable only by the "
+                     "service (`breachctl keys generate server`); its public key is derived from "
+                     "it. A relative path is relative to this config file's directory; a path "
+                     "starting with ${CREDENTIALS_DIRECTORY} is under systemd's credentials "
+                     "directory (LoadCredential=server.key:/etc/breachwatch/server.key in the "
+                     "unit).")
                   .ConfigPath()
-                  .Example("\"/etc/breachwatch/server.key\"")
+                  .Example("\"${CREDENTIALS_DIRECTORY}/server.key\"")
                   .CommentedInExample(),
               Str<C>("clients_file", BW_REF(security.clients_file),
-                     "The allow-list: client public keys and the identity each maps to (mode "
-                     "curve). A relative path is relative to this config file's directory.")
+                     "The allow-list (mode curve): [[client]] tables mapping each client public "
+                     "key to an identity and a role (officer, control_room, feed, "
+                     "administrator). Re-read on SIGHUP: a removed key's next connection is "
+                     "refused. A relative path is relative to this config file's directory.")
                   .ConfigPath()
                   .Example("\"/etc/breachwatch/clients.toml\"")
                   .CommentedInExample(),
@@ -690,6 +699,20 @@ Status NormalizeString(const Field<T>& f, std::string& value, const std::string&
                                         where);
     }
     case StringFormat::kConfigPath:
+      if (value.starts_with(kCredentialsDirectory)) {
+        const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+        if (dir == nullptr || *dir == '\0') {
+          return Status::BadInput(
+              path, "names ${CREDENTIALS_DIRECTORY} but CREDENTIALS_DIRECTORY is not set (systemd "
+                    "sets it for a unit with LoadCredential=; to check this file by hand, run "
+                    "with CREDENTIALS_DIRECTORY=/etc/breachwatch)" +
+                        where);
+        }
+        std::string rest = value.substr(kCredentialsDirectory.size());
+        while (rest.starts_with("/")) rest.erase(0, 1);
+        value = JoinPath(dir, rest);
+        return Status::Ok();
+      }
       if (!std::filesystem::path(value).is_absolute()) value = JoinPath(ctx.config_dir, value);
       return Status::Ok();
   }
@@ -909,10 +932,8 @@ std::vector<std::pair<std::string, std::string>> Endpoints(Config& config,
 Status ValidateSecurity(Config& config, const Ctx& ctx) {
   const std::string& mode = config.security.mode;
   if (mode == "curve") {
-    if (!kCurveAvailable) {
-      return Status::BadInput("security.mode", "\"curve\" is not available in this build yet" +
-                                                   WhereKey("security.mode", ctx));
-    }
+    // The files' contents (the key, the [[client]] tables) are checked by the daemon at
+    // start-up and by --check (daemon/curve_keys.h, daemon/client_allowlist.h).
     for (const auto& [key, value] :
          {std::pair<std::string, const std::string*>{"security.server_secret_key_file",
                                                      &config.security.server_secret_key_file},

@@ -11,6 +11,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "daemon/access_policy.h"
 #include "daemon/fault_injecting_store.h"
 #include "handlers/escalation.h"
 #include "handlers/json_util.h"
@@ -127,6 +128,7 @@ Daemon::~Daemon() {
     f->watcher.reset();
     f->replay_watcher.reset();
   }
+  for (auto& m : monitors_) m->watcher.reset();
 }
 
 Status Daemon::Start() {
@@ -166,6 +168,8 @@ Status Daemon::Start() {
   spdlog::info("restored {} instruments; next alert seq {}", engine_->instrument_count(),
                next_alert_seq_);
 
+  Status security = StartSecurity();  // before anything is bound or connected
+  if (!security.ok()) return security;
   try {
     // XPUB with NODROP: a subscriber past its high-water mark makes send fail
     // with EAGAIN instead of a silent drop, so drops are counted (the alert
@@ -174,6 +178,9 @@ Status Daemon::Start() {
     alerts_->set(zmq::sockopt::linger, 2000);
     alerts_->set(zmq::sockopt::sndhwm, static_cast<int>(config_.alerts_send_hwm));
     alerts_->set(zmq::sockopt::xpub_nodrop, true);
+    // CURVE: subscriptions are applied only when the subscriber's identity may see the topic.
+    if (curve()) alerts_->set(zmq::sockopt::xpub_manual, true);
+    SecureSocket(*alerts_, std::string(kAlertsDomain));
     alerts_->bind(config_.alerts_endpoint);
     alerts_watcher_ = std::make_unique<ZmqWatcher>(
         io_, *alerts_, 256, [this](size_t budget) { return DrainAlertSubscriptions(budget); });
@@ -183,6 +190,7 @@ Status Daemon::Start() {
     control_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(std::max<int64_t>(
                                                 config_.intake_max_message_bytes * 4, 1 << 20)));
     control_->set(zmq::sockopt::router_mandatory, false);
+    SecureSocket(*control_, std::string(kControlDomain));
     control_->bind(config_.control_endpoint);
     control_watcher_ = std::make_unique<ZmqWatcher>(
         io_, *control_, static_cast<size_t>(config_.intake_drain_budget),
@@ -201,6 +209,7 @@ Status Daemon::Start() {
       feed->socket->set(zmq::sockopt::heartbeat_ivl, 5000);
       feed->socket->set(zmq::sockopt::heartbeat_timeout, 15000);
       feed->socket->set(zmq::sockopt::subscribe, fc.name);
+      SecureSocket(*feed->socket, FeedDomain(fc.name));
       feed->socket->connect(fc.endpoint);
       FeedSocket* raw = feed.get();
       feed->watcher = std::make_unique<ZmqWatcher>(
@@ -210,6 +219,7 @@ Status Daemon::Start() {
         feed->replay = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::dealer);
         feed->replay->set(zmq::sockopt::linger, 0);
         feed->replay->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(256) << 20);
+        SecureSocket(*feed->replay, ReplayDomain(fc.name));
         feed->replay->connect(fc.replay);
         feed->replay_watcher = std::make_unique<ZmqWatcher>(
             io_, *feed->replay, 4,
@@ -275,6 +285,7 @@ void Daemon::Run() {
   }
   control_->close();
   alerts_->close();  // linger lets queued alerts flush
+  ShutdownSecurity();
   spdlog::info("breachwatchd stopped");
 }
 
@@ -286,6 +297,7 @@ void Daemon::Stop() {
   // Cancel outstanding work; handlers already queued run to completion.
   control_watcher_->Cancel();
   alerts_watcher_->Cancel();
+  for (auto& m : monitors_) m->watcher->Cancel();
   if (metrics_) metrics_->Stop();
   for (auto& f : feeds_) {
     f->watcher->Cancel();
@@ -327,12 +339,14 @@ void Daemon::ArmWatchdog() {
   watchdog_timer_.expires_after(watchdog_interval_);
   watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
-    sd_notify(0, "WATCHDOG=1");
+    // Not serving (the ZAP handler failed): let systemd's watchdog restart us.
+    if (serving_) sd_notify(0, "WATCHDOG=1");
     ArmWatchdog();
   });
 }
 
 void Daemon::Reload() {
+  ReloadClients();  // revocation must not wait on an unrelated config error
   spdlog::info("SIGHUP: reloading zones and policy from {}",
                config_.config_path.empty() ? "<embedded defaults>" : config_.config_path);
   Result<Config> next = config_.config_path.empty() ? ParseConfig("", "", "<defaults>")
@@ -390,9 +404,10 @@ size_t Daemon::DrainAlertSubscriptions(size_t budget) {
     if (!alerts_->recv(m, zmq::recv_flags::dontwait)) break;
     if (m.size() == 0) continue;
     const bool subscribe = m.data<char>()[0] == 1;
+    const std::string topic(m.data<char>() + 1, m.size() - 1);
+    if (curve()) ApplyAlertSubscription(m, subscribe, topic);  // XPUB_MANUAL
     subscribers_ += subscribe ? 1 : -1;
-    spdlog::debug("alert subscription {} \"{}\"", subscribe ? "added" : "removed",
-                  std::string(m.data<char>() + 1, m.size() - 1));
+    spdlog::debug("alert subscription {} \"{}\"", subscribe ? "added" : "removed", topic);
   }
   return n;
 }
@@ -481,6 +496,7 @@ std::string Daemon::RenderMetrics() {
   line("breachwatch_commit_seconds_count", "", commit_count_);
   help("breachwatch_instruments", "gauge", "Instruments known (all versions' ids).");
   line("breachwatch_instruments", "", static_cast<double>(engine_->instrument_count()));
+  out += SecurityMetrics();
   return out;
 }
 
@@ -494,6 +510,7 @@ void Daemon::ArmTick() {
 }
 
 void Daemon::RunTick() {
+  CheckSecurity();  // ZAP watchdog first: it must run even while the store is failing
   if (!held_.empty() || engine_stale_) {
     RetryHeldBatches();
     if (!held_.empty() || engine_stale_) return;  // still failing: try again next tick
@@ -1123,7 +1140,7 @@ size_t Daemon::DrainControl(size_t budget) {
     auto got =
         zmq::recv_multipart(*control_, std::back_inserter(frames), zmq::recv_flags::dontwait);
     if (!got) break;
-    if (frames.empty()) continue;
+    if (frames.empty() || !serving_) continue;  // not serving: the ZAP handler failed
     // [identity][empty delimiter, from REQ][op][body]  or  [identity][op][body] from DEALER.
     std::vector<zmq::message_t> envelope;
     envelope.push_back(std::move(frames[0]));
@@ -1140,7 +1157,9 @@ size_t Daemon::DrainControl(size_t budget) {
       op = frames.size() > i ? frames[i].to_string() : "";
     } else {
       op = frames[i].to_string();
-      reply = HandleControl(op, frames[i + 1].to_string());
+      // The ZAP User-Id (mode curve) travels with every frame the client sent.
+      const char* user_id = zmq_msg_gets(frames[i].handle(), "User-Id");
+      reply = HandleControl(op, frames[i + 1].to_string(), user_id ? user_id : "");
     }
     ++control_requests_;
     try {
@@ -1155,7 +1174,8 @@ size_t Daemon::DrainControl(size_t budget) {
   return n;
 }
 
-std::string Daemon::HandleControl(const std::string& op, const std::string& body) {
+std::string Daemon::HandleControl(const std::string& op, const std::string& body,
+                                  const std::string& user_id) {
   AuditRecord audit;
   audit.at = clock_.Now();
   audit.op = op;
@@ -1185,6 +1205,13 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
     audit.actor = who.officer_id;
     audit.reason = who.reason;
   }
+  // CURVE: the actor is the authenticated identity (ZAP User-Id), never the claimed officer_id.
+  std::string acting_for;
+  if (curve()) {
+    audit.actor = user_id.empty() ? "unauthenticated" : user_id;
+    Status allowed = AuthoriseControl(op, who.officer_id, user_id, &acting_for);
+    if (!allowed.ok()) return finish({}, allowed);
+  }
   if (!decoded.ok()) return finish({}, decoded.status());
   const ControlRequest& req = *decoded;
 
@@ -1202,7 +1229,13 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
       {ControlOp::kEventSubmit, &Daemon::OpEventSubmit},
   };
   auto reply = (this->*(kOps.at(req.op)))(req, &audit);
+  if (!acting_for.empty()) {
+    audit.detail = "on behalf of " + acting_for + (audit.detail.empty() ? "" : "; " + audit.detail);
+  }
   if (!reply.ok()) return finish({}, reply.status());
+  if (req.op == ControlOp::kAlertsSince || req.op == ControlOp::kAlertsOpen) {
+    FilterVisibleAlerts(user_id, &*reply);
+  }
   return finish(std::move(*reply), Status::Ok());
 }
 
@@ -1513,6 +1546,7 @@ boost::json::object Daemon::StatusJson() {
                 {"failures", store_failures_}};
   o["zones"] = zones_->size();
   o["missing_seqs"] = health_.MissingCount();
+  o["security"] = SecurityStatusJson();
   return o;
 }
 

@@ -7,7 +7,11 @@
 // Intake and control are thin: bytes go to the pure decoder and Engine, results
 // to the Store (committed first), then alerts are published.
 //
-// Thread-safety: everything runs on the thread that calls Run().
+// In security.mode "curve" every socket is a CURVE server and a ZAP handler (its own thread,
+// daemon/zap_authenticator.h) admits only allow-listed client keys; see docs/security.md.
+//
+// Thread-safety: everything runs on the thread that calls Run(), except the ZAP handler, which
+// hands its refusals to that thread (auth_refusals_ under its mutex, then asio::post).
 #pragma once
 
 #include <boost/asio/io_context.hpp>
@@ -16,15 +20,19 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <random>
 #include <string>
 #include <vector>
 
 #include "config/settings.h"
+#include "daemon/curve_keys.h"
 #include "daemon/metrics_server.h"
 #include "daemon/store.h"
+#include "daemon/zap_authenticator.h"
 #include "daemon/zmq_watcher.h"
 #include "handlers/control_request.h"
 #include "handlers/engine.h"
@@ -123,7 +131,9 @@ class Daemon {
   void RecordRejection(const Inbound& in, const std::string& source, const Status& why);
   Status RecoverAfterFailedCommit();
   void Publish(const std::vector<Alert>& alerts);
-  std::string HandleControl(const std::string& op, const std::string& body);
+  // `user_id` is the ZAP User-Id of the sender (security.mode curve); empty in mode none.
+  std::string HandleControl(const std::string& op, const std::string& body,
+                            const std::string& user_id);
   // Control ops: each returns the reply (without "ok") or an error, and fills
   // the audit record's subjects and detail.
   Result<boost::json::object> OpStatus(const ControlRequest& req, AuditRecord* audit);
@@ -155,6 +165,43 @@ class Daemon {
   size_t DrainAlertSubscriptions(size_t budget);
   void ObserveCommit(std::chrono::steady_clock::duration d);
 
+  // Transport security (daemon_security.cc, docs/security.md).  In mode curve every socket is a
+  // CURVE server whose handshakes the ZAP handler answers; refusals are audited.
+  struct SocketMonitor {
+    std::string name;  // the ZAP domain of the watched socket
+    std::unique_ptr<zmq::socket_t> socket;  // PAIR receiving the socket's handshake events
+    std::unique_ptr<ZmqWatcher> watcher;
+  };
+  bool curve() const { return config_.security.mode == "curve"; }
+  // Loads the server key and the allow-list, starts the ZAP handler and checks that it answers
+  // a real request.  Called before any socket is bound or connected.
+  Status StartSecurity();
+  // Makes `socket` a CURVE server for `domain` (ZAP enforced) and watches its handshake failures.
+  void SecureSocket(zmq::socket_t& socket, const std::string& domain);
+  size_t DrainMonitor(SocketMonitor& monitor, size_t budget);
+  // Handler-thread callbacks: hand over to the loop.
+  void OnAuthRefusal(AuthRefusal refusal);
+  void WriteAuthRefusals();
+  // Periodic tick: fault seam, ZAP watchdog, audit rate budget.
+  void CheckSecurity();
+  // Closes every server endpoint (unbind / disconnect) and says so: the ZAP handler is gone.
+  void StopServing(const std::string& why);
+  // Control requests in mode curve: the actor is `user_id`; refuses (forbidden) what its role may
+  // not do.  `*acting_for` is set when a control room or administrator acts for an officer.
+  Status AuthoriseControl(const std::string& op, const std::string& claimed_officer_id,
+                          const std::string& user_id, std::string* acting_for);
+  // Drops from an alerts.since / alerts.open reply the alerts `user_id` may not see.
+  void FilterVisibleAlerts(const std::string& user_id, boost::json::object* reply);
+  // XPUB_MANUAL: applies an alert subscription when the subscriber's identity may see it.
+  void ApplyAlertSubscription(zmq::message_t& message, bool subscribe, const std::string& topic);
+  void ReloadClients();
+  void AuditSecurityEvent(const std::string& actor, const std::string& op,
+                          const std::string& subjects, const std::string& detail);
+  boost::json::object SecurityStatusJson();
+  std::string SecurityMetrics();
+  void ShutdownSecurity();
+
+
   Config config_;
   const Clock& clock_;
   TimePoint started_at_;
@@ -164,6 +211,26 @@ class Daemon {
   boost::asio::steady_timer tick_timer_;
   std::chrono::microseconds watchdog_interval_{0};
   zmq::context_t zmq_;
+  // Declared before every socket: destroyed after them, so the ZAP endpoint stays bound while
+  // any server socket is open (fail closed).
+  std::unique_ptr<ZapAuthenticator> zap_;
+  CurveKeyPair server_keys_;
+  std::vector<std::unique_ptr<SocketMonitor>> monitors_;
+  bool serving_ = true;
+  std::string not_serving_reason_;
+  std::mutex auth_refusals_mu_;
+  std::vector<AuthRefusal> auth_refusals_;  // guarded by auth_refusals_mu_
+  int64_t auth_refusals_dropped_ = 0;       // guarded by auth_refusals_mu_
+  int64_t handshake_failures_ = 0;
+  int64_t requests_refused_ = 0;
+  int64_t subscriptions_refused_ = 0;
+  int auth_audit_budget_ = 0;        // audit rows for refusals left in this tick
+  int64_t auth_audit_suppressed_ = 0;  // refusals over the budget, summarised next tick
+  // The same refusal (socket, key, reason) is audited once a minute: a refused client that keeps
+  // reconnecting is counted in the summary row, not written every 100 ms.
+  std::map<std::string, TimePoint> auth_audit_last_;
+  TimePoint auth_audit_last_summary_{};
+  std::filesystem::file_time_type fault_file_mtime_{};
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
   FeedHealth health_;

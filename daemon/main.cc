@@ -8,6 +8,8 @@
 #include <iostream>
 
 #include "config/settings.h"
+#include "daemon/client_allowlist.h"
+#include "daemon/curve_keys.h"
 #include "daemon/daemon.h"
 
 namespace {
@@ -58,9 +60,26 @@ int main(int argc, char** argv) {
                    zones.status().ToString().c_str());
       return kExitConfig;
     }
-    std::printf("configuration OK: %zu zone(s) in %zu set(s), %zu feed(s), store %s\n",
+    std::string security = "security none";
+    if (config->security.mode == "curve") {
+      auto keys = bw::ReadSecretKeyFile(config->security.server_secret_key_file, true);
+      if (!keys.ok()) {
+        std::fprintf(stderr, "breachwatchd: configuration error: security.server_secret_key_file: %s\n",
+                     keys.status().ToString().c_str());
+        return kExitConfig;
+      }
+      auto clients = bw::ClientAllowList::Load(config->security.clients_file);
+      if (!clients.ok()) {
+        std::fprintf(stderr, "breachwatchd: configuration error: %s\n",
+                     clients.status().ToString().c_str());
+        return kExitConfig;
+      }
+      security = "security curve, server public key " + keys->public_z85 + ", " +
+                 std::to_string((*clients)->size()) + " allow-listed client key(s)";
+    }
+    std::printf("configuration OK: %zu zone(s) in %zu set(s), %zu feed(s), store %s, %s\n",
                 (*zones)->size(), config->zones.size(), config->feeds.size(),
-                bw::ResolveStorePath(config->store_path).c_str());
+                bw::ResolveStorePath(config->store_path).c_str(), security.c_str());
     return 0;
   }
 

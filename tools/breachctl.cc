@@ -4,14 +4,18 @@
 // 2 usage error; 3 the daemon could not be reached.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <set>
 #include <sstream>
 
 #include "config/settings.h"
+#include "daemon/client_allowlist.h"
+#include "daemon/curve_keys.h"
 #include "handlers/time_util.h"
 #include "tools/client.h"
 #include "tools/history_doc.h"
@@ -30,6 +34,9 @@ struct Globals {
   std::string reason;
   int timeout_ms = 5000;
   bool json = false;
+  std::string server_key;  // the daemon's public key file (security.mode curve)
+  std::string client_key;  // this client's secret key file
+  bw::CurveClientKeys keys;
 };
 
 std::string EnvOr(const char* name, const std::string& fallback) {
@@ -67,7 +74,7 @@ std::string Pretty(const boost::json::value& v, int indent = 0) {
 
 class Ctl {
  public:
-  explicit Ctl(Globals g) : g_(std::move(g)), client_(ctx_, g_.control, g_.timeout_ms) {}
+  explicit Ctl(Globals g) : g_(std::move(g)), client_(ctx_, g_.control, g_.timeout_ms, g_.keys) {}
 
   // Calls op; prints errors; returns the reply or nullopt with *exit_code set.
   std::optional<boost::json::object> Call(const std::string& op, boost::json::object body,
@@ -352,6 +359,7 @@ class Ctl {
   int Watch(const std::vector<std::string>& topics, int64_t since, int count, double timeout_s) {
     zmq::socket_t sub(ctx_, zmq::socket_type::sub);
     sub.set(zmq::sockopt::linger, 0);
+    bw::ApplyCurveClient(sub, g_.keys);
     sub.connect(g_.alerts);
     if (topics.empty()) {
       sub.set(zmq::sockopt::subscribe, "");
@@ -430,6 +438,72 @@ class Ctl {
   bw::ControlClient client_;
 };
 
+// `breachctl keys ...`: key pairs for the daemon and its clients (docs/security.md).
+int Keys(const std::string& action, const std::string& name, const std::string& dir,
+         const std::string& role, const std::string& identity,
+         const std::vector<std::string>& feeds, const std::vector<std::string>& control_ids,
+         const std::string& note) {
+  if (action == "public") {
+    auto keys = bw::ReadSecretKeyFile(name, false);
+    if (!keys.ok()) {
+      std::cerr << "breachctl: " << keys.status().ToString() << "\n";
+      return kExitUsage;
+    }
+    std::cout << keys->public_z85 << "\n";
+    return 0;
+  }
+  if (action != "generate") {
+    std::cerr << "breachctl: keys generate NAME --dir DIR | keys public SECRET_KEY_FILE\n";
+    return kExitUsage;
+  }
+  auto keys = bw::GenerateCurveKeyPair();
+  if (!keys.ok()) {
+    std::cerr << "breachctl: " << keys.status().ToString() << "\n";
+    return kExitRefused;
+  }
+  const std::string out_dir = dir.empty() ? "." : dir;
+  bw::Status s = bw::WriteKeyPairFiles(out_dir, name, *keys);
+  if (!s.ok()) {
+    std::cerr << "breachctl: " << s.ToString() << "\n";
+    return kExitRefused;
+  }
+  const std::string base = (std::filesystem::path(out_dir) / name).string();
+  std::cerr << "wrote " << base << ".key (secret, mode 0600) and " << base << ".pub (public)\n";
+  if (role == "server") {
+    std::cerr << "server key: point security.server_secret_key_file at " << base
+              << ".key (or install it as /etc/breachwatch/server.key for LoadCredential=) and "
+                 "give "
+              << base << ".pub to every client (--server-key)\n";
+    return 0;
+  }
+  bw::ClientEntry entry;
+  entry.identity = identity.empty() ? name : identity;
+  entry.public_key = keys->public_z85;
+  entry.feeds = feeds;
+  entry.control_ids = control_ids;
+  entry.note = note;
+  const std::vector<std::string> roles = {"officer", "control_room", "feed", "administrator"};
+  auto it = std::find(roles.begin(), roles.end(), role);
+  if (it == roles.end()) {
+    std::cerr << "breachctl: --role is server, officer, control_room, feed or administrator\n";
+    return kExitUsage;
+  }
+  entry.role = static_cast<bw::ClientRole>(it - roles.begin());
+  const std::string rendered = bw::RenderClientEntry(entry);
+  // Check the entry the way the daemon will (e.g. a feed without --feed).
+  auto check = bw::ClientAllowList::Parse(rendered, "the new entry");
+  if (!check.ok()) {
+    std::cerr << "breachctl: the key is written, but its entry would be refused: "
+              << check.status().ToString() << "\n";
+    return kExitUsage;
+  }
+  std::cerr << "add this to the daemon's clients file, then reload (systemctl reload "
+               "breachwatchd); give "
+            << base << ".key to the client only:\n";
+  std::cout << rendered;
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -456,6 +530,38 @@ int main(int argc, char** argv) {
   app.add_option("--timeout-ms", g.timeout_ms, "how long to wait for a reply")
       ->capture_default_str();
   app.add_flag("--json", g.json, "print raw JSON instead of readable text");
+  g.server_key = EnvOr("BREACHWATCH_SERVER_KEY", "");
+  g.client_key = EnvOr("BREACHWATCH_CLIENT_KEY", "");
+  app.add_option("--server-key", g.server_key,
+                 "security.mode curve: the daemon's public key file, server.pub (default "
+                 "$BREACHWATCH_SERVER_KEY)");
+  app.add_option("--client-key", g.client_key,
+                 "security.mode curve: your secret key file, NAME.key (default "
+                 "$BREACHWATCH_CLIENT_KEY); the daemon knows you by its public key");
+
+  std::string keys_action, keys_name, keys_dir = ".", keys_role = "officer", keys_identity,
+                                      keys_note;
+  std::vector<std::string> keys_feeds, keys_control_ids;
+  auto* keys = app.add_subcommand(
+      "keys",
+      "make CURVE key pairs: `keys generate NAME --dir D --role R` writes D/NAME.key and "
+      "D/NAME.pub and prints the clients.toml entry; `keys public NAME.key` prints a public key");
+  keys->add_option("action", keys_action, "generate | public")->required();
+  keys->add_option("name", keys_name, "key name (generate) or secret key file (public)")
+      ->required();
+  keys->add_option("--dir", keys_dir, "where to write NAME.key and NAME.pub")
+      ->capture_default_str();
+  keys->add_option("--role", keys_role,
+                   "server | officer | control_room | feed | administrator")
+      ->capture_default_str();
+  keys->add_option("--identity", keys_identity,
+                   "the identity the key authenticates as (default NAME), e.g. MP-PC1234");
+  keys->add_option("--feed", keys_feeds, "role feed: a feed it may publish (repeatable)");
+  keys->add_option("--control-id", keys_control_ids,
+                   "role control_room: a control room it receives (repeatable; default the "
+                   "identity)");
+  keys->add_option("--note", keys_note, "free text stored with the entry, e.g. the issue date");
+
 
   auto* status = app.add_subcommand("status", "daemon health: feeds, counts, store");
   std::string person, at_time;
@@ -519,6 +625,18 @@ int main(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : kExitUsage;
+  }
+  if (*keys) {
+    return Keys(keys_action, keys_name, keys_dir, keys_role, keys_identity, keys_feeds,
+                keys_control_ids, keys_note);
+  }
+  {
+    auto curve_keys = bw::LoadCurveClientKeys(g.server_key, g.client_key);
+    if (!curve_keys.ok()) {
+      std::cerr << "breachctl: " << curve_keys.status().ToString() << "\n";
+      return kExitUsage;
+    }
+    g.keys = *curve_keys;
   }
   if (!g.config_path.empty()) {
     auto cfg = bw::LoadConfigFile(g.config_path);

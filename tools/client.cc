@@ -2,7 +2,31 @@
 
 #include <sstream>
 
+#include "daemon/curve_keys.h"
+
 namespace bw {
+
+Result<CurveClientKeys> LoadCurveClientKeys(const std::string& server_public_key_file,
+                                            const std::string& client_secret_key_file) {
+  if (server_public_key_file.empty() && client_secret_key_file.empty()) return CurveClientKeys{};
+  if (server_public_key_file.empty() || client_secret_key_file.empty()) {
+    return Status::BadInput(server_public_key_file.empty() ? "--server-key" : "--client-key",
+                            "CURVE needs both the daemon's public key (--server-key server.pub) "
+                            "and this client's secret key (--client-key NAME.key)");
+  }
+  auto server = ReadPublicKeyFile(server_public_key_file);
+  if (!server.ok()) return server.status();
+  auto mine = ReadSecretKeyFile(client_secret_key_file, false);
+  if (!mine.ok()) return mine.status();
+  return CurveClientKeys{*server, mine->public_z85, mine->secret_z85};
+}
+
+void ApplyCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys) {
+  if (!keys.enabled()) return;
+  socket.set(zmq::sockopt::curve_serverkey, keys.server_public);
+  socket.set(zmq::sockopt::curve_publickey, keys.public_key);
+  socket.set(zmq::sockopt::curve_secretkey, keys.secret_key);
+}
 
 Result<boost::json::object> ControlClient::Call(const std::string& op,
                                                 const boost::json::object& body) {
@@ -11,6 +35,7 @@ Result<boost::json::object> ControlClient::Call(const std::string& op,
     sock.set(zmq::sockopt::linger, 0);
     sock.set(zmq::sockopt::rcvtimeo, timeout_ms_);
     sock.set(zmq::sockopt::sndtimeo, timeout_ms_);
+    ApplyCurveClient(sock, keys_);
     sock.connect(endpoint_);
     std::string payload = boost::json::serialize(body);
     if (!sock.send(zmq::buffer(op), zmq::send_flags::sndmore) ||

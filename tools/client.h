@@ -17,10 +17,28 @@
 
 namespace bw {
 
+// CURVE client keys (security.mode "curve"): the daemon's public key and this client's key pair.
+// All empty = no security (mode "none").
+struct CurveClientKeys {
+  std::string server_public;  // Z85
+  std::string public_key;     // Z85
+  std::string secret_key;     // Z85
+  bool enabled() const { return !server_public.empty(); }
+};
+
+// Reads the daemon's public key file (server.pub) and this client's secret key file (NAME.key;
+// its public key is derived).  Both empty: no security.  One without the other is an error.
+Result<CurveClientKeys> LoadCurveClientKeys(const std::string& server_public_key_file,
+                                            const std::string& client_secret_key_file);
+
+// Makes `socket` a CURVE client of the daemon (before connect or bind).  No-op when disabled.
+void ApplyCurveClient(zmq::socket_t& socket, const CurveClientKeys& keys);
+
 class ControlClient {
  public:
-  ControlClient(zmq::context_t& ctx, std::string endpoint, int timeout_ms = 5000)
-      : ctx_(ctx), endpoint_(std::move(endpoint)), timeout_ms_(timeout_ms) {}
+  ControlClient(zmq::context_t& ctx, std::string endpoint, int timeout_ms = 5000,
+                CurveClientKeys keys = {})
+      : ctx_(ctx), endpoint_(std::move(endpoint)), timeout_ms_(timeout_ms), keys_(std::move(keys)) {}
 
   // Sends `body` (officer_id and reason are the caller's job) as `op`.  The
   // reply object is returned as received, ok or not; transport failure and
@@ -31,6 +49,7 @@ class ControlClient {
   zmq::context_t& ctx_;
   std::string endpoint_;
   int timeout_ms_;
+  CurveClientKeys keys_;
 };
 
 // One readable line (plus an indented summary line) for an alert payload.

@@ -89,7 +89,18 @@ int main(int argc, char** argv) {
   app.add_option("--drop", drops,
                  "FEED:FROM-TO: do not publish these seqs of the feed's default source (they "
                  "stay available from the replay endpoint), e.g. tag:500-510");
+  std::string server_key, client_key;
+  app.add_option("--server-key", server_key,
+                 "security.mode curve: breachwatchd's public key file (server.pub)");
+  app.add_option("--client-key", client_key,
+                 "security.mode curve: this feed's secret key file (NAME.key; its public key must "
+                 "be allow-listed with role feed for these feeds)");
   CLI11_PARSE(app, argc, argv);
+  auto keys = bw::LoadCurveClientKeys(server_key, client_key);
+  if (!keys.ok()) {
+    std::cerr << "bw-feedsim: " << keys.status().ToString() << "\n";
+    return 2;
+  }
 
   auto cfg = bw::LoadConfigFile(config_path);
   if (!cfg.ok()) {
@@ -115,6 +126,8 @@ int main(int argc, char** argv) {
     auto s = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::xpub);
     s->set(zmq::sockopt::linger, 3000);
     s->set(zmq::sockopt::sndhwm, 0);
+    // The daemon is the CURVE server even though it connects: the feed is a client.
+    bw::ApplyCurveClient(*s, *keys);
     try {
       s->bind(f.endpoint);
     } catch (const zmq::error_t& e) {
@@ -137,6 +150,7 @@ int main(int argc, char** argv) {
     if (f.replay.empty()) continue;
     auto r = std::make_unique<zmq::socket_t>(ctx, zmq::socket_type::router);
     r->set(zmq::sockopt::linger, 0);
+    bw::ApplyCurveClient(*r, *keys);
     try {
       r->bind(f.replay);
     } catch (const zmq::error_t& e) {

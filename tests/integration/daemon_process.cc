@@ -1,6 +1,7 @@
 #include "tests/integration/daemon_process.h"
 
 #include <fcntl.h>
+#include <sqlite3.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -65,8 +66,64 @@ std::string DaemonProcess::WriteConfig() {
     out << feed_options_[f];
     out << "\n";
   }
+  if (curve_) {
+    out << "[security]\nmode = \"curve\"\nserver_secret_key_file = \"" << dir_
+        << "/server.key\"\nclients_file = \"" << dir_ << "/clients.toml\"\n\n";
+  }
   out << extra_config_;
   return config_path_;
+}
+
+namespace {
+CurveClientKeys NewKeys(const std::string& server_public) {
+  char pub[41], sec[41];
+  zmq_curve_keypair(pub, sec);
+  return CurveClientKeys{server_public, pub, sec};
+}
+}  // namespace
+
+void DaemonProcess::EnableCurve() {
+  curve_ = true;
+  server_keys_ = NewKeys("");
+  server_keys_.server_public = server_keys_.public_key;
+  {
+    std::ofstream key(dir_ + "/server.key");
+    key << "# test server key\n" << server_keys_.secret_key << "\n";
+  }
+  std::filesystem::permissions(dir_ + "/server.key", std::filesystem::perms::owner_read |
+                                                         std::filesystem::perms::owner_write);
+  admin_keys_ = AddClient("ADMIN-TEST", "administrator");
+  std::string feeds;
+  for (const auto& f : feed_names_) feeds += (feeds.empty() ? "\"" : ", \"") + f + "\"";
+  feed_all_keys_ = AddClient("FEED-TEST", "feed", "feeds = [" + feeds + "]");
+}
+
+CurveClientKeys DaemonProcess::AddClient(const std::string& identity, const std::string& role,
+                                         const std::string& extra) {
+  CurveClientKeys keys = NewKeys(server_keys_.public_key);
+  clients_.push_back({identity, role, keys.public_key, extra});
+  WriteClients();
+  return keys;
+}
+
+void DaemonProcess::RemoveClient(const std::string& identity) {
+  std::erase_if(clients_, [&](const ClientLine& c) { return c.identity == identity; });
+  WriteClients();
+}
+
+CurveClientKeys DaemonProcess::UnknownClient() const { return NewKeys(server_keys_.public_key); }
+
+void DaemonProcess::WriteClients() {
+  const std::string tmp = dir_ + "/clients.toml.tmp";
+  {
+    std::ofstream out(tmp);
+    for (const auto& c : clients_) {
+      out << "[[client]]\nidentity = \"" << c.identity << "\"\nrole = \"" << c.role
+          << "\"\npublic_key = \"" << c.public_key << "\"\n"
+          << c.extra << "\n\n";
+    }
+  }
+  std::filesystem::rename(tmp, dir_ + "/clients.toml");
 }
 
 bool DaemonProcess::Start() {
@@ -104,7 +161,7 @@ bool DaemonProcess::Start() {
       pid_ = -1;
       return false;
     }
-    ControlClient client(ctx_, control_endpoint_, 200);
+    ControlClient client(ctx_, control_endpoint_, 200, admin_keys_);
     auto r = client.Call("status", {{"officer_id", "test-harness"}, {"reason", "readiness"}});
     if (r.ok() && r->contains("ok") && r->at("ok").as_bool()) return true;
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
@@ -153,6 +210,10 @@ zmq::socket_t& DaemonProcess::FeedSocket(const std::string& feed) {
   auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::xpub);
   s->set(zmq::sockopt::linger, 2000);
   s->set(zmq::sockopt::sndhwm, 0);
+  if (curve_) {
+    auto k = feed_keys_.find(feed);
+    ApplyCurveClient(*s, k != feed_keys_.end() ? k->second : feed_all_keys_);
+  }
   s->bind(feed_endpoints_.at(feed));
   // Wait for the daemon's subscription so nothing is lost to the slow-joiner window.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
@@ -204,9 +265,14 @@ bool DaemonProcess::AwaitFeedSubscription(const std::string& feed,
 }
 
 boost::json::object DaemonProcess::Call(const std::string& op, boost::json::object body) {
+  return CallAs(admin_keys_, op, std::move(body));
+}
+
+boost::json::object DaemonProcess::CallAs(const CurveClientKeys& keys, const std::string& op,
+                                          boost::json::object body, int timeout_ms) {
   if (!body.contains("officer_id")) body["officer_id"] = "MP-TEST01";
   if (!body.contains("reason")) body["reason"] = "integration test";
-  ControlClient client(ctx_, control_endpoint_, 10000);
+  ControlClient client(ctx_, control_endpoint_, timeout_ms, keys);
   auto r = client.Call(op, body);
   if (!r.ok()) return {{"ok", false}, {"transport_error", r.status().ToString()}};
   return *r;
@@ -227,8 +293,43 @@ std::vector<boost::json::object> DaemonProcess::AlertsSince(int64_t after) {
 }
 
 std::unique_ptr<zmq::socket_t> DaemonProcess::Subscribe(const std::string& topic) {
+  return SubscribeAs(admin_keys_, topic);
+}
+
+std::vector<std::string> DaemonProcess::AuditRows(const std::string& op) const {
+  std::vector<std::string> rows;
+  sqlite3* db = nullptr;
+  const std::string path = dir_ + "/breachwatch.db";
+  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    sqlite3_close(db);
+    return rows;
+  }
+  sqlite3_busy_timeout(db, 2000);
+  sqlite3_stmt* st = nullptr;
+  if (sqlite3_prepare_v2(db,
+                         "SELECT actor, subjects, outcome, detail FROM audit_log WHERE op = ? "
+                         "ORDER BY rowid",
+                         -1, &st, nullptr) == SQLITE_OK) {
+    sqlite3_bind_text(st, 1, op.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      std::string row;
+      for (int i = 0; i < 4; ++i) {
+        const unsigned char* v = sqlite3_column_text(st, i);
+        row += (i ? "|" : "") + std::string(v ? reinterpret_cast<const char*>(v) : "");
+      }
+      rows.push_back(row);
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(db);
+  return rows;
+}
+
+std::unique_ptr<zmq::socket_t> DaemonProcess::SubscribeAs(const CurveClientKeys& keys,
+                                                          const std::string& topic) {
   auto s = std::make_unique<zmq::socket_t>(ctx_, zmq::socket_type::sub);
   s->set(zmq::sockopt::linger, 0);
+  ApplyCurveClient(*s, keys);
   s->set(zmq::sockopt::subscribe, topic);
   s->connect(alerts_endpoint_);
   return s;

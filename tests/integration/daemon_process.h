@@ -43,6 +43,23 @@ class DaemonProcess {
   void AddAlertsOption(const std::string& line) { alerts_options_ += line + "\n"; }
   // Extra TOML appended to the generated config (e.g. "[intake]\nmax_message_bytes = 2048\n").
   void set_extra_config(std::string toml) { extra_config_ = std::move(toml); }
+
+  // security.mode "curve" with real keys (zmq_curve_keypair): a server key, an administrator
+  // client ("ADMIN-TEST", used by Call/Subscribe/readiness) and one feed key allowed every
+  // configured feed (used by Publish).  Call before Start().
+  void EnableCurve();
+  // Adds an allow-listed client and rewrites the clients file (SIGHUP to apply while running).
+  // `extra` is more TOML for its [[client]] table, e.g. "feeds = [\"tag\"]".
+  CurveClientKeys AddClient(const std::string& identity, const std::string& role,
+                            const std::string& extra = "");
+  // Removes every key of `identity` from the clients file (SIGHUP to apply).
+  void RemoveClient(const std::string& identity);
+  // A fresh key pair that is not allow-listed, with the right server key.
+  CurveClientKeys UnknownClient() const;
+  const CurveClientKeys& admin_keys() const { return admin_keys_; }
+  const std::string& server_public_key() const { return server_keys_.public_key; }
+  // Uses `keys` for this feed's PUB (default: the all-feeds key).  Before its first Publish.
+  void SetFeedKeys(const std::string& feed, CurveClientKeys keys) { feed_keys_[feed] = keys; }
   std::string WriteConfig();
   // Starts breachwatchd and waits until it answers `status`.  False on failure.
   bool Start();
@@ -67,11 +84,19 @@ class DaemonProcess {
 
   // Control request with officer_id/reason filled in unless present.
   boost::json::object Call(const std::string& op, boost::json::object body = {});
+  // The same as a given CURVE client (keys disabled: no security); `timeout_ms` for refusals.
+  boost::json::object CallAs(const CurveClientKeys& keys, const std::string& op,
+                             boost::json::object body = {}, int timeout_ms = 10000);
   // All stored alerts with seq > after (follows `more`).
   std::vector<boost::json::object> AlertsSince(int64_t after);
 
   // A SUB socket on the alert endpoint subscribed to `topic`.
   std::unique_ptr<zmq::socket_t> Subscribe(const std::string& topic);
+  std::unique_ptr<zmq::socket_t> SubscribeAs(const CurveClientKeys& keys, const std::string& topic);
+
+  // Rows of the store's audit log with this op (read-only SQLite), as "actor|subjects|outcome|
+  // detail" strings.
+  std::vector<std::string> AuditRows(const std::string& op) const;
   // Next alert on `sub` within `timeout`, or nullopt.
   static std::optional<boost::json::object> Receive(zmq::socket_t& sub,
                                                     std::chrono::milliseconds timeout);
@@ -98,6 +123,19 @@ class DaemonProcess {
   std::map<std::string, std::string> env_;
   std::string alerts_options_;
   std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
+  void WriteClients();
+  struct ClientLine {
+    std::string identity;
+    std::string role;
+    std::string public_key;
+    std::string extra;
+  };
+  bool curve_ = false;
+  CurveClientKeys server_keys_;  // public_key/secret_key = the server's pair
+  CurveClientKeys admin_keys_;
+  CurveClientKeys feed_all_keys_;
+  std::map<std::string, CurveClientKeys> feed_keys_;
+  std::vector<ClientLine> clients_;
   zmq::context_t ctx_{1};
   pid_t pid_ = -1;
 };

@@ -238,6 +238,21 @@ TEST(ConfigValues, AbsoluteZoneFileAndRelativeSecurityPaths) {
   EXPECT_EQ(config->security.clients_file, "/etc/breachwatch/clients.toml");
 }
 
+TEST(ConfigValues, ServerKeyUnderTheCredentialsDirectory) {
+  ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/breachwatchd.service", 1);
+  Result<Config> config =
+      Parse("[security]\nserver_secret_key_file = \"${CREDENTIALS_DIRECTORY}/server.key\"\n");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  EXPECT_EQ(config->security.server_secret_key_file,
+            "/run/credentials/breachwatchd.service/server.key");
+  Result<Config> unset =
+      Parse("[security]\nserver_secret_key_file = \"${CREDENTIALS_DIRECTORY}/server.key\"\n");
+  ASSERT_FALSE(unset.ok());
+  EXPECT_EQ(unset.status().field(), "security.server_secret_key_file");
+  EXPECT_NE(unset.status().message().find("CREDENTIALS_DIRECTORY is not set"), std::string::npos);
+}
+
 TEST(ConfigRender, EffectiveConfigRoundTrips) {
   Result<Config> example = LoadConfigFile(ExamplePath());
   ASSERT_TRUE(example.ok()) << example.status().ToString();
@@ -412,10 +427,16 @@ std::vector<ErrorCase> ErrorCases() {
        "\"ipc:///run/bw.sock\"\n",
        "control.endpoint",
        {"same endpoint as alerts.endpoint"}},
-      {"CurveNotYetAvailable",
+      {"CurveNeedsTheServerKey",
        "[security]\nmode = \"curve\"\n",
-       "security.mode",
-       {"\"curve\" is not available in this build yet"}},
+       "security.server_secret_key_file",
+       {"required when security.mode is \"curve\""}},
+      {"CurveKeyFileMissing",
+       "[security]\nmode = \"curve\"\nserver_secret_key_file = \"/nonexistent/server.key\"\n"
+       "clients_file = \"/nonexistent/clients.toml\"\n",
+       "security.server_secret_key_file",
+       {"no such file: \"/nonexistent/server.key\""}},
+
       // Zone files.
       {"MissingZoneFile",
        "[[zones]]\nfile = \"zones/atlantis.geojson\"\n",
