@@ -131,6 +131,22 @@ double MetricValue(const std::string& text, const std::string& name, const std::
   return sum;
 }
 
+// User + system CPU time of `pid` so far, in milliseconds.
+double CpuMs(pid_t pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  auto close = text.rfind(')');
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string f;
+  double utime = 0, stime = 0;
+  for (int i = 3; i <= 15 && fields >> f; ++i) {
+    if (i == 14) utime = std::stod(f);
+    if (i == 15) stime = std::stod(f);
+  }
+  return (utime + stime) * 1000.0 / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
+
 int64_t RssKb(pid_t pid) {
   std::ifstream in("/proc/" + std::to_string(pid) + "/status");
   std::string line;
@@ -254,6 +270,7 @@ struct Options {
   uint64_t seed = 20261126;
   std::string log_level = "warn";
   std::string extra_config;
+  int drain_budget = 0;  // [intake] drain_budget; 0: the daemon's default
 };
 
 class Harness {
@@ -308,8 +325,9 @@ class Harness {
         // Nobody acknowledges during a benchmark: keep escalations out of it.
         << "[policy]\nack_sla_s = { critical = 86400, high = 86400, medium = 86400 }\n\n"
         << "[metrics]\nendpoint = \"tcp://127.0.0.1:" << metrics_port_ << "\"\n\n"
-        << "[log]\nlevel = \"" << opt_.log_level << "\"\n"
-        << opt_.extra_config;
+        << "[log]\nlevel = \"" << opt_.log_level << "\"\n";
+    if (opt_.drain_budget > 0) out << "\n[intake]\ndrain_budget = " << opt_.drain_budget << "\n";
+    out << opt_.extra_config;
   }
 
   // Starts the daemon; returns seconds from exec to the first answered status, or < 0.
@@ -359,7 +377,7 @@ class Harness {
     if (pid_ <= 0) return -1;
     kill(pid_, SIGTERM);
     int status = 0;
-    for (int i = 0; i < 3000; ++i) {
+    for (int i = 0; i < 15000; ++i) {  // 5 minutes: a big state takes a while to free
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
         return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
@@ -598,7 +616,9 @@ class LoadRun {
     events.shrink_to_fit();
     const int64_t sched_end = start + static_cast<int64_t>(interval_ns * static_cast<double>(n));
     double took = 0;
-    ph.drained = h_.AwaitDrained(drain_timeout_s, &took);
+    // At least 500 events/s: a slow daemon is measured, not cut off (and then
+    // counted as losing what it had not reached).
+    ph.drained = h_.AwaitDrained(std::max(drain_timeout_s, static_cast<double>(n) / 500), &took);
     // Everything handled; its alerts were published after commit: let them arrive.
     int64_t expected_alerts = 0;
     for (const auto& w : wants) expected_alerts += w.count;
@@ -742,7 +762,7 @@ int main(int argc, char** argv) {
   double rate = 20000, duration_s = 20, ladder_start = 5000, step_s = 8, p99_ms = 10,
          latency_s = 20;
   int64_t backlog = 400000, instruments = 0;
-  int bisect = 3;
+  int bisect = 3, restarts = 3;
   bool smoke = false;
   app.add_option("--mode", mode, "fixed | ladder | backlog | startup | rss")
       ->check(CLI::IsMember({"fixed", "ladder", "backlog", "startup", "rss"}))
@@ -760,6 +780,8 @@ int main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--p99-ms", p99_ms, "ladder: p99 latency a sustained step must keep")
       ->capture_default_str();
+  app.add_option("--restarts", restarts, "startup mode: timed restarts (median reported)")
+      ->capture_default_str();
   app.add_option("--backlog", backlog, "backlog mode: fixes sent at once")->capture_default_str();
   app.add_option("--instruments", instruments,
                  "startup mode: instruments to store (persons = instruments / 1.5)");
@@ -770,10 +792,13 @@ int main(int argc, char** argv) {
   app.add_option("--dir", opt.dir, "working directory (default: a fresh /tmp/bw-load-*)");
   app.add_flag("--keep", opt.keep, "keep the working directory");
   app.add_option("--seed", opt.seed, "random seed")->capture_default_str();
+  app.add_option("--drain-budget", opt.drain_budget,
+                 "[intake] drain_budget for the daemon (messages per batch/commit); 0: default");
   app.add_option("--log-level", opt.log_level, "daemon log level")->capture_default_str();
   app.add_option("--json", json_out, "write the figures here (JSON)");
   CLI11_PARSE(app, argc, argv);
 
+  std::setvbuf(stdout, nullptr, _IOLBF, 0);  // progress lines show up in logs as they happen
   if (smoke) persons = 2000;
   prctl(PR_SET_TIMERSLACK, 1UL);  // precise sleeps for the schedule
   if (mode == "startup" && instruments > 0) persons = static_cast<int>(instruments / 1.5);
@@ -786,6 +811,7 @@ int main(int argc, char** argv) {
   boost::json::object report;
   report["mode"] = smoke ? "smoke" : mode;
   report["persons"] = persons;
+  report["drain_budget"] = opt.drain_budget;
   boost::json::array phases;
   std::vector<std::pair<std::string, bool>> checks;
 
@@ -818,6 +844,16 @@ int main(int argc, char** argv) {
               load_s, load_s > 0 ? run.grants() / load_s : 0.0, static_cast<long long>(rss_base),
               static_cast<long long>(rss_loaded), (rss_loaded - rss_base) * 1024.0 / persons);
 
+  {
+    // The loaded daemon with no traffic: what its timers (tick rules every
+    // 500 ms, escalation query) cost, which stalls intake while they run.
+    const double cpu0 = CpuMs(h.pid());
+    std::this_thread::sleep_for(std::chrono::seconds(5));
+    const double idle = (CpuMs(h.pid()) - cpu0) / 5.0;
+    report["idle_cpu_ms_per_s"] = idle;
+    std::printf("idle daemon with the population loaded: %.1f ms CPU per second\n", idle);
+  }
+
   auto add_phase = [&](Phase& p, bool judge_latency) {
     p.pass = p.drained && p.rec.ok() && (!judge_latency || Percentile(p.rec.latency_ms, 0.99) <= p99_ms);
     PrintPhase(p);
@@ -838,41 +874,71 @@ int main(int argc, char** argv) {
     add_phase(p, true);
     checks.emplace_back("fixed run: alerts as expected, drained", p.drained && p.rec.ok());
   } else if (mode == "ladder") {
-    double pass_rate = 0, fail_rate = 0, r = ladder_start;
-    int step = 0;
+    // Two maxima: the highest rate *sustained* (every event finished within a
+    // second of the step's end, nothing lost: the backlog does not grow), and the
+    // highest rate that also keeps p99 <= --p99-ms (the criterion).
+    // Rates double from --ladder-start while sustained, then bisect; if no step
+    // meets the latency criterion, rates halve below the lowest tried.
+    struct Step {
+      double rate;
+      bool sustained, latency_ok;
+    };
+    std::vector<Step> steps;
+    int n = 0;
     auto try_rate = [&](double rr) {
-      Phase p = run.RunPhase("step" + std::to_string(++step), rr,
-                             static_cast<int64_t>(rr * step_s), false, step_s * 20 + 120);
-      const bool ok = add_phase(p, true);
+      Phase p = run.RunPhase("step" + std::to_string(++n), rr,
+                             std::max<int64_t>(static_cast<int64_t>(rr * step_s), 1), false,
+                             step_s * 20 + 120);
+      const bool latency_ok = add_phase(p, true);
+      const bool sustained = p.drained && p.rec.ok() && p.drain_after_s <= 1.0;
       checks.emplace_back("ladder step at " + std::to_string(static_cast<int64_t>(rr)) +
                               "/s: alerts as expected, drained",
                           p.drained && p.rec.ok());
-      // Let a failed step's backlog go before the next one.
-      h.AwaitDrained(600);
+      steps.push_back({rr, sustained, latency_ok});
+      h.AwaitDrained(600);  // a failed step's backlog goes before the next step
       std::this_thread::sleep_for(milliseconds(1000));
-      return ok;
+      return steps.back();
     };
-    while (try_rate(r)) {
-      pass_rate = r;
+    double sus_pass = 0, sus_fail = 0, r = ladder_start;
+    for (;;) {
+      Step st = try_rate(r);
+      if (!st.sustained) {
+        sus_fail = r;
+        break;
+      }
+      sus_pass = r;
       r *= 2;
     }
-    fail_rate = r;
-    for (int i = 0; i < bisect; ++i) {
-      const double mid = std::round((pass_rate + fail_rate) / 2 / 500) * 500;
-      if (mid <= pass_rate || mid >= fail_rate) break;
-      if (try_rate(mid)) {
-        pass_rate = mid;
-      } else {
-        fail_rate = mid;
-      }
+    for (int i = 0; i < bisect && sus_pass > 0; ++i) {
+      const double mid = std::round((sus_pass + sus_fail) / 2 / 250) * 250;
+      if (mid <= sus_pass || mid >= sus_fail) break;
+      (try_rate(mid).sustained ? sus_pass : sus_fail) = mid;
     }
-    report["max_sustained_rate"] = pass_rate;
-    report["first_failed_rate"] = fail_rate;
-    std::printf("highest rate sustained (nothing lost, p99 <= %.0f ms): %.0f events/s\n", p99_ms,
-                pass_rate);
-    if (pass_rate > 0) {
-      Phase half = run.RunPhase("half-max", pass_rate / 2,
-                                static_cast<int64_t>(pass_rate / 2 * latency_s), false,
+    auto best_latency = [&] {
+      double best = 0;
+      for (const auto& st : steps) {
+        if (st.latency_ok && st.sustained) best = std::max(best, st.rate);
+      }
+      return best;
+    };
+    double lowest = ladder_start;
+    for (const auto& st : steps) lowest = std::min(lowest, st.rate);
+    while (best_latency() == 0 && lowest / 2 >= 100) {
+      lowest /= 2;
+      try_rate(lowest);
+    }
+    const double lat_max = best_latency();
+    report["max_sustained_rate"] = sus_pass;
+    report["first_unsustained_rate"] = sus_fail;
+    report["max_rate_p99_ok"] = lat_max;
+    std::printf("highest rate sustained (drained within 1 s, nothing lost): %.0f events/s; "
+                "highest also with p99 <= %.0f ms: %.0f events/s\n",
+                sus_pass, p99_ms, lat_max);
+    const double base = lat_max > 0 ? lat_max : sus_pass;
+    report["half_max_of"] = lat_max > 0 ? "max_rate_p99_ok" : "max_sustained_rate";
+    if (base > 0) {
+      Phase half = run.RunPhase("half-max", base / 2,
+                                static_cast<int64_t>(base / 2 * latency_s), false,
                                 latency_s * 10 + 60);
       add_phase(half, false);
       checks.emplace_back("run at 50% of the maximum: alerts as expected, drained",
@@ -896,15 +962,17 @@ int main(int argc, char** argv) {
     std::vector<double> times;
     int64_t rss_after = 0;
     h.Stop();
-    for (int i = 0; i < 3; ++i) {
+    for (int i = 0; i < restarts; ++i) {
       const double t = h.Start();
       if (t < 0) break;
       times.push_back(t);
       rss_after = RssKb(h.pid());
-      if (i < 2) h.Stop();
+      if (i + 1 < restarts) h.Stop();
     }
     std::sort(times.begin(), times.end());
-    checks.emplace_back("restarted three times", times.size() == 3);
+    checks.emplace_back("restarted " + std::to_string(restarts) + " time(s)",
+                        static_cast<int>(times.size()) == restarts);
+    report["restarts"] = restarts;
     report["startup_s"] = times.empty() ? -1.0 : times[times.size() / 2];
     report["startup_min_s"] = times.empty() ? -1.0 : times.front();
     report["rss_restarted_kb"] = rss_after;
