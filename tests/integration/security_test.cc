@@ -239,6 +239,13 @@ TEST_F(Security, SubscribersReceiveOnlyTheirOwnTopics) {
     EXPECT_TRUE(to_me) << boost::json::serialize(a);
   }
   EXPECT_FALSE(since.at("alerts").as_array().empty());
+
+  // Subscribers going away (their unsubscriptions arrive without a pipe) leave the daemon well.
+  snoop.reset();
+  own.reset();
+  snoop_all.reset();
+  std::this_thread::sleep_for(milliseconds(300));
+  EXPECT_TRUE(Ok(d_.Call("status"))) << d_.log();
 }
 
 TEST_F(Security, FeedKeyMayPublishOnlyItsOwnFeeds) {
