@@ -202,6 +202,16 @@ const std::vector<AnySection>& Schema() {
                      "relative to $STATE_DIRECTORY when systemd sets it "
                      "(StateDirectory=breachwatch gives /var/lib/breachwatch), otherwise to the "
                      "daemon's working directory."),
+              Int<C>("dead_letter_retention_days", BW_REF(store_dead_letter_retention_days),
+                     "Rejected inbound messages (dead letters) older than this many days are "
+                     "erased by the daily retention purge, which writes an erasure audit record. "
+                     "0 keeps them for ever.")
+                  .Range(0, 36500),
+              Int<C>("audit_retention_days", BW_REF(store_audit_retention_days),
+                     "Audit records older than this many days are erased by the daily retention "
+                     "purge (the hash chain is anchored so that it still verifies). Never less "
+                     "than 365: the store's triggers refuse to delete younger audit records.")
+                  .Range(365, 36500),
           },
       },
       ItemSection<Z>{

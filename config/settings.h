@@ -55,6 +55,8 @@ struct Config {
   // Raw [store] path.  Relative = relative to $STATE_DIRECTORY or, without it, the working
   // directory; the daemon resolves it.
   std::string store_path = "breachwatch.db";
+  int64_t store_dead_letter_retention_days = 0;  // 0 = keep dead letters for ever
+  int64_t store_audit_retention_days = 2190;     // six years; at least 365
   // Default when there is no [[zones]] key: one set, file "zones/london_lad22_bgc_wgs84.geojson"
   // (resolved as above), LAD22CD / LAD22NM.  `zones = []` means no zone sets.
   std::vector<ZoneSetConfig> zones;

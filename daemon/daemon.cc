@@ -509,6 +509,26 @@ void Daemon::ArmTick() {
   });
 }
 
+void Daemon::RunRetentionPurge(TimePoint now) {
+  using std::chrono::hours;
+  std::optional<TimePoint> dead_letters_before;
+  if (config_.store_dead_letter_retention_days > 0) {
+    dead_letters_before = now - hours(24 * config_.store_dead_letter_retention_days);
+  }
+  auto purged =
+      store_->Purge(now, dead_letters_before, now - hours(24 * config_.store_audit_retention_days));
+  if (!purged.ok()) {
+    spdlog::error("retention purge failed (retried in an hour): {}", purged.status().ToString());
+    next_retention_purge_ = now + hours(1);
+    return;
+  }
+  if (purged->dead_letters > 0 || purged->audit_rows > 0) {
+    spdlog::info("retention purge: {} dead letter(s), {} audit record(s) erased",
+                 purged->dead_letters, purged->audit_rows);
+  }
+  next_retention_purge_ = now + hours(24);
+}
+
 void Daemon::RunTick() {
   CheckSecurity();  // ZAP watchdog first: it must run even while the store is failing
   if (!held_.empty() || engine_stale_) {
@@ -516,6 +536,7 @@ void Daemon::RunTick() {
     if (!held_.empty() || engine_stale_) return;  // still failing: try again next tick
   }
   const TimePoint now = clock_.Now();
+  if (now >= next_retention_purge_) RunRetentionPurge(now);
   for (auto& f : feeds_) {
     if (f->catching_up && now >= f->catch_up_deadline) {
       FinishCatchUp(*f, "the replay endpoint did not answer within gap_fill_s");
@@ -955,6 +976,20 @@ size_t Daemon::DrainReplay(FeedSocket& feed, size_t budget) {
   return n;
 }
 
+Status Daemon::WriteRequestAudit(const Inbound& in, const InboundRecord& rec, int64_t row,
+                                 const char* outcome) {
+  if (in.request_audit == nullptr) return Status::Ok();
+  AuditRecord a = *in.request_audit;
+  a.subjects = rec.person_id;
+  a.outcome = outcome;
+  a.detail = "inbound #" + std::to_string(row) + " " + rec.source + "/" + rec.msg_id + " " +
+             rec.type + " " + rec.result + (rec.reason.empty() ? "" : " (" + rec.reason + ")");
+  Status s = store_->InsertAudit(a);
+  // Takes effect only if the batch commits; ProcessBatch clears it otherwise.
+  if (s.ok() && in.request_audit_written) *in.request_audit_written = true;
+  return s;
+}
+
 bool Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* results) {
   const auto started = std::chrono::steady_clock::now();
   results->assign(batch.size(), ItemResult{});
@@ -970,6 +1005,9 @@ bool Daemon::ProcessBatch(std::vector<Inbound>& batch, std::vector<ItemResult>* 
     next_alert_seq_ = seq_before;
     ++store_failures_;
     store_healthy_ = false;
+    for (auto& in : batch) {
+      if (in.request_audit_written) *in.request_audit_written = false;  // rolled back with it
+    }
     spdlog::error("store failure, {} message(s) not handled: {}", batch.size(), s.ToString());
     sd_notify(0, "STATUS=degraded: store failure");
     for (auto& r : *results) {
@@ -1011,10 +1049,11 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
     out->reason = rec.reason;
     out->message = rec.detail;
     RecordRejection(in, source, why);
+    rec.audited_by_caller = in.request_audit != nullptr;
     auto row = store_->InsertInbound(rec);
     if (!row.ok()) return row.status();
     out->dead_letter_id = *row;
-    return Status::Ok();
+    return WriteRequestAudit(in, rec, *row, "bad_request");
   };
 
   if (!in.frame_error.empty()) {
@@ -1067,9 +1106,11 @@ Status Daemon::ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>
   }
   rec.result = "handled";
   rec.detail = outcome->note;
+  rec.audited_by_caller = in.request_audit != nullptr;
   auto row = store_->InsertInbound(rec);
   if (!row.ok()) return row.status();
-  Status s;
+  Status s = WriteRequestAudit(in, rec, *row, "ok");
+  if (!s.ok()) return s;
   for (const auto& c : outcome->changes) {
     s = store_->InsertInstrumentChange(c, e.source, e.id, now);
     if (!s.ok()) return s;
@@ -1180,12 +1221,26 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
   audit.at = clock_.Now();
   audit.op = op;
   audit.actor = "unknown";
+  audit.category = "access";  // until the request is decoded and allowed
+  // A command that changes stored data (alert.ack, alert.resolve) runs in one
+  // transaction with its audit row: both are kept, or neither.  event.submit
+  // writes its row with the inbound message (ProcessOne) and sets this flag.
+  bool in_transaction = false;
+  bool audit_written = false;
   auto finish = [&](boost::json::object reply, const Status& s) {
     audit.outcome = s.ok() ? "ok"
                            : ErrorCodeName(s.code() == ErrorCode::kIoError ? ErrorCode::kUnavailable
                                                                            : s.code());
     if (!s.ok() && audit.detail.empty()) audit.detail = s.ToString();
-    Status as = store_->InsertAudit(audit);
+    Status as = audit_written ? Status::Ok() : store_->InsertAudit(audit);
+    if (in_transaction) {
+      if (as.ok() && s.ok()) as = store_->Commit();
+      if (!as.ok() || !s.ok()) store_->Rollback();
+      if (!s.ok() && as.ok()) {
+        // The command failed and was rolled back: its refusal is still audited.
+        as = store_->InsertAudit(audit);
+      }
+    }
     if (!as.ok()) {
       spdlog::error("audit write failed, request refused: {}", as.ToString());
       return ErrorReply(ErrorCode::kUnavailable, "the audit log cannot be written; refusing");
@@ -1214,6 +1269,22 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
   }
   if (!decoded.ok()) return finish({}, decoded.status());
   const ControlRequest& req = *decoded;
+  switch (req.op) {
+    case ControlOp::kAlertAck:
+    case ControlOp::kAlertResolve: {
+      audit.category = "alteration";
+      Status began = store_->Begin();
+      if (!began.ok()) return finish({}, Status::Unavailable("the store is failing: " + began.message()));
+      in_transaction = true;
+      break;
+    }
+    case ControlOp::kEventSubmit:
+      audit.category = "collection";
+      break;
+    default:
+      audit.category = "consultation";
+  }
+  audit_written_flag_ = &audit_written;
 
   using OpFn = Result<boost::json::object> (Daemon::*)(const ControlRequest&, AuditRecord*);
   static const std::map<ControlOp, OpFn> kOps = {
@@ -1229,6 +1300,7 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
       {ControlOp::kEventSubmit, &Daemon::OpEventSubmit},
   };
   auto reply = (this->*(kOps.at(req.op)))(req, &audit);
+  audit_written_flag_ = nullptr;
   if (!acting_for.empty()) {
     audit.detail = "on behalf of " + acting_for + (audit.detail.empty() ? "" : "; " + audit.detail);
   }
@@ -1423,12 +1495,28 @@ Result<boost::json::object> Daemon::OpAlertsOpen(const ControlRequest& req,
   return o;
 }
 
+namespace {
+// The person an alert is about (its audit subject), or its id when none.
+std::string PersonOfAlert(const AlertState& a) {
+  boost::json::error_code ec;
+  auto v = boost::json::parse(a.payload, ec);
+  if (!ec && v.is_object()) {
+    if (const auto* p = v.as_object().if_contains("person_id"); p && p->is_string()) {
+      if (!p->as_string().empty()) return std::string(p->as_string());
+    }
+  }
+  return a.alert_id;
+}
+}  // namespace
+
 Result<boost::json::object> Daemon::OpAlertAck(const ControlRequest& req, AuditRecord* audit) {
   const std::string& id = req.alert_id;
   audit->subjects = id;
   auto current = store_->GetAlert(id);
   if (!current.ok()) return current.status();
   if (!*current) return Status::NotFound("no alert \"" + id + "\"");
+  audit->subjects = PersonOfAlert(**current);
+  audit->detail = "alert " + id;
   Status s = store_->AckAlert(id, audit->actor, clock_.Now());
   if (!s.ok()) return s;
   auto after = store_->GetAlert(id);
@@ -1446,6 +1534,8 @@ Result<boost::json::object> Daemon::OpAlertResolve(const ControlRequest& req,
   auto current = store_->GetAlert(id);
   if (!current.ok()) return current.status();
   if (!*current) return Status::NotFound("no alert \"" + id + "\"");
+  audit->subjects = PersonOfAlert(**current);
+  audit->detail = "alert " + id;
   if ((*current)->resolved_at) {
     return Status::BadInput(
         "alert_id",
@@ -1454,7 +1544,7 @@ Result<boost::json::object> Daemon::OpAlertResolve(const ControlRequest& req,
   }
   Status s = store_->ResolveAlert(id, audit->actor, clock_.Now(), outcome, req.note);
   if (!s.ok()) return s;
-  audit->detail = "outcome " + outcome;
+  audit->detail = "alert " + id + " outcome " + outcome;
   auto after = store_->GetAlert(id);
   if (!after.ok()) return after.status();
   boost::json::object o;
@@ -1469,6 +1559,8 @@ Result<boost::json::object> Daemon::OpEventSubmit(const ControlRequest& req,
   batch[0].topic = "event.submit";
   batch[0].payload = boost::json::serialize(req.event);
   batch[0].require_seq = false;
+  batch[0].request_audit = audit;
+  batch[0].request_audit_written = audit_written_flag_;
   if (engine_stale_ || !held_.empty()) {
     return Status::Unavailable("the store is failing; nothing can be accepted until it recovers");
   }

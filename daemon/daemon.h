@@ -67,6 +67,10 @@ class Daemon {
     bool require_seq = true;
     std::string expected_topic;  // the feed's name; empty for control
     std::string frame_error;     // set when the frame structure itself is wrong
+    // event.submit: the request's audit row, written as the collection record in
+    // the same transaction as the inbound row (outcome and detail filled in then).
+    const AuditRecord* request_audit = nullptr;
+    bool* request_audit_written = nullptr;
   };
   struct FeedSocket {
     FeedConfig config;
@@ -128,6 +132,9 @@ class Daemon {
   void PauseIntake();
   void ResumeIntake();
   Status ProcessOne(const Inbound& in, ItemResult* out, std::vector<Alert>* to_publish);
+  // event.submit: writes the request's audit row (the collection record) next to row `row`.
+  Status WriteRequestAudit(const Inbound& in, const InboundRecord& rec, int64_t row,
+                           const char* outcome);
   void RecordRejection(const Inbound& in, const std::string& source, const Status& why);
   Status RecoverAfterFailedCommit();
   void Publish(const std::vector<Alert>& alerts);
@@ -157,6 +164,8 @@ class Daemon {
   // restart neither loses nor resets them.
   void ArmTick();
   void RunTick();
+  // Daily: erases dead letters and audit records past their retention (store.*_retention_days).
+  void RunRetentionPurge(TimePoint now);
   // Assigns seq, alert_id and raised_at, and stores the alert with its first
   // escalation deadline.
   Status StoreAlert(Alert* alert, TimePoint now);
@@ -184,6 +193,8 @@ class Daemon {
   void WriteAuthRefusals();
   // Periodic tick: fault seam, ZAP watchdog, audit rate budget.
   void CheckSecurity();
+  // Fault seam (tests): BREACHWATCH_FAULT_FILE lines zap_handler_exit / zap_handler_hang.
+  void ApplyZapFaults();
   // Closes every server endpoint (unbind / disconnect) and says so: the ZAP handler is gone.
   void StopServing(const std::string& why);
   // Control requests in mode curve: the actor is `user_id`; refuses (forbidden) what its role may
@@ -200,7 +211,6 @@ class Daemon {
   boost::json::object SecurityStatusJson();
   std::string SecurityMetrics();
   void ShutdownSecurity();
-
 
   Config config_;
   const Clock& clock_;
@@ -253,6 +263,9 @@ class Daemon {
   int64_t next_alert_seq_ = 1;
   int64_t alerts_published_ = 0;
   int64_t control_requests_ = 0;
+  // Set while a control op runs: where event.submit reports that it wrote the audit row.
+  bool* audit_written_flag_ = nullptr;
+  TimePoint next_retention_purge_{};  // the first tick purges
   int64_t store_failures_ = 0;
   bool store_healthy_ = true;
   bool engine_stale_ = false;  // state could not be rebuilt after a failure

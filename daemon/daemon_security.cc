@@ -81,6 +81,7 @@ Status Daemon::StartSecurity() {
       });
   Status s = zap_->Start();
   if (!s.ok()) return s;
+  ApplyZapFaults();
   s = zap_->Probe(kZapStartupProbeTimeout);
   if (!s.ok()) {
     return Status::Unavailable("refusing to serve without a working ZAP handler (libzmq would "
@@ -173,6 +174,7 @@ void Daemon::AuditSecurityEvent(const std::string& actor, const std::string& op,
                                 const std::string& subjects, const std::string& detail) {
   AuditRecord a;
   a.at = clock_.Now();
+  a.category = "access";  // a refused connection or request, or the ZAP handler failing
   a.actor = actor;
   a.op = op;
   a.subjects = subjects;
@@ -234,28 +236,31 @@ void Daemon::CheckSecurity() {
   }
   auth_audit_budget_ = kAuthAuditBudgetPerTick;
   if (!serving_) return;
-  // Fault seam: BREACHWATCH_FAULT_FILE may say zap_handler_exit or zap_handler_hang.
-  if (const char* faults = std::getenv("BREACHWATCH_FAULT_FILE"); faults && *faults) {
-    std::error_code ec;
-    auto mtime = std::filesystem::last_write_time(faults, ec);
-    if (!ec && mtime != fault_file_mtime_) {
-      fault_file_mtime_ = mtime;
-      std::ifstream in(faults);
-      std::string word;
-      while (in >> word) {
-        if (word == "zap_handler_exit") {
-          spdlog::warn("TEST SEAM: ZAP handler told to exit");
-          zap_->InjectFault(ZapAuthenticator::Fault::kExit);
-        } else if (word == "zap_handler_hang") {
-          spdlog::warn("TEST SEAM: ZAP handler told to stop answering");
-          zap_->InjectFault(ZapAuthenticator::Fault::kHang);
-        }
-      }
-    }
-  }
+  ApplyZapFaults();
   if (!zap_->StillAnswering(kZapWatchdogTimeout)) {
     StopServing("the ZAP handler did not answer a request within " +
                 std::to_string(kZapWatchdogTimeout.count()) + " ms");
+  }
+}
+
+void Daemon::ApplyZapFaults() {
+  // Fault seam: BREACHWATCH_FAULT_FILE may say zap_handler_exit or zap_handler_hang.
+  const char* faults = std::getenv("BREACHWATCH_FAULT_FILE");
+  if (faults == nullptr || *faults == '\0') return;
+  std::error_code ec;
+  auto mtime = std::filesystem::last_write_time(faults, ec);
+  if (ec || mtime == fault_file_mtime_) return;
+  fault_file_mtime_ = mtime;
+  std::ifstream in(faults);
+  std::string word;
+  while (in >> word) {
+    if (word == "zap_handler_exit") {
+      spdlog::warn("TEST SEAM: ZAP handler told to exit");
+      zap_->InjectFault(ZapAuthenticator::Fault::kExit);
+    } else if (word == "zap_handler_hang") {
+      spdlog::warn("TEST SEAM: ZAP handler told to stop answering");
+      zap_->InjectFault(ZapAuthenticator::Fault::kHang);
+    }
   }
 }
 

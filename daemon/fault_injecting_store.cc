@@ -107,4 +107,12 @@ Status FaultInjectingStore::InsertAudit(const AuditRecord& record) {
   return s.ok() ? inner_->InsertAudit(record) : s;
 }
 
+Result<PurgeResult> FaultInjectingStore::Purge(TimePoint now,
+                                               std::optional<TimePoint> dead_letters_before,
+                                               TimePoint audit_before) {
+  Status s = WriteFault();
+  if (!s.ok()) return s;
+  return inner_->Purge(now, dead_letters_before, audit_before);
+}
+
 }  // namespace bw

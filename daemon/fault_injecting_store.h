@@ -61,6 +61,8 @@ class FaultInjectingStore final : public Store {
     return inner_->PersonHistory(person_id);
   }
   Status InsertAudit(const AuditRecord& record) override;
+  Result<PurgeResult> Purge(TimePoint now, std::optional<TimePoint> dead_letters_before,
+                            TimePoint audit_before) override;
   Status ForEachHandled(
       const std::function<void(const std::string&, const std::string&)>& fn) override {
     return inner_->ForEachHandled(fn);

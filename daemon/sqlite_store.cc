@@ -4,8 +4,11 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <chrono>
 #include <functional>
+#include <map>
 
+#include "daemon/audit_chain.h"
 #include "daemon/store.h"
 #include "handlers/time_util.h"
 
@@ -98,12 +101,58 @@ CREATE INDEX alerts_open ON alerts(seq) WHERE outcome IS NULL AND severity != 'i
 ALTER TABLE inbound ADD COLUMN person_id TEXT;
 CREATE INDEX inbound_person ON inbound(person_id) WHERE person_id IS NOT NULL;
 )sql",
+    // 3: the audit log becomes a hash chain (daemon/audit_chain.h) with the s.62
+    //    category and recipients; rows are chained by Init() between this and
+    //    kAuditTriggers, in the same transaction.
+    R"sql(
+ALTER TABLE audit_log ADD COLUMN category TEXT NOT NULL DEFAULT 'consultation';
+ALTER TABLE audit_log ADD COLUMN recipients TEXT;
+ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+ALTER TABLE audit_log ADD COLUMN hash TEXT;
+CREATE INDEX audit_log_at ON audit_log(at);
+CREATE TABLE audit_anchor (
+  id INTEGER PRIMARY KEY,
+  purged_through INTEGER NOT NULL,
+  hash TEXT NOT NULL,
+  at TEXT NOT NULL
+);
+)sql",
 };
 
+// Append-only: rows of audit_log can be neither changed nor deleted, except
+// rows already covered by a purge anchor and more than 365 days old (by the
+// wall clock, whatever the daemon was told).  Created after migration 3 chains
+// the existing rows.
+const char kAuditTriggers[] = R"sql(
+CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log
+BEGIN SELECT RAISE(ABORT, 'audit_log is append-only: rows cannot be changed'); END;
+CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+WHEN old.id > COALESCE((SELECT MAX(purged_through) FROM audit_anchor), 0)
+  OR julianday(old.at) > julianday('now') - 365
+BEGIN SELECT RAISE(ABORT,
+  'audit_log is append-only: only a purge of rows older than 365 days may delete'); END;
+CREATE TRIGGER audit_anchor_no_update BEFORE UPDATE ON audit_anchor
+BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
+CREATE TRIGGER audit_anchor_no_delete BEFORE DELETE ON audit_anchor
+BEGIN SELECT RAISE(ABORT, 'audit_anchor is append-only'); END;
+)sql";
+constexpr int64_t kAuditChainMigration = 3;
+
+// A prepared statement for one use: finalized afterwards, or, when it came from
+// the store's cache (hot statements), reset for the next use.
 class Stmt {
  public:
   Stmt(sqlite3* db, const char* sql) { rc_ = sqlite3_prepare_v2(db, sql, -1, &stmt_, nullptr); }
-  ~Stmt() { sqlite3_finalize(stmt_); }
+  explicit Stmt(sqlite3_stmt* cached) : stmt_(cached), rc_(cached ? SQLITE_OK : SQLITE_ERROR),
+                                        cached_(true) {}
+  ~Stmt() {
+    if (!cached_) {
+      sqlite3_finalize(stmt_);
+    } else if (stmt_ != nullptr) {
+      sqlite3_reset(stmt_);
+      sqlite3_clear_bindings(stmt_);
+    }
+  }
   Stmt(const Stmt&) = delete;
   Stmt& operator=(const Stmt&) = delete;
   bool ok() const { return rc_ == SQLITE_OK; }
@@ -139,12 +188,16 @@ class Stmt {
  private:
   sqlite3_stmt* stmt_ = nullptr;
   int rc_;
+  bool cached_ = false;
 };
 
 class SqliteStore final : public Store {
  public:
   explicit SqliteStore(sqlite3* db) : db_(db) {}
-  ~SqliteStore() override { sqlite3_close_v2(db_); }
+  ~SqliteStore() override {
+    for (auto& [sql, st] : cache_) sqlite3_finalize(st);
+    sqlite3_close_v2(db_);
+  }
 
   Status Init() {
     for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
@@ -164,6 +217,10 @@ class SqliteStore final : public Store {
     for (int64_t i = version; i < latest; ++i) {
       Status s = Exec("BEGIN IMMEDIATE");
       if (s.ok()) s = Exec(kMigrations[i]);
+      if (s.ok() && i + 1 == kAuditChainMigration) {
+        s = ChainExistingAuditRows();
+        if (s.ok()) s = Exec(kAuditTriggers);
+      }
       if (s.ok()) s = Exec(("PRAGMA user_version=" + std::to_string(i + 1)).c_str());
       if (s.ok()) s = Exec("COMMIT");
       if (!s.ok()) {
@@ -172,21 +229,31 @@ class SqliteStore final : public Store {
                                    " failed: " + s.message());
       }
     }
-    return Status::Ok();
+    return LoadAuditHead();
   }
 
-  Status Begin() override { return Exec("BEGIN IMMEDIATE"); }
+  Status Begin() override {
+    pending_audit_ = committed_audit_;
+    return Exec("BEGIN IMMEDIATE");
+  }
   Status Commit() override {
     Status s = Exec("COMMIT");
-    if (!s.ok()) Rollback();
+    if (!s.ok()) {
+      Rollback();
+      return s;
+    }
+    committed_audit_ = pending_audit_;
     return s;
   }
   void Rollback() override {
     if (!sqlite3_get_autocommit(db_)) Exec("ROLLBACK").ok();
+    pending_audit_ = committed_audit_;
   }
 
   Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override {
-    Stmt st(db_, "SELECT 1 FROM inbound WHERE source=?1 AND msg_id=?2 AND result='handled'");
+    static constexpr char kSql[] =
+        "SELECT 1 FROM inbound WHERE source=?1 AND msg_id=?2 AND result='handled'";
+    Stmt st(Cached(kSql));
     if (!st.ok()) return Error("preparing duplicate check");
     st.Bind(1, source).Bind(2, msg_id);
     int rc = st.Step();
@@ -208,10 +275,11 @@ class SqliteStore final : public Store {
   }
 
   Result<int64_t> InsertInbound(const InboundRecord& r) override {
-    Stmt st(db_,
-            "INSERT INTO inbound (received_at, channel, topic, source, msg_id, seq, type, "
-            "event_time, payload, result, reason, detail, person_id) "
-            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)");
+    static constexpr char kSql[] =
+        "INSERT INTO inbound (received_at, channel, topic, source, msg_id, seq, type, "
+        "event_time, payload, result, reason, detail, person_id) "
+        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12,?13)";
+    Stmt st(Cached(kSql));
     if (!st.ok()) return Error("preparing inbound insert");
     st.Bind(1, FormatRfc3339(r.received_at)).Bind(2, r.channel).Bind(3, r.topic);
     st.BindOrNull(4, r.source).BindOrNull(5, r.msg_id);
@@ -222,7 +290,22 @@ class SqliteStore final : public Store {
     st.BindOrNull(13, r.person_id);
     Status s = StepDone(st, "inbound insert");
     if (!s.ok()) return s;
-    return static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+    const auto row = static_cast<int64_t>(sqlite3_last_insert_rowid(db_));
+    if (r.channel != "tick" && !r.audited_by_caller) {
+      AuditRecord a;
+      a.at = r.received_at;
+      a.category = "collection";
+      a.actor = r.collected_by.empty() ? "feed/" + r.channel : r.collected_by;
+      a.op = r.type.empty() ? "inbound" : r.type;
+      a.subjects = r.person_id;
+      a.reason = r.collected_reason.empty() ? "monitoring feed intake" : r.collected_reason;
+      a.outcome = r.result;
+      a.detail = "inbound #" + std::to_string(row) + " " + r.source + "/" + r.msg_id +
+                 (r.reason.empty() ? "" : " (" + r.reason + ")");
+      s = InsertAudit(a);
+      if (!s.ok()) return s;
+    }
+    return row;
   }
 
   Status InsertInstrumentChange(const InstrumentChange& c, const std::string& source,
@@ -240,14 +323,28 @@ class SqliteStore final : public Store {
       st.Bind(6, c.instrument->subject).Bind(7, boost::json::serialize(c.instrument->raw));
     }
     st.BindOrNull(8, c.end_reason).BindOrNull(9, source).BindOrNull(10, id);
-    return StepDone(st, "instrument insert");
+    Status s = StepDone(st, "instrument insert");
+    if (!s.ok() || c.kind == InstrumentChange::Kind::kGranted) return s;
+    AuditRecord a;
+    a.at = recorded_at;
+    a.category = "alteration";
+    a.actor = source.empty() ? "breachwatchd" : source;
+    a.op = std::string("instrument.") + InstrumentChangeKindName(c.kind);
+    a.subjects = c.instrument ? c.instrument->subject : SubjectOf(c.instrument_id);
+    a.reason = c.kind == InstrumentChange::Kind::kVaried ? "order varied by its issuer"
+                                                          : "order ended: " + c.end_reason;
+    a.outcome = "ok";
+    a.detail = c.instrument_id + " from " + FormatRfc3339(c.effective) + " (caused by " + source +
+               "/" + id + ")";
+    return InsertAudit(a);
   }
 
   Status InsertAlert(const Alert& a, std::optional<TimePoint> escalate_at) override {
-    Stmt st(db_,
-            "INSERT INTO alerts (seq, alert_id, kind, severity, person_id, instrument_id, "
-            "raised_at, event_time, payload, raised_ms, next_escalation_ms) "
-            "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)");
+    static constexpr char kSql[] =
+        "INSERT INTO alerts (seq, alert_id, kind, severity, person_id, instrument_id, "
+        "raised_at, event_time, payload, raised_ms, next_escalation_ms) "
+        "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
+    Stmt st(Cached(kSql));
     if (!st.ok()) return Error("preparing alert insert");
     st.Bind(1, a.seq).Bind(2, a.alert_id).Bind(3, a.kind);
     st.Bind(4, std::string(SeverityName(a.severity)));
@@ -259,23 +356,134 @@ class SqliteStore final : public Store {
     Status s = StepDone(st, "alert insert");
     if (!s.ok()) return s;
     for (const auto& r : a.recipients) {
-      Stmt rs(db_, "INSERT INTO alert_recipients (alert_seq, recipient) VALUES (?1, ?2)");
+      static constexpr char kRecipientSql[] =
+          "INSERT INTO alert_recipients (alert_seq, recipient) VALUES (?1, ?2)";
+      Stmt rs(Cached(kRecipientSql));
       if (!rs.ok()) return Error("preparing recipient insert");
       rs.Bind(1, a.seq).Bind(2, r);
       s = StepDone(rs, "recipient insert");
       if (!s.ok()) return s;
     }
-    return Status::Ok();
+    if (!a.condition_id.empty() && !a.caused_by_id.empty()) {
+      AuditRecord c;
+      c.at = a.raised_at;
+      c.category = "combination";
+      c.actor = "breachwatchd";
+      c.op = "match";
+      c.subjects = a.person_id;
+      c.reason = "condition matching";
+      c.outcome = a.kind;
+      c.detail = "event " + a.caused_by_source + "/" + a.caused_by_id + " matched condition " +
+                 a.condition_id + " of " + a.instrument_id + ": alert " + a.alert_id;
+      s = InsertAudit(c);
+      if (!s.ok()) return s;
+    }
+    AuditRecord d;
+    d.at = a.raised_at;
+    d.category = "disclosure";
+    d.actor = "breachwatchd";
+    d.op = "alert." + a.kind;
+    d.subjects = a.person_id;
+    d.reason = "alert delivery";
+    d.outcome = "ok";
+    d.detail = "alert #" + std::to_string(a.seq) + " " + a.alert_id;
+    for (size_t i = 0; i < a.recipients.size(); ++i) {
+      d.recipients += (i ? "," : "") + a.recipients[i];
+    }
+    return InsertAudit(d);
   }
 
   Status InsertAudit(const AuditRecord& r) override {
-    Stmt st(db_,
-            "INSERT INTO audit_log (at, actor, op, subjects, reason, outcome, detail) "
-            "VALUES (?1,?2,?3,?4,?5,?6,?7)");
-    if (!st.ok()) return Error("preparing audit insert");
-    st.Bind(1, FormatRfc3339(r.at)).Bind(2, r.actor).Bind(3, r.op).BindOrNull(4, r.subjects);
-    st.BindOrNull(5, r.reason).Bind(6, r.outcome).BindOrNull(7, r.detail);
-    return StepDone(st, "audit insert");
+    AuditRow row;
+    row.id = pending_audit_.last_id + 1;
+    row.at = FormatRfc3339(r.at);
+    row.category = r.category;
+    row.actor = r.actor;
+    row.op = r.op;
+    row.subjects = r.subjects;
+    row.reason = r.reason;
+    row.outcome = r.outcome;
+    row.detail = r.detail;
+    row.recipients = r.recipients;
+    row.prev_hash = pending_audit_.last_hash;
+    row.hash = AuditRowHash(row);
+    Status s = WriteAuditRow(row);
+    if (!s.ok()) return s;
+    pending_audit_ = {row.id, row.hash};
+    if (sqlite3_get_autocommit(db_)) committed_audit_ = pending_audit_;  // not in a transaction
+    return Status::Ok();
+  }
+
+  Result<PurgeResult> Purge(TimePoint now, std::optional<TimePoint> dead_letters_before,
+                            TimePoint audit_before) override {
+    const TimePoint audit_limit = now - std::chrono::hours(24 * 365);
+    if (audit_before > audit_limit) audit_before = audit_limit;
+    PurgeResult result;
+    const bool own_transaction = sqlite3_get_autocommit(db_) != 0;
+    if (own_transaction) {
+      Status s = Begin();
+      if (!s.ok()) return s;
+    }
+    auto fail = [&](Status s) -> Result<PurgeResult> {
+      if (own_transaction) Rollback();
+      return s;
+    };
+    if (dead_letters_before) {
+      Stmt st(db_, "DELETE FROM inbound WHERE result = 'rejected' AND julianday(received_at) < julianday(?1)");
+      if (!st.ok()) return fail(Error("preparing dead-letter purge"));
+      st.Bind(1, FormatRfc3339(*dead_letters_before));
+      Status s = StepDone(st, "dead-letter purge");
+      if (!s.ok()) return fail(s);
+      result.dead_letters = sqlite3_changes(db_);
+    }
+    // The purged rows must be a prefix of the chain: up to the row before the
+    // first one dated at or after the cut (rows are dated as written).
+    int64_t through = 0;
+    std::string through_hash;
+    {
+      Stmt st(db_,
+              "SELECT id, hash FROM audit_log WHERE id < COALESCE((SELECT MIN(id) FROM audit_log "
+              "WHERE julianday(at) >= julianday(?1)), (SELECT MAX(id) + 1 FROM audit_log)) ORDER BY id DESC LIMIT 1");
+      if (!st.ok()) return fail(Error("preparing audit purge"));
+      st.Bind(1, FormatRfc3339(audit_before));
+      if (st.Step() == SQLITE_ROW) {
+        through = st.Int(0);
+        through_hash = st.Text(1);
+      }
+    }
+    if (through > 0) {
+      Stmt anchor(db_, "INSERT INTO audit_anchor (purged_through, hash, at) VALUES (?1, ?2, ?3)");
+      if (!anchor.ok()) return fail(Error("preparing audit anchor"));
+      anchor.Bind(1, through).Bind(2, through_hash).Bind(3, FormatRfc3339(now));
+      Status s = StepDone(anchor, "audit anchor");
+      if (!s.ok()) return fail(s);
+      Stmt del(db_, "DELETE FROM audit_log WHERE id <= ?1");
+      if (!del.ok()) return fail(Error("preparing audit purge"));
+      del.Bind(1, through);
+      s = StepDone(del, "audit purge");
+      if (!s.ok()) return fail(s);
+      result.audit_rows = sqlite3_changes(db_);
+    }
+    if (result.dead_letters > 0 || result.audit_rows > 0) {
+      AuditRecord e;
+      e.at = now;
+      e.category = "erasure";
+      e.actor = "breachwatchd";
+      e.op = "retention.purge";
+      e.reason = "retention policy";
+      e.outcome = "ok";
+      e.detail = std::to_string(result.dead_letters) + " dead letter(s) received before " +
+                 (dead_letters_before ? FormatRfc3339(*dead_letters_before) : "-") + ", " +
+                 std::to_string(result.audit_rows) + " audit row(s) dated before " +
+                 FormatRfc3339(audit_before) + " (through row " + std::to_string(through) + ")";
+      Status s = InsertAudit(e);
+      if (!s.ok()) return fail(s);
+    }
+    if (own_transaction) {
+      Status s = Commit();
+      if (!s.ok()) return s;
+    }
+    return result;
   }
 
   Status ForEachHandled(
@@ -508,6 +716,87 @@ class SqliteStore final : public Store {
   }
 
  private:
+  struct AuditHead {
+    int64_t last_id = 0;
+    std::string last_hash = kAuditGenesisHash;
+  };
+
+  Status WriteAuditRow(const AuditRow& row) {
+    static constexpr char kSql[] =
+        "INSERT INTO audit_log (id, at, category, actor, op, subjects, reason, outcome, "
+        "detail, recipients, prev_hash, hash) VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11,?12)";
+    Stmt st(Cached(kSql));
+    if (!st.ok()) return Error("preparing audit insert");
+    st.Bind(1, row.id).Bind(2, row.at).Bind(3, row.category).Bind(4, row.actor).Bind(5, row.op);
+    st.Bind(6, row.subjects).Bind(7, row.reason).Bind(8, row.outcome).Bind(9, row.detail);
+    st.Bind(10, row.recipients).Bind(11, row.prev_hash).Bind(12, row.hash);
+    return StepDone(st, "audit insert");
+  }
+
+  // Migration 3: gives the rows written before the chain existed their place in it.
+  Status ChainExistingAuditRows() {
+    std::vector<AuditRow> rows;
+    {
+      Stmt st(db_,
+              "SELECT id, at, category, actor, op, subjects, reason, outcome, detail, "
+              "recipients FROM audit_log ORDER BY id");
+      if (!st.ok()) return Error("preparing audit chain migration");
+      int rc;
+      while ((rc = st.Step()) == SQLITE_ROW) {
+        AuditRow r;
+        r.id = st.Int(0);
+        r.at = st.Text(1);
+        r.category = st.Text(2);
+        r.actor = st.Text(3);
+        r.op = st.Text(4);
+        r.subjects = st.Text(5);
+        r.reason = st.Text(6);
+        r.outcome = st.Text(7);
+        r.detail = st.Text(8);
+        r.recipients = st.Text(9);
+        rows.push_back(std::move(r));
+      }
+      if (rc != SQLITE_DONE) return Error("audit chain migration");
+    }
+    Status s = Exec("DELETE FROM audit_log");
+    std::string prev = kAuditGenesisHash;
+    int64_t id = 0;
+    for (auto& r : rows) {
+      if (!s.ok()) break;
+      r.id = ++id;  // renumbered without gaps, in order
+      r.prev_hash = prev;
+      r.hash = AuditRowHash(r);
+      prev = r.hash;
+      s = WriteAuditRow(r);
+    }
+    return s;
+  }
+
+  Status LoadAuditHead() {
+    AuditHead head;
+    {
+      Stmt st(db_, "SELECT purged_through, hash FROM audit_anchor ORDER BY id DESC LIMIT 1");
+      if (!st.ok()) return Error("reading the audit anchor");
+      if (st.Step() == SQLITE_ROW) head = {st.Int(0), st.Text(1)};
+    }
+    Stmt st(db_, "SELECT id, hash FROM audit_log ORDER BY id DESC LIMIT 1");
+    if (!st.ok()) return Error("reading the audit head");
+    if (st.Step() == SQLITE_ROW) head = {st.Int(0), st.Text(1)};
+    committed_audit_ = pending_audit_ = head;
+    return Status::Ok();
+  }
+
+  // The subject of an instrument, from its newest stored version (for an
+  // `ended` change, which carries no instrument).
+  std::string SubjectOf(const std::string& instrument_id) {
+    Stmt st(db_,
+            "SELECT subject FROM instrument_versions WHERE instrument_id = ?1 AND subject IS NOT "
+            "NULL ORDER BY version DESC LIMIT 1");
+    if (!st.ok()) return "";
+    st.Bind(1, instrument_id);
+    return st.Step() == SQLITE_ROW ? st.Text(0) : "";
+  }
+
   Status Exec(const char* sql) {
     char* err = nullptr;
     int rc = sqlite3_exec(db_, sql, nullptr, nullptr, &err);
@@ -525,7 +814,26 @@ class SqliteStore final : public Store {
     return Error(what);
   }
 
+  // Statements used for every message (intake, audit, alerts), prepared once.
+  // Keyed by the address of their SQL text, a string literal.
+  sqlite3_stmt* Cached(const char* sql) {
+    auto it = cache_.find(sql);
+    if (it != cache_.end()) return it->second;
+    sqlite3_stmt* st = nullptr;
+    if (sqlite3_prepare_v2(db_, sql, -1, &st, nullptr) != SQLITE_OK) {
+      sqlite3_finalize(st);
+      return nullptr;
+    }
+    cache_.emplace(sql, st);
+    return st;
+  }
+
   sqlite3* db_;
+  std::map<const char*, sqlite3_stmt*> cache_;
+  // The newest audit row, written (pending) and committed; the chain continues
+  // from pending and falls back to committed when a transaction rolls back.
+  AuditHead committed_audit_;
+  AuditHead pending_audit_;
 };
 
 }  // namespace

@@ -39,6 +39,13 @@ struct InboundRecord {
   std::string reason;     // rejection class, e.g. "missing_field"
   std::string detail;     // rejection message naming the field, or the handling note
   std::string person_id;  // the person the event is about, when there is one (for history)
+  // Who collected it, for the `collection` audit row the store writes with every
+  // stored message (feeds: "feed/<channel>" unless set; "tick" rows write none).
+  std::string collected_by;
+  std::string collected_reason;
+  // Set for event.submit: the request's own audit row is the collection record,
+  // written by the daemon in the same transaction, so the store writes none.
+  bool audited_by_caller = false;
 };
 
 // An alert's lifecycle as stored: acknowledgement, outcome and escalation.
@@ -67,14 +74,26 @@ struct HistoryRow {
   std::string detail;  // JSON object text
 };
 
+// One audit-log row (Data Protection Act 2018 s.62; docs/security.md).  The
+// store adds the id and the hash chain (daemon/audit_chain.h).
 struct AuditRecord {
   TimePoint at;
-  std::string actor;  // officer_id / identity
+  // collection | alteration | consultation | disclosure | combination | erasure
+  // (the s.62 operations), or access (a refused connection or request).
+  std::string category = "consultation";
+  std::string actor;  // the authenticated identity (ZAP User-Id), else officer_id / system
   std::string op;
   std::string subjects;  // e.g. person ids, comma-separated
   std::string reason;    // why the data was needed
   std::string outcome;   // "ok" or the error code
   std::string detail;
+  std::string recipients;  // disclosure: who received it, comma-separated
+};
+
+// What a retention purge removed (each purge writes one `erasure` audit row).
+struct PurgeResult {
+  int64_t dead_letters = 0;
+  int64_t audit_rows = 0;
 };
 
 struct StoreCounts {
@@ -121,7 +140,18 @@ class Store {
   // Everything recorded about a person: instrument versions, alerts (with their
   // outcomes) and custody events, oldest first.
   virtual Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) = 0;
+  // Appends one row to the hash-chained audit log.  The store itself also
+  // writes the rows of the work it records, in the same transaction:
+  // InsertInbound a `collection` row, InsertInstrumentChange (varied, ended) an
+  // `alteration` row, InsertAlert a `disclosure` row (with recipients) and, for
+  // an alert raised by matching an event against a condition, a `combination` row.
   virtual Status InsertAudit(const AuditRecord& record) = 0;
+  // Retention (one `erasure` audit row per call that removes anything):
+  // dead letters received before `dead_letters_before` (nullopt: keep all) and
+  // audit rows dated before `audit_before`, which must be at least 365 days
+  // before `now` (the triggers refuse younger ones whatever the caller asks).
+  virtual Result<PurgeResult> Purge(TimePoint now, std::optional<TimePoint> dead_letters_before,
+                                    TimePoint audit_before) = 0;
 
   // Calls `fn(channel, payload)` for every handled inbound message, in the order
   // they were handled (to rebuild the engine's state by replay).

@@ -12,7 +12,8 @@ packages=(
   build-essential cmake pkg-config git
   libboost1.81-dev libboost-json1.81-dev   # Asio, Beast, Geometry (headers) and Boost.JSON
   libzmq3-dev cppzmq-dev                   # ZeroMQ transport and its C++ binding
-  libsqlite3-dev                           # the embedded store
+  libsqlite3-dev sqlite3                   # the embedded store (and its shell, for audit tests)
+  libsodium-dev                            # SHA-256 for the audit log's hash chain
   libspdlog-dev libfmt-dev                 # logging
   libtomlplusplus-dev                      # TOML config parser
   libcli11-dev                             # command-line parsing

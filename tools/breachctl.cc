@@ -14,6 +14,7 @@
 #include <sstream>
 
 #include "config/settings.h"
+#include "daemon/audit_chain.h"
 #include "daemon/client_allowlist.h"
 #include "daemon/curve_keys.h"
 #include "handlers/time_util.h"
@@ -438,6 +439,62 @@ class Ctl {
   bw::ControlClient client_;
 };
 
+// `breachctl audit verify|export`: reads the store file directly (read-only; safe
+// while the daemon runs), so it needs the service's file permissions, e.g.
+// `sudo -u breachwatch breachctl audit verify --db /var/lib/breachwatch/breachwatch.db`.
+int Audit(const std::string& action, const std::string& db, const std::string& from,
+          const std::string& to, const std::string& output) {
+  if (db.empty()) {
+    std::cerr << "breachctl: audit needs the store file: --db PATH (or --config with an absolute "
+                 "[store] path)\n";
+    return kExitUsage;
+  }
+  if (action == "verify") {
+    auto report = bw::VerifyAuditLog(db);
+    if (!report.ok()) {
+      std::cerr << "breachctl: " << report.status().ToString() << "\n";
+      return kExitUnreachable;
+    }
+    if (!report->ok()) {
+      std::cout << "audit log BROKEN: " << report->problems.size() << " problem(s) in "
+                << report->rows << " record(s)\n";
+      for (const auto& p : report->problems) std::cout << "  " << p << "\n";
+      return kExitRefused;
+    }
+    std::cout << "audit log intact: " << report->rows << " record(s)";
+    if (report->rows > 0) {
+      std::cout << ", ids " << report->first_id << ".." << report->last_id;
+    }
+    if (report->purged_through > 0) {
+      std::cout << " (ids up to " << report->purged_through << " purged by retention, anchored)";
+    }
+    std::cout << "\nhead " << report->head_hash
+              << "\n(keep the head elsewhere: a later verify whose chain does not contain it "
+                 "means records were removed from the end)\n";
+    return 0;
+  }
+  if (action == "export") {
+    std::ofstream file;
+    if (!output.empty()) {
+      file.open(output, std::ios::out | std::ios::trunc);
+      if (!file) {
+        std::cerr << "breachctl: cannot write " << output << "\n";
+        return kExitUsage;
+      }
+    }
+    std::ostream& out = output.empty() ? std::cout : file;
+    auto n = bw::ExportAuditLog(db, from, to, out);
+    if (!n.ok()) {
+      std::cerr << "breachctl: " << n.status().ToString() << "\n";
+      return kExitUnreachable;
+    }
+    std::cerr << "exported " << *n << " audit record(s)\n";
+    return 0;
+  }
+  std::cerr << "breachctl: audit action must be verify or export, not \"" << action << "\"\n";
+  return kExitUsage;
+}
+
 // `breachctl keys ...`: key pairs for the daemon and its clients (docs/security.md).
 int Keys(const std::string& action, const std::string& name, const std::string& dir,
          const std::string& role, const std::string& identity,
@@ -562,6 +619,17 @@ int main(int argc, char** argv) {
                    "identity)");
   keys->add_option("--note", keys_note, "free text stored with the entry, e.g. the issue date");
 
+  std::string audit_action, audit_db, audit_from, audit_to, audit_output;
+  auto* audit = app.add_subcommand(
+      "audit",
+      "the audit log, read from the store file: `audit verify` checks the hash chain (exit 1 "
+      "if a record was edited or deleted); `audit export` writes JSON Lines for a regulator");
+  audit->add_option("action", audit_action, "verify | export")->required();
+  audit->add_option("--db", audit_db,
+                    "the store file (default: [store] path of --config when absolute)");
+  audit->add_option("--from", audit_from, "export: records at or after this RFC 3339 time");
+  audit->add_option("--to", audit_to, "export: records before this RFC 3339 time");
+  audit->add_option("-o,--output", audit_output, "export: write to this file (default stdout)");
 
   auto* status = app.add_subcommand("status", "daemon health: feeds, counts, store");
   std::string person, at_time;
@@ -629,6 +697,17 @@ int main(int argc, char** argv) {
   if (*keys) {
     return Keys(keys_action, keys_name, keys_dir, keys_role, keys_identity, keys_feeds,
                 keys_control_ids, keys_note);
+  }
+  if (*audit) {
+    if (audit_db.empty() && !g.config_path.empty()) {
+      auto cfg = bw::LoadConfigFile(g.config_path);
+      if (!cfg.ok()) {
+        std::cerr << "breachctl: " << cfg.status().ToString() << "\n";
+        return kExitUsage;
+      }
+      if (!cfg->store_path.empty() && cfg->store_path.front() == '/') audit_db = cfg->store_path;
+    }
+    return Audit(audit_action, audit_db, audit_from, audit_to, audit_output);
   }
   {
     auto curve_keys = bw::LoadCurveClientKeys(g.server_key, g.client_key);

@@ -136,7 +136,7 @@ TEST(ExampleConfig, DocumentsEveryKeyWithItsDefault) {
     }
     seen.push_back(line);
   }
-  EXPECT_EQ(documented, 28);  // store 1, zones 4, alerts 2, control 1, feeds 4, security 3,
+  EXPECT_EQ(documented, 30);  // store 3, zones 4, alerts 2, control 1, feeds 4, security 3,
                               // policy 9, intake 2, metrics 1, log 1
 }
 
@@ -436,7 +436,6 @@ std::vector<ErrorCase> ErrorCases() {
        "clients_file = \"/nonexistent/clients.toml\"\n",
        "security.server_secret_key_file",
        {"no such file: \"/nonexistent/server.key\""}},
-
       // Zone files.
       {"MissingZoneFile",
        "[[zones]]\nfile = \"zones/atlantis.geojson\"\n",
