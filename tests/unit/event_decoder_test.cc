@@ -97,8 +97,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadCase{"bad_time", With("2016-08-13T20:14:05Z", "13/08/2016"), "bad_time", "time"},
         BadCase{"future_time", With("2016-08-13T20:14:05Z", "2016-08-13T22:00:00Z"), "future_time",
                 "time"},
-        // Found by fuzz_event_decoder: an offset carried year 0000 into year -1, which was
-        // accepted, then formatted as "00-1-12-31T23:30:00Z" that nothing parses back.
+        // Caught by fuzz_event_decoder's round-trip check: an offset carried year 0000 into year
+        // -1, which was accepted, then formatted as "00-1-12-31T23:30:00Z" that nothing parses.
         BadCase{"time_offset_before_year_0",
                 With("2016-08-13T20:14:05Z", "0000-01-01T00:30:00+01:00"), "bad_time", "time"},
         BadCase{

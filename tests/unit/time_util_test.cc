@@ -30,9 +30,10 @@ TEST(Rfc3339, RejectsMalformed) {
   }
 }
 
-// Found by fuzz_event_decoder's round-trip check: "0000-01-01T00:30:00+01:00" was accepted as an
-// instant in year -1, which FormatRfc3339 wrote as "00-1-12-31T23:30:00Z" and nothing parses back
-// (stored event times, alert event_time, history rows).  The same at the other end of the range.
+// Caught by fuzz_event_decoder's round-trip check (on a hand-written input; fuzzing alone had not
+// reached it): "0000-01-01T00:30:00+01:00" was accepted as an instant in year -1, which
+// FormatRfc3339 wrote as "00-1-12-31T23:30:00Z" and nothing parses back (stored event times, alert
+// event_time, history rows).  The same at the other end of the range.
 TEST(Rfc3339, RejectsOffsetsThatLeaveTheFourDigitUtcYears) {
   EXPECT_FALSE(ParseRfc3339("0000-01-01T00:30:00+01:00"));
   EXPECT_FALSE(ParseRfc3339("9999-12-31T23:30:00-01:00"));
