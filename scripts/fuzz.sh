@@ -31,9 +31,10 @@ bash scripts/install-deps.sh
 launcher=()
 if command -v ccache >/dev/null; then launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache); fi
 # -O1 and line tables only: quick to build, fast enough to fuzz, symbolized stack traces.
+mkdir -p "$build"
 CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -DBREACHWATCH_FUZZ=ON -DBUILD_TESTING=OFF \
   -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O1 -gline-tables-only" \
-  "${launcher[@]}" >"$build.configure.log" 2>&1 || { cat "$build.configure.log"; exit 1; }
+  "${launcher[@]}" >"$build/configure.log" 2>&1 || { cat "$build/configure.log"; exit 1; }
 cmake --build "$build" -j"$jobs" --target fuzz_targets
 build_s=$((SECONDS - start))
 echo "fuzz: targets built in ${build_s} s"
