@@ -88,6 +88,7 @@ void ZapAuthenticator::Serve() {
       if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
         continue;
       }
+      if (fault_ != Fault::kNone) continue;  // injected while polling: this one goes unanswered
       Answer(frames);
     }
   } catch (const std::exception& e) {

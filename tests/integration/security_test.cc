@@ -319,6 +319,19 @@ TEST_F(Security, BadKeyFilesStopStartUpWithExitSeventyEight) {
   }
 }
 
+TEST_F(Security, NoStartWithoutAnAnsweringZapHandler) {
+  d_.WriteConfig();
+  const std::string faults = d_.dir() + "/faults";
+  std::ofstream(faults) << "zap_handler_hang\n";
+  // (timeout: should it start after all, the test fails instead of waiting for ever)
+  RunResult r = RunCommand("BREACHWATCH_FAULT_FILE=" + faults + " timeout 20 " +
+                           BREACHWATCHD_PATH + " --config " + d_.config_path());
+  EXPECT_EQ(r.exit_code, 69) << r.output;
+  EXPECT_NE(r.output.find("refusing to serve without a working ZAP handler"), std::string::npos)
+      << r.output;
+  EXPECT_EQ(r.output.find("ready"), std::string::npos) << r.output;
+}
+
 TEST_F(Security, BreachctlKeysMakesWorkingKeys) {
   const std::string keys = d_.dir() + "/made";
   RunResult r = RunCommand(std::string(BREACHCTL_PATH) + " keys generate pc77 --dir " + keys +
