@@ -195,8 +195,6 @@ class Daemon {
   void CheckSecurity();
   // Fault seam (tests): BREACHWATCH_FAULT_FILE lines zap_handler_exit / zap_handler_hang.
   void ApplyZapFaults();
-  // Fault seam (tests): BREACHWATCH_FAULT_FILE lines zap_handler_exit / zap_handler_hang.
-  void ApplyZapFaults();
   // Closes every server endpoint (unbind / disconnect) and says so: the ZAP handler is gone.
   void StopServing(const std::string& why);
   // Control requests in mode curve: the actor is `user_id`; refuses (forbidden) what its role may

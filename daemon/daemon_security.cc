@@ -174,6 +174,7 @@ void Daemon::AuditSecurityEvent(const std::string& actor, const std::string& op,
                                 const std::string& subjects, const std::string& detail) {
   AuditRecord a;
   a.at = clock_.Now();
+  a.category = "access";  // a refused connection or request, or the ZAP handler failing
   a.actor = actor;
   a.op = op;
   a.subjects = subjects;
