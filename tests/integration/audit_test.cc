@@ -38,16 +38,6 @@ constexpr char kSubject[] = "PNC-80/111111A";
 
 std::string Now(int offset_s = 0) { return FormatRfc3339(SystemClock().Now() + seconds(offset_s)); }
 
-template <typename Pred>
-bool Eventually(Pred pred, milliseconds timeout = milliseconds(10000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
-
 // Runs a shell command; its exit status and standard output.
 std::pair<int, std::string> Shell(const std::string& command) {
   std::string out;

@@ -74,16 +74,6 @@ std::string Now(int offset_s = 0) { return FormatRfc3339(SystemClock().Now() + s
 
 std::string Str(const value& v) { return std::string(v.as_string()); }
 
-template <typename Pred>
-bool Eventually(Pred pred, milliseconds timeout = milliseconds(10000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
-
 std::vector<object> OfKind(const std::vector<object>& alerts, const std::string& kind) {
   std::vector<object> out;
   for (const auto& a : alerts) {

@@ -49,16 +49,6 @@ int64_t StatusCount(DaemonProcess& d, const char* key) {
 }
 
 // Waits until `pred` holds or `timeout` passes.
-template <typename Pred>
-bool Eventually(Pred pred, milliseconds timeout = milliseconds(10000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
-
 void ExpectBreachOnAllFourRecipients(Transport transport) {
   DaemonProcess d(transport);
   ASSERT_TRUE(d.Start()) << d.log();

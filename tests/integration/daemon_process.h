@@ -23,6 +23,18 @@
 
 namespace bw::testing {
 
+// Polls `pred` every 20 ms until it holds or `timeout` passes; its last value.
+// For waiting on the daemon (a separate process), never as a timing assertion.
+template <typename Pred>
+bool Eventually(Pred pred, std::chrono::milliseconds timeout = std::chrono::milliseconds(15000)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (pred()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return pred();
+}
+
 enum class Transport { kIpc, kTcp };
 
 class DaemonProcess {

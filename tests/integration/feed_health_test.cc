@@ -19,16 +19,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-template <typename Pred>
-bool Eventually(Pred pred, milliseconds timeout = milliseconds(15000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
-
 std::string Heartbeat(int64_t seq, const std::string& source = "em-provider") {
   return R"({"type":"heartbeat","id":")" + source + "-" + std::to_string(seq) + R"(","source":")" +
          source + R"(","seq":)" + std::to_string(seq) + R"(,"time":")" +

@@ -49,16 +49,6 @@ std::string Check(int seq) {
          R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555","at":)" + kInLewisham + "}";
 }
 
-template <typename Pred>
-bool Eventually(Pred pred, milliseconds timeout = milliseconds(10000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
-
 bool Ok(const boost::json::object& reply) {
   return reply.contains("ok") && reply.at("ok").is_bool() && reply.at("ok").as_bool();
 }

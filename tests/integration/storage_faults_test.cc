@@ -20,16 +20,6 @@ namespace {
 
 using std::chrono::milliseconds;
 
-template <typename Pred>
-bool Eventually(Pred pred, milliseconds timeout = milliseconds(15000)) {
-  auto deadline = std::chrono::steady_clock::now() + timeout;
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (pred()) return true;
-    std::this_thread::sleep_for(milliseconds(20));
-  }
-  return pred();
-}
-
 const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
 
 std::string Grant() {
