@@ -63,16 +63,23 @@ rss, s100k, s1m = load("rss"), load("startup100k"), load("startup1m")
 rows = []  # figure, target, measured, met, correctness
 if ladder:
     mx = ladder.get("max_sustained_rate")
-    rows.append(("sustained events/s end to end, every event journaled (%s persons)"
-                 % fmt(ladder["persons"]), ">= 150,000", fmt(mx), met(mx is not None and mx >= 150000),
-                 correct(ladder)))
+    rows.append(("sustained events/s end to end, every event journaled, %s persons (highest "
+                 "ladder step drained within 1 s of its end, nothing lost)" % fmt(ladder["persons"]),
+                 ">= 150,000", fmt(mx), met(mx is not None and mx >= 150000), correct(ladder)))
+    lm = ladder.get("max_rate_p99_ok")
+    rows.append(("... of which also with p99 <= 10 ms (the ladder's latency criterion; steps "
+                 "down to 125/s tried)", ">= 150,000", fmt(lm) if lm else "none",
+                 met(lm is not None and lm >= 150000), correct(ladder)))
     half = ladder.get("half_max")
     if half:
+        base = "the sustained maximum" if ladder.get("half_max_of") == "max_sustained_rate" \
+            else "the p99-bounded maximum"
         for key, label, target in (("p50_ms", "p50", 1), ("p99_ms", "p99", 10),
                                    ("p999_ms", "p99.9", 50)):
             v = half.get(key)
-            rows.append(("event->alert latency %s at 50%% of the maximum (%s events/s)"
-                         % (label, fmt(half["rate"])), "<= %d ms" % target, fmt(v, 2, " ms"),
+            rows.append(("event->alert latency %s at 50%% of %s (%s events/s for %s s)"
+                         % (label, base, fmt(half["rate"]), fmt(half["scheduled_s"])),
+                         "<= %d ms" % target, fmt(v, 2, " ms"),
                          met(v is not None and v <= target), correct(ladder)))
 if rss:
     per = rss.get("rss_per_person_b")
@@ -81,7 +88,7 @@ if rss:
                  "<= 1 KB", "%s B (after restart: %s B)" % (fmt(per), fmt(per2)),
                  met(per is not None and per <= 1024), correct(rss)))
 if s100k:
-    rows.append(("start-up with %s instruments (exec to first answered status, median of the restarts)"
+    rows.append(("start-up with %s instruments (exec to READY=1 via sd_notify, median of the restarts)"
                  % fmt(s100k["instruments"]), "", fmt(s100k.get("startup_s"), 2, " s"), "",
                  correct(s100k)))
 if s1m:
@@ -175,10 +182,11 @@ if ladder:
                 "time-out, every expected alert arrived and none other, and p99 <= 10 ms "
                 "(drained after: seconds from the last scheduled send to the last alert). "
                 "Population: %s persons, %s instruments, %s conditions; loaded through the "
-                "orders feed at %s grants/s; daemon RSS %s kB empty, %s kB loaded."
+                "orders feed at %s grants/s; daemon RSS %s kB empty, %s kB loaded; the loaded "
+                "daemon with no traffic at all used %s ms of CPU per second (its 500 ms tick)."
                 % (fmt(ladder["persons"]), fmt(ladder["instruments"]), fmt(ladder["conditions"]),
                    fmt(ladder.get("grants_per_s")), fmt(ladder.get("rss_base_kb")),
-                   fmt(ladder.get("rss_loaded_kb"))))
+                   fmt(ladder.get("rss_loaded_kb")), fmt(ladder.get("idle_cpu_ms_per_s"))))
 phase_table("Fixed rate at the target", fixed)
 phase_table("Backlog", backlog,
             "A warm-up gives every person a previous fix, then the backlog is sent as fast as "

@@ -18,7 +18,7 @@
 # Each run checks its own correctness (alerts as expected, every event stored).
 #
 # Environment: BUILD_DIR (build-loadrel), JOBS (2), PERSONS (100000), DAEMON (a
-# breachwatchd to measure instead of the one built here), LOAD_BIN (a bw-load to use;
+# breachwatchd to measure instead of the one built here; DAEMON_DESC says what it is), LOAD_BIN (a bw-load to use;
 # then nothing is built), NO_RUN=1, SKIP="startup1m ..." to leave runs out.  Raw results: $BUILD_DIR/load-results/*.json and *.log.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -39,7 +39,7 @@ if [[ -z "${NO_RUN:-}" ]]; then
     load=("$build/tools/bw-load")
   fi
   [[ -n "${DAEMON:-}" ]] && load+=(--daemon "$DAEMON")
-  echo "load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee "$out/loadavg.txt"
+  echo "$(date -u +%FT%TZ) load average before: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/loadavg.txt"
   run() {  # name, args...
     local name=$1
     shift
@@ -69,5 +69,5 @@ if ! git diff --quiet HEAD -- daemon handlers config tools/load.cc tools/load_po
   commit="$commit (with uncommitted changes in daemon/, handlers/, config/ or the load tool)"
 fi
 OUT="$out" COMMIT="$commit" COMPILER="$("${compiler:-c++}" --version | head -1)" \
-  DAEMON_NOTE="${DAEMON:-}" python3 scripts/load_report.py
+  DAEMON_NOTE="${DAEMON_DESC:-${DAEMON:-}}" python3 scripts/load_report.py
 echo "wrote the load section of docs/benchmarks.md"

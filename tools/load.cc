@@ -31,11 +31,13 @@
 // alerts.  They share only Receiver (mutex).
 #include <fcntl.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sqlite3.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -45,6 +47,7 @@
 #include <zmq_addon.hpp>
 
 #include <algorithm>
+#include <cstring>
 #include <atomic>
 #include <chrono>
 #include <cmath>
@@ -330,7 +333,7 @@ class Harness {
     out << opt_.extra_config;
   }
 
-  // Starts the daemon; returns seconds from exec to the first answered status, or < 0.
+  // Starts the daemon; returns seconds from exec to READY=1 (sd_notify), or < 0.
   double Start() {
     posix_spawn_file_actions_t actions;
     posix_spawn_file_actions_init(&actions);
@@ -343,34 +346,63 @@ class Harness {
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
+    // READY=1 over NOTIFY_SOCKET (as systemd would see it) marks the end of start-up:
+    // a status request cannot, because it counts the store's rows first, which with a
+    // million instruments takes longer than a readiness probe should wait.
+    const std::string notify_path = dir_ + "/notify.sock";
+    ::unlink(notify_path.c_str());
+    int notify_fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+    sockaddr_un na{};
+    na.sun_family = AF_UNIX;
+    std::snprintf(na.sun_path, sizeof na.sun_path, "%s", notify_path.c_str());
+    ::bind(notify_fd, reinterpret_cast<sockaddr*>(&na), sizeof na);
+    std::vector<std::string> env_strings;
+    for (char** e = environ; *e != nullptr; ++e) {
+      if (std::strncmp(*e, "NOTIFY_SOCKET=", 14) != 0) env_strings.emplace_back(*e);
+    }
+    env_strings.push_back("NOTIFY_SOCKET=" + notify_path);
+    std::vector<char*> envp;
+    for (auto& kv : env_strings) envp.push_back(kv.data());
+    envp.push_back(nullptr);
     const int64_t t0 = NowNs();
-    if (posix_spawn(&pid_, opt_.daemon.c_str(), &actions, nullptr, argv.data(), environ) != 0) {
+    if (posix_spawn(&pid_, opt_.daemon.c_str(), &actions, nullptr, argv.data(), envp.data()) != 0) {
       pid_ = -1;
       posix_spawn_file_actions_destroy(&actions);
+      ::close(notify_fd);
       return -1;
     }
     posix_spawn_file_actions_destroy(&actions);
-    const int64_t deadline = t0 + int64_t{600} * 1000000000;
-    while (NowNs() < deadline) {
+    const int64_t deadline = t0 + int64_t{900} * 1000000000;
+    double took = -1;
+    while (NowNs() < deadline && took < 0) {
       int status;
       if (waitpid(pid_, &status, WNOHANG) == pid_) {
         pid_ = -1;
+        ::close(notify_fd);
         return -1;
       }
-      ControlClient client(ctx_, control_, 100);
-      auto r = client.Call("status", {{"officer_id", "bw-load"}, {"reason", "readiness"}});
-      if (r.ok() && r->contains("ok") && r->at("ok").as_bool()) {
-        const double took = Seconds(NowNs() - t0);
-        for (auto& f : feeds_) AwaitSubscription(*f);
-        if (!receiver_) {
-          receiver_ = std::make_unique<Receiver>(ctx_, alerts_);
-          std::this_thread::sleep_for(milliseconds(300));  // the subscription reaches the daemon
+      pollfd pfd{notify_fd, POLLIN, 0};
+      if (::poll(&pfd, 1, 50) > 0) {
+        char buf[4096];
+        const ssize_t n = ::recv(notify_fd, buf, sizeof buf - 1, 0);
+        if (n > 0 && std::string_view(buf, static_cast<size_t>(n)).find("READY=1") !=
+                         std::string_view::npos) {
+          took = Seconds(NowNs() - t0);
         }
-        return took;
       }
-      std::this_thread::sleep_for(milliseconds(10));
     }
-    return -1;
+    ::close(notify_fd);
+    if (took < 0) return -1;
+    // Then the control socket must answer (however long the row counts take).
+    ControlClient client(ctx_, control_, 120000);
+    auto r = client.Call("status", {{"officer_id", "bw-load"}, {"reason", "readiness"}});
+    if (!r.ok() || !r->contains("ok") || !r->at("ok").as_bool()) return -1;
+    for (auto& f : feeds_) AwaitSubscription(*f);
+    if (!receiver_) {
+      receiver_ = std::make_unique<Receiver>(ctx_, alerts_);
+      std::this_thread::sleep_for(milliseconds(300));  // the subscription reaches the daemon
+    }
+    return took;
   }
 
   int Stop() {
