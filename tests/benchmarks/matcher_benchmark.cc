@@ -346,7 +346,9 @@ uint64_t OutcomeDigest(const Engine& engine, const std::vector<Event>& events) {
   for (const Event& e : events) {
     const Outcome out = MustDecide(engine, e);
     mix(out.note);
-    mix(std::to_string(out.mutations.size()));
+    // A new last position used to be a mutation; counted the same way so that
+    // digests from before and after that change compare.
+    mix(std::to_string(out.mutations.size() + (out.last_fix ? 1 : 0)));
     for (const Alert& a : out.alerts) {
       mix(a.kind);
       mix(SeverityName(a.severity));
