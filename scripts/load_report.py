@@ -228,7 +228,8 @@ w("- Commit: %s%s" % (os.environ.get("COMMIT", "?"),
 lav = os.path.join(OUT, "loadavg.txt")
 if os.path.exists(lav):
     w("- Load average (1/5/15 min) before each run / after it (other engineers build on "
-      "this machine; a load above ~1 means the daemon shared its cores):")
+      "this machine; a load above ~1 means the daemon shared its cores; a run listed twice "
+      "was repeated, and the tables show its last run):")
     w("")
     w("```")
     out.extend(l.rstrip() for l in open(lav))
