@@ -11,12 +11,14 @@ namespace bw {
 
 InstrumentRegistry::InstrumentRegistry(const InstrumentRegistry& other)
     : versions_(other.versions_),
+      by_valid_until_(other.by_valid_until_),
       by_subject_(Repoint(other.by_subject_, Role::kSubject)),
       by_protected_(Repoint(other.by_protected_, Role::kProtected)) {}
 
 InstrumentRegistry& InstrumentRegistry::operator=(const InstrumentRegistry& other) {
   if (this != &other) {
     versions_ = other.versions_;
+    by_valid_until_ = other.by_valid_until_;
     by_subject_ = Repoint(other.by_subject_, Role::kSubject);
     by_protected_ = Repoint(other.by_protected_, Role::kProtected);
   }
@@ -104,6 +106,9 @@ void InstrumentRegistry::AddVersion(const std::string& instrument_id, Version v)
   auto pos = std::upper_bound(versions.begin(), versions.end(), v.effective,
                               [](TimePoint t, const Version& x) { return t < x.effective; });
   const Entry e = &*entry;
+  if (v.instrument && v.instrument->valid_until) {
+    by_valid_until_.emplace(*v.instrument->valid_until, instrument_id);
+  }
   if (v.instrument) {
     Link(&by_subject_, v.instrument->subject, e);
     for (const auto& p : v.instrument->protected_persons) Link(&by_protected_, p, e);
@@ -199,7 +204,17 @@ std::vector<std::shared_ptr<const Instrument>> InstrumentRegistry::ProtectingInF
   return InForceFor(by_protected_, person, t, Role::kProtected);
 }
 
+std::vector<std::string> InstrumentRegistry::ValidUntilIn(TimePoint after, TimePoint up_to) const {
+  std::vector<std::string> out;
+  for (auto it = by_valid_until_.lower_bound({after, std::string()});
+       it != by_valid_until_.end() && it->first <= up_to; ++it) {
+    if (it->first > after) out.push_back(it->second);
+  }
+  return out;
+}
+
 void InstrumentRegistry::Clear() {
+  by_valid_until_.clear();
   versions_.clear();
   by_subject_.clear();
   by_protected_.clear();

@@ -16,6 +16,7 @@
 #include <optional>
 #include <span>
 #include <stdexcept>
+#include <set>
 #include <string>
 #include <string_view>
 #include <tuple>
@@ -237,6 +238,10 @@ class InstrumentRegistry {
                                                                    TimePoint t) const;
   const std::map<std::string, std::vector<Version>>& all() const { return versions_; }
   size_t size() const { return versions_.size(); }
+  // Ids of instruments with a version whose valid_until lies in (after, up_to],
+  // in order of that time (an id may repeat: one per such version).  What the
+  // expiry warning needs, without walking every instrument on every tick.
+  std::vector<std::string> ValidUntilIn(TimePoint after, TimePoint up_to) const;
   void Clear();
 
  private:
@@ -288,6 +293,8 @@ class InstrumentRegistry {
   Index Repoint(const Index& index, Role role) const;
 
   VersionMap versions_;
+  // (valid_until, instrument id) of every version that has one.
+  std::set<std::pair<TimePoint, std::string>> by_valid_until_;
   SubjectIndex by_subject_;
   ProtectedIndex by_protected_;
 };

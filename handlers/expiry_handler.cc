@@ -16,6 +16,8 @@
 //
 // Stateless; Tick only reads ctx.state, the warning record is an Outcome
 // mutation.  Thread-safety as for every TickHandler.
+#include <set>
+
 #include "handlers/engine.h"
 #include "handlers/event_handler.h"
 #include "handlers/time_util.h"
@@ -35,7 +37,11 @@ class ExpiryTickHandler final : public TickHandler {
   Status Tick(const HandlerContext& ctx, Outcome* o) const override {
     const auto warning = std::chrono::hours(ctx.policy.expiry_warning_h);
     int warned = 0;
-    for (const auto& [id, versions] : ctx.state.instruments.all()) {
+    // Only instruments with a version ending within the warning window can be
+    // warned about: an index, not a walk over every instrument every tick.
+    std::set<std::string> seen;
+    for (const std::string& id : ctx.state.instruments.ValidUntilIn(ctx.now, ctx.now + warning)) {
+      if (!seen.insert(id).second) continue;
       auto ins = ctx.state.instruments.InForceAt(id, ctx.now);
       if (!ins || !ins->valid_until) continue;
       const TimePoint until = *ins->valid_until;
