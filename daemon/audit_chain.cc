@@ -47,7 +47,7 @@ Result<DbPtr> OpenReadOnly(const std::string& path) {
   return db;
 }
 
-// Reads rows in id order; `fn` returns false to stop.
+// Reads rows matching `where` in id order; `fn` returns false to stop.
 Status ForEachRow(sqlite3* db, const std::string& where, const std::vector<std::string>& args,
                   const std::function<bool(const AuditRow&)>& fn) {
   const std::string sql =
@@ -86,6 +86,17 @@ Status ForEachRow(sqlite3* db, const std::string& where, const std::vector<std::
 }
 
 }  // namespace
+
+Status ForEachAuditRow(sqlite3* db, const std::function<bool(const AuditRow&)>& fn) {
+  return ForEachRow(db, "", {}, fn);
+}
+
+Status ForEachAuditRow(const std::string& db_path,
+                       const std::function<bool(const AuditRow&)>& fn) {
+  auto db = OpenReadOnly(db_path);
+  if (!db.ok()) return db.status();
+  return ForEachRow(db->get(), "", {}, fn);
+}
 
 std::string AuditRowHash(const AuditRow& r) {
   std::string canonical = "breachwatch-audit-v1\n";

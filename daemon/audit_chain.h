@@ -25,6 +25,8 @@
 
 #include "handlers/status.h"
 
+struct sqlite3;
+
 namespace bw {
 
 // One stored audit row, as hashed.
@@ -58,6 +60,13 @@ struct AuditVerifyReport {
   std::vector<std::string> problems;  // each names the row id and what is wrong
   bool ok() const { return problems.empty(); }
 };
+
+// Calls `fn` for every row of `db`'s audit_log in id order until it returns
+// false (the daemon's own connection: used by the schema migration).
+[[nodiscard]] Status ForEachAuditRow(sqlite3* db, const std::function<bool(const AuditRow&)>& fn);
+// The same on a read-only connection of its own to the store at `db_path`.
+[[nodiscard]] Status ForEachAuditRow(const std::string& db_path,
+                                     const std::function<bool(const AuditRow&)>& fn);
 
 // Walks the whole chain of the store at `db_path` (read-only).  An unreadable
 // store is an error; a broken chain is a report with problems.

@@ -736,28 +736,11 @@ class SqliteStore final : public Store {
   // Migration 3: gives the rows written before the chain existed their place in it.
   Status ChainExistingAuditRows() {
     std::vector<AuditRow> rows;
-    {
-      Stmt st(db_,
-              "SELECT id, at, category, actor, op, subjects, reason, outcome, detail, "
-              "recipients FROM audit_log ORDER BY id");
-      if (!st.ok()) return Error("preparing audit chain migration");
-      int rc;
-      while ((rc = st.Step()) == SQLITE_ROW) {
-        AuditRow r;
-        r.id = st.Int(0);
-        r.at = st.Text(1);
-        r.category = st.Text(2);
-        r.actor = st.Text(3);
-        r.op = st.Text(4);
-        r.subjects = st.Text(5);
-        r.reason = st.Text(6);
-        r.outcome = st.Text(7);
-        r.detail = st.Text(8);
-        r.recipients = st.Text(9);
-        rows.push_back(std::move(r));
-      }
-      if (rc != SQLITE_DONE) return Error("audit chain migration");
-    }
+    Status read = ForEachAuditRow(db_, [&](const AuditRow& r) {
+      rows.push_back(r);
+      return true;
+    });
+    if (!read.ok()) return read;
     Status s = Exec("DELETE FROM audit_log");
     std::string prev = kAuditGenesisHash;
     int64_t id = 0;

@@ -7,7 +7,6 @@
 // store file with SQLite (WAL: safe while it runs).  Retention, which needs old
 // dates, is tested on the store itself (tests/store/audit_store_test.cc).
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -50,30 +49,14 @@ std::pair<int, std::string> Shell(const std::string& command) {
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
-// Every audit row of the store at `path`, oldest first.
+// Every audit row of the store at `path`, oldest first (read-only; the daemon may be running).
 std::vector<AuditRow> ReadAudit(const std::string& path) {
   std::vector<AuditRow> rows;
-  sqlite3* db = nullptr;
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close_v2(db);
-    return rows;
-  }
-  sqlite3_busy_timeout(db, 5000);
-  sqlite3_stmt* st = nullptr;
-  sqlite3_prepare_v2(db,
-                     "SELECT id, at, category, actor, op, subjects, reason, outcome, detail, "
-                     "recipients, prev_hash, hash FROM audit_log ORDER BY id",
-                     -1, &st, nullptr);
-  auto text = [&](int c) {
-    auto* t = sqlite3_column_text(st, c);
-    return t ? std::string(reinterpret_cast<const char*>(t)) : std::string();
-  };
-  while (st != nullptr && sqlite3_step(st) == SQLITE_ROW) {
-    rows.push_back({sqlite3_column_int64(st, 0), text(1), text(2), text(3), text(4), text(5),
-                    text(6), text(7), text(8), text(9), text(10), text(11)});
-  }
-  sqlite3_finalize(st);
-  sqlite3_close_v2(db);
+  Status s = ForEachAuditRow(path, [&](const AuditRow& r) {
+    rows.push_back(r);
+    return true;
+  });
+  EXPECT_TRUE(s.ok()) << s.ToString();
   return rows;
 }
 
