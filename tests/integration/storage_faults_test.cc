@@ -162,10 +162,18 @@ TEST_F(StorageFaults, FullDiskPausesIntakeWithoutCrashingAndRecovers) {
   for (int seq = 1; seq <= 5; ++seq) d_.Publish("check", Check(seq));
   ASSERT_TRUE(Eventually([&] { return d_.log().find("intake paused") != std::string::npos; }))
       << d_.log();
-  // With the disk full even the audit record of a query cannot be written: refused.
-  auto refused = d_.Call("status");
+  // With the disk full the audit record of a query cannot be written: a query that discloses
+  // personal data is refused...
+  auto refused = d_.Call("conditions.person", {{"person_id", "PNC-79/123456X"}});
   EXPECT_FALSE(refused.at("ok").as_bool());
+  EXPECT_EQ(refused.at("error").at("code").as_string(), "unavailable");
   EXPECT_NE(d_.log().find("database or disk is full"), std::string::npos);
+  // ...but health is answered all the same, and says the store is failing (issue 12: `status`
+  // was refused when the disk was full, exactly when an operator needs it).
+  auto status = d_.Call("status");
+  ASSERT_TRUE(status.at("ok").as_bool()) << status;
+  EXPECT_FALSE(status.at("store").at("healthy").as_bool());
+  EXPECT_GT(status.at("counts").at("held_messages").as_int64(), 0);
   EXPECT_TRUE(d_.running());
   ClearFault();
   ASSERT_TRUE(Eventually([&] { return StatusCounts(d_).handled == 6; })) << d_.log();

@@ -1,7 +1,6 @@
-// Daemon: transport security (security.mode "curve").  Kept apart from daemon.cc: socket
-// hardening, the ZAP handler's life and watchdog, audit of refused handshakes, requests and
-// subscriptions, and the role checks on control requests and alert subscriptions.
-// docs/security.md describes the behaviour; daemon/access_policy.h the rules.
+// Security: see daemon/security.h and docs/security.md; daemon/access_policy.h holds the rules.
+#include "daemon/security.h"
+
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
@@ -12,13 +11,19 @@
 #include <sstream>
 
 #include "daemon/access_policy.h"
-#include "daemon/daemon.h"
 
 #ifndef ZMQ_ZAP_ENFORCE_DOMAIN
 #define ZMQ_ZAP_ENFORCE_DOMAIN 93  // libzmq >= 4.3 (draft API): no ZAP handler -> refused
 #endif
 
 namespace bw {
+
+struct Security::SocketMonitor {
+  std::string name;  // the ZAP domain of the watched socket
+  std::unique_ptr<zmq::socket_t> socket;  // PAIR receiving the socket's handshake events
+  std::unique_ptr<ZmqWatcher> watcher;
+};
+
 namespace {
 
 constexpr auto kZapStartupProbeTimeout = std::chrono::milliseconds(2000);
@@ -61,9 +66,19 @@ std::string UserIdOf(zmq::message_t& m) {
 
 }  // namespace
 
-Status Daemon::StartSecurity() {
+Security::Security(boost::asio::io_context& io, zmq::context_t& zmq, const Clock& clock,
+                   const SecurityConfig& config)
+    : io_(io), zmq_(zmq), clock_(clock), config_(config) {}
+
+Security::~Security() {
+  for (auto& m : monitors_) m->watcher.reset();
+}
+
+Status Security::Start(AuditSink audit, StopServingFn stop_serving) {
+  audit_ = std::move(audit);
+  stop_serving_ = std::move(stop_serving);
   if (!curve()) return Status::Ok();
-  auto keys = ReadSecretKeyFile(config_.security.server_secret_key_file, true);
+  auto keys = ReadSecretKeyFile(config_.server_secret_key_file, true);
   if (!keys.ok()) {
     if (keys.status().code() == ErrorCode::kBadInput) {
       return Status::BadInput("security.server_secret_key_file",
@@ -72,7 +87,7 @@ Status Daemon::StartSecurity() {
     return Status::BadInput("security.server_secret_key_file", keys.status().ToString());
   }
   server_keys_ = *keys;
-  auto clients = ClientAllowList::Load(config_.security.clients_file);
+  auto clients = ClientAllowList::Load(config_.clients_file);
   if (!clients.ok()) return clients.status();
   zap_ = std::make_unique<ZapAuthenticator>(
       zmq_, *clients, [this](AuthRefusal r) { OnAuthRefusal(std::move(r)); },
@@ -88,14 +103,14 @@ Status Daemon::StartSecurity() {
                                "admit any client key): " +
                                s.message());
   }
-  auth_audit_budget_ = kAuthAuditBudgetPerTick;
+  audit_budget_ = kAuthAuditBudgetPerTick;
   spdlog::info("security: CURVE on every socket; server public key {}; {} allow-listed key(s) "
                "from {}; ZAP handler answering",
-               server_keys_.public_z85, (*clients)->size(), config_.security.clients_file);
+               server_keys_.public_z85, (*clients)->size(), config_.clients_file);
   return Status::Ok();
 }
 
-void Daemon::SecureSocket(zmq::socket_t& socket, const std::string& domain) {
+void Security::Secure(zmq::socket_t& socket, const std::string& domain) {
   if (!curve()) return;
   socket.set(zmq::sockopt::curve_server, true);
   socket.set(zmq::sockopt::curve_secretkey, server_keys_.secret_z85);
@@ -125,7 +140,7 @@ void Daemon::SecureSocket(zmq::socket_t& socket, const std::string& domain) {
   monitors_.push_back(std::move(monitor));
 }
 
-size_t Daemon::DrainMonitor(SocketMonitor& monitor, size_t budget) {
+size_t Security::DrainMonitor(SocketMonitor& monitor, size_t budget) {
   size_t n = 0;
   for (; n < budget; ++n) {
     std::vector<zmq::message_t> frames;
@@ -149,28 +164,28 @@ size_t Daemon::DrainMonitor(SocketMonitor& monitor, size_t budget) {
     r.reason = DescribeHandshakeFailure(event, value);
     r.mechanism = "handshake";
     {
-      std::lock_guard<std::mutex> lock(auth_refusals_mu_);
-      auth_refusals_.push_back(std::move(r));
+      std::lock_guard<std::mutex> lock(refusals_mu_);
+      refusals_.push_back(std::move(r));
     }
   }
   WriteAuthRefusals();
   return n;
 }
 
-void Daemon::OnAuthRefusal(AuthRefusal refusal) {
+void Security::OnAuthRefusal(AuthRefusal refusal) {
   // ZAP handler thread: hand over only.
   {
-    std::lock_guard<std::mutex> lock(auth_refusals_mu_);
-    if (auth_refusals_.size() >= static_cast<size_t>(kMaxPendingRefusals)) {
-      ++auth_refusals_dropped_;
+    std::lock_guard<std::mutex> lock(refusals_mu_);
+    if (refusals_.size() >= static_cast<size_t>(kMaxPendingRefusals)) {
+      ++refusals_dropped_;
       return;
     }
-    auth_refusals_.push_back(std::move(refusal));
+    refusals_.push_back(std::move(refusal));
   }
   boost::asio::post(io_, [this] { WriteAuthRefusals(); });
 }
 
-void Daemon::AuditSecurityEvent(const std::string& actor, const std::string& op,
+void Security::AuditEvent(const std::string& actor, const std::string& op,
                                 const std::string& subjects, const std::string& detail) {
   AuditRecord a;
   a.at = clock_.Now();
@@ -181,19 +196,18 @@ void Daemon::AuditSecurityEvent(const std::string& actor, const std::string& op,
   a.reason = "access control";
   a.outcome = op == "security.not_serving" ? "unavailable" : "forbidden";
   a.detail = detail;
-  Status s = store_->InsertAudit(a);
-  if (!s.ok()) spdlog::error("audit write failed for {} ({}): {}", op, detail, s.ToString());
+  audit_(a);
 }
 
-void Daemon::WriteAuthRefusals() {
+void Security::WriteAuthRefusals() {
   std::vector<AuthRefusal> pending;
   int64_t dropped = 0;
   {
-    std::lock_guard<std::mutex> lock(auth_refusals_mu_);
-    pending.swap(auth_refusals_);
-    std::swap(dropped, auth_refusals_dropped_);
+    std::lock_guard<std::mutex> lock(refusals_mu_);
+    pending.swap(refusals_);
+    std::swap(dropped, refusals_dropped_);
   }
-  auth_audit_suppressed_ += dropped;
+  audit_suppressed_ += dropped;
   for (const auto& r : pending) {
     const bool handshake = r.mechanism == "handshake";
     const std::string detail =
@@ -201,29 +215,29 @@ void Daemon::WriteAuthRefusals() {
         (r.public_key.empty() ? "" : "; client key " + r.public_key) +
         (handshake || r.mechanism.empty() ? "" : "; mechanism " + r.mechanism);
     const std::string key = r.domain + "\n" + r.public_key + "\n" + r.reason;
-    auto last = auth_audit_last_.find(key);
-    if (auth_audit_budget_ <= 0 ||
-        (last != auth_audit_last_.end() && r.at - last->second < kSameRefusalInterval)) {
-      ++auth_audit_suppressed_;
+    auto last = audit_last_.find(key);
+    if (audit_budget_ <= 0 ||
+        (last != audit_last_.end() && r.at - last->second < kSameRefusalInterval)) {
+      ++audit_suppressed_;
       continue;
     }
-    if (auth_audit_last_.size() > 10000) auth_audit_last_.clear();
-    auth_audit_last_[key] = r.at;
-    --auth_audit_budget_;
+    if (audit_last_.size() > 10000) audit_last_.clear();
+    audit_last_[key] = r.at;
+    --audit_budget_;
     spdlog::warn("security: {} on {}: {}", handshake ? "handshake failed" : "client refused",
                  r.domain, detail);
-    AuditSecurityEvent(r.public_key.empty() ? "unauthenticated" : "key:" + r.public_key,
+    AuditEvent(r.public_key.empty() ? "unauthenticated" : "key:" + r.public_key,
                        handshake ? "auth.handshake_failed" : "auth.refused", r.domain, detail);
   }
 }
 
-void Daemon::CheckSecurity() {
+void Security::Tick() {
   if (!curve() || !zap_) return;
   const TimePoint now = clock_.Now();
-  if (auth_audit_suppressed_ > 0 && now - auth_audit_last_summary_ >= kSameRefusalInterval) {
-    auth_audit_last_summary_ = now;
-    AuditSecurityEvent("unauthenticated", "auth.refused", "",
-                       std::to_string(auth_audit_suppressed_) +
+  if (audit_suppressed_ > 0 && now - audit_last_summary_ >= kSameRefusalInterval) {
+    audit_last_summary_ = now;
+    AuditEvent("unauthenticated", "auth.refused", "",
+                       std::to_string(audit_suppressed_) +
                            " more refused or failed handshake(s) since the last summary, not "
                            "recorded one by one "
                            "(repeats of a refusal recorded in the last minute, or over the "
@@ -231,10 +245,10 @@ void Daemon::CheckSecurity() {
                            std::to_string(kAuthAuditBudgetPerTick) + " per 500 ms)");
     spdlog::info("security: {} repeated or excess refused handshake(s) summarised in the audit "
                  "log",
-                 auth_audit_suppressed_);
-    auth_audit_suppressed_ = 0;
+                 audit_suppressed_);
+    audit_suppressed_ = 0;
   }
-  auth_audit_budget_ = kAuthAuditBudgetPerTick;
+  audit_budget_ = kAuthAuditBudgetPerTick;
   if (!serving_) return;
   ApplyZapFaults();
   if (!zap_->StillAnswering(kZapWatchdogTimeout)) {
@@ -243,7 +257,7 @@ void Daemon::CheckSecurity() {
   }
 }
 
-void Daemon::ApplyZapFaults() {
+void Security::ApplyZapFaults() {
   // Fault seam: BREACHWATCH_FAULT_FILE may say zap_handler_exit or zap_handler_hang.
   const char* faults = std::getenv("BREACHWATCH_FAULT_FILE");
   if (faults == nullptr || *faults == '\0') return;
@@ -264,8 +278,8 @@ void Daemon::ApplyZapFaults() {
   }
 }
 
-void Daemon::StopServing(const std::string& why) {
-  if (!serving_ || stopping_) return;
+void Security::StopServing(const std::string& why) {
+  if (!serving_ || cancelled_) return;
   serving_ = false;
   not_serving_reason_ = why;
   spdlog::critical("security: NOT SERVING: {}. Without its ZAP handler libzmq could admit any "
@@ -273,36 +287,18 @@ void Daemon::StopServing(const std::string& why) {
                    "the watchdog restarts it)",
                    why);
   sd_notify(0, ("STATUS=NOT SERVING: ZAP handler failed (" + why + "); endpoints closed").c_str());
-  auto close_endpoint = [](zmq::socket_t* s, bool bound, const std::string& endpoint) {
-    if (s == nullptr) return;
-    try {
-      if (bound) {
-        s->unbind(s->get(zmq::sockopt::last_endpoint));
-      } else {
-        s->disconnect(endpoint);
-      }
-    } catch (const zmq::error_t& e) {
-      spdlog::critical("security: cannot close {}: {}", endpoint, e.what());
-    }
-  };
-  close_endpoint(control_.get(), true, config_.control_endpoint);
-  close_endpoint(alerts_.get(), true, config_.alerts_endpoint);
-  for (auto& f : feeds_) {
-    close_endpoint(f->socket.get(), false, f->config.endpoint);
-    if (f->replay) close_endpoint(f->replay.get(), false, f->config.replay);
-  }
-  AuditSecurityEvent(kDaemonActor, "security.not_serving", "", why);
+  stop_serving_();
+  AuditEvent(kDaemonActor, "security.not_serving", "", why);
 }
 
-Status Daemon::AuthoriseControl(const std::string& op, const std::string& claimed_officer_id,
+Status Security::AuthoriseControl(const std::string& op, const std::string& claimed_officer_id,
                                 const std::string& user_id, std::string* acting_for) {
   acting_for->clear();
   if (user_id.empty()) {
     ++requests_refused_;
     return Status::Forbidden("the request carries no authenticated identity");
   }
-  auto clients = zap_ ? zap_->allowlist() : nullptr;
-  const ClientEntry* client = clients ? clients->FindByIdentity(user_id) : nullptr;
+  const ClientEntry* client = FindClient(user_id);
   if (client == nullptr) {
     ++requests_refused_;
     return Status::Forbidden("identity \"" + user_id +
@@ -320,10 +316,10 @@ Status Daemon::AuthoriseControl(const std::string& op, const std::string& claime
   return Status::Ok();
 }
 
-void Daemon::FilterVisibleAlerts(const std::string& user_id, boost::json::object* reply) {
+void Security::FilterVisibleAlerts(const std::string& user_id,
+                                   boost::json::object* reply) const {
   if (!curve() || user_id.empty()) return;
-  auto clients = zap_ ? zap_->allowlist() : nullptr;
-  const ClientEntry* client = clients ? clients->FindByIdentity(user_id) : nullptr;
+  const ClientEntry* client = FindClient(user_id);
   auto it = reply->find("alerts");
   if (it == reply->end() || !it->value().is_array()) return;
   boost::json::array visible;
@@ -342,38 +338,28 @@ void Daemon::FilterVisibleAlerts(const std::string& user_id, boost::json::object
   it->value() = std::move(visible);
 }
 
-void Daemon::ApplyAlertSubscription(zmq::message_t& message, bool subscribe,
-                                    const std::string& topic) {
-  try {
-    if (!subscribe) {
-      alerts_->set(zmq::sockopt::unsubscribe, topic);
-      return;
-    }
-    const std::string user_id = UserIdOf(message);
-    auto clients = zap_ ? zap_->allowlist() : nullptr;
-    const ClientEntry* client =
-        clients && !user_id.empty() ? clients->FindByIdentity(user_id) : nullptr;
-    if (client != nullptr && MaySubscribe(*client, topic)) {
-      alerts_->set(zmq::sockopt::subscribe, topic);
-      return;
-    }
-    ++subscriptions_refused_;
-    const std::string why =
-        client == nullptr
-            ? "identity \"" + user_id + "\" is not allow-listed"
-            : std::string("role ") + ClientRoleName(client->role) + " identity " + user_id +
-                  " may not receive topic \"" + topic + "\"";
-    spdlog::warn("security: alert subscription \"{}\" refused: {}", topic, why);
-    AuditSecurityEvent(user_id.empty() ? "unauthenticated" : user_id, "subscription.refused",
-                       topic, why);
-  } catch (const zmq::error_t& e) {
-    spdlog::error("alert subscription \"{}\" not applied: {}", topic, e.what());
-  }
+bool Security::AdmitSubscription(zmq::message_t& message, const std::string& topic) {
+  const std::string user_id = UserIdOf(message);
+  const ClientEntry* client = user_id.empty() ? nullptr : FindClient(user_id);
+  if (client != nullptr && MaySubscribe(*client, topic)) return true;
+  ++subscriptions_refused_;
+  const std::string why =
+      client == nullptr ? "identity \"" + user_id + "\" is not allow-listed"
+                        : std::string("role ") + ClientRoleName(client->role) + " identity " +
+                              user_id + " may not receive topic \"" + topic + "\"";
+  spdlog::warn("security: alert subscription \"{}\" refused: {}", topic, why);
+  AuditEvent(user_id.empty() ? "unauthenticated" : user_id, "subscription.refused", topic, why);
+  return false;
 }
 
-void Daemon::ReloadClients() {
+const ClientEntry* Security::FindClient(const std::string& user_id) const {
+  auto clients = zap_ ? zap_->allowlist() : nullptr;
+  return clients ? clients->FindByIdentity(user_id) : nullptr;
+}
+
+void Security::Reload() {
   if (!curve() || !zap_) return;
-  auto clients = ClientAllowList::Load(config_.security.clients_file);
+  auto clients = ClientAllowList::Load(config_.clients_file);
   if (!clients.ok()) {
     spdlog::error("reload: clients file refused, keeping the running allow-list ({} key(s)): {}",
                   zap_->allowlist()->size(), clients.status().ToString());
@@ -382,12 +368,12 @@ void Daemon::ReloadClients() {
   zap_->SetAllowList(*clients);
   spdlog::info("reload: {} allow-listed key(s) from {}; a removed key's next connection is "
                "refused",
-               (*clients)->size(), config_.security.clients_file);
+               (*clients)->size(), config_.clients_file);
 }
 
-boost::json::object Daemon::SecurityStatusJson() {
+boost::json::object Security::StatusJson() const {
   boost::json::object o;
-  o["mode"] = config_.security.mode;
+  o["mode"] = config_.mode;
   o["serving"] = serving_;
   if (!serving_) o["not_serving_reason"] = not_serving_reason_;
   if (curve() && zap_) {
@@ -402,7 +388,7 @@ boost::json::object Daemon::SecurityStatusJson() {
   return o;
 }
 
-std::string Daemon::SecurityMetrics() {
+std::string Security::Metrics() const {
   std::string out;
   auto metric = [&](const char* name, const char* type, const char* help, double value) {
     out += fmt::format("# HELP {} {}\n# TYPE {} {}\n{} {}\n", name, help, name, type, name, value);
@@ -431,8 +417,12 @@ std::string Daemon::SecurityMetrics() {
   return out;
 }
 
-void Daemon::ShutdownSecurity() {
-  // After the server sockets are closed: only then may the ZAP endpoint go.
+void Security::Cancel() {
+  cancelled_ = true;
+  for (auto& m : monitors_) m->watcher->Cancel();
+}
+
+void Security::Shutdown() {
   for (auto& m : monitors_) m->watcher.reset();
   monitors_.clear();
   zap_.reset();

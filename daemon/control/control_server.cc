@@ -1,0 +1,193 @@
+#include "daemon/control/control_server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <map>
+
+namespace bw {
+
+std::string ErrorReply(ErrorCode code, const std::string& message) {
+  boost::json::object o;
+  o["ok"] = false;
+  o["error"] = {{"code", ErrorCodeName(code)}, {"message", message}};
+  return boost::json::serialize(o);
+}
+
+namespace {
+std::string ErrorReply(const Status& s) {
+  ErrorCode code = s.code();
+  if (code == ErrorCode::kIoError || code == ErrorCode::kInternal) code = ErrorCode::kUnavailable;
+  return ErrorReply(code, s.ToString());
+}
+}  // namespace
+
+ControlServer::ControlServer(boost::asio::io_context& io, zmq::context_t& zmq, Stages stages)
+    : io_(io), zmq_(zmq), s_(std::move(stages)) {}
+
+ControlServer::~ControlServer() { watcher_.reset(); }
+
+Status ControlServer::Bind(const std::function<void(zmq::socket_t&)>& secure) {
+  const Config& config = s_.config;
+  try {
+    socket_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::router);
+    socket_->set(zmq::sockopt::linger, 1000);
+    socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(std::max<int64_t>(
+                                               config.intake_max_message_bytes * 4, 1 << 20)));
+    socket_->set(zmq::sockopt::router_mandatory, false);
+    secure(*socket_);
+    socket_->bind(config.control_endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("cannot bind the control socket " + config.control_endpoint + ": " +
+                               e.what());
+  }
+  watcher_ = std::make_unique<ZmqWatcher>(io_, *socket_,
+                                          static_cast<size_t>(config.intake_drain_budget),
+                                          [this](size_t budget) { return Drain(budget); });
+  return Status::Ok();
+}
+
+void ControlServer::Start() { watcher_->Start(); }
+void ControlServer::Cancel() { watcher_->Cancel(); }
+void ControlServer::Close() {
+  watcher_.reset();
+  if (socket_) socket_->close();
+}
+
+size_t ControlServer::Drain(size_t budget) {
+  size_t n = 0;
+  for (; n < budget; ++n) {
+    std::vector<zmq::message_t> frames;
+    auto got = zmq::recv_multipart(*socket_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!got) break;
+    // Not serving (the ZAP handler failed): nothing is answered.
+    if (frames.empty() || !s_.security.serving()) continue;
+    // [identity][empty delimiter, from REQ][op][body]  or  [identity][op][body] from DEALER.
+    std::vector<zmq::message_t> envelope;
+    envelope.push_back(std::move(frames[0]));
+    size_t i = 1;
+    if (i < frames.size() && frames[i].size() == 0) {
+      envelope.push_back(std::move(frames[i]));
+      ++i;
+    }
+    std::string reply;
+    std::string op;
+    if (frames.size() - i != 2) {
+      reply = ErrorReply(ErrorCode::kBadInput,
+                         "a request is two frames: the op name, then a JSON object");
+      op = frames.size() > i ? frames[i].to_string() : "";
+    } else {
+      op = frames[i].to_string();
+      // The ZAP User-Id (mode curve) travels with every frame the client sent.
+      const char* user_id = zmq_msg_gets(frames[i].handle(), "User-Id");
+      reply = Handle(op, frames[i + 1].to_string(), user_id ? user_id : "");
+    }
+    ++requests_;
+    try {
+      for (auto& f : envelope) socket_->send(f, zmq::send_flags::sndmore);
+      socket_->send(zmq::buffer(op), zmq::send_flags::sndmore);
+      socket_->send(zmq::buffer(reply), zmq::send_flags::none);
+    } catch (const zmq::error_t& e) {
+      spdlog::warn("control reply not sent: {}", e.what());
+    }
+  }
+  watcher_->Recheck();
+  return n;
+}
+
+std::string ControlServer::Finish(boost::json::object reply, const Status& s, OpWork* work) {
+  AuditRecord& audit = *work->audit;
+  audit.outcome = s.ok() ? "ok"
+                         : ErrorCodeName(s.code() == ErrorCode::kIoError ? ErrorCode::kUnavailable
+                                                                         : s.code());
+  if (!s.ok() && audit.detail.empty()) audit.detail = s.ToString();
+  // The op's writes only when it succeeded; its audit row in every case (a refusal is audited).
+  JournalEntry entry;
+  entry.at = s_.clock.Now();
+  if (s.ok()) entry = std::move(work->writes);
+  if (!work->audit_written) entry.audits.push_back(audit);
+  const bool updated = !entry.alert_updates.empty();
+  if (!entry.empty()) {
+    auto committed = s_.journal.Commit(&entry);
+    if (!committed.ok() && !(s.ok() && work->answer_without_audit)) {
+      spdlog::error("audit write failed, request refused: {}", committed.status().ToString());
+      return ErrorReply(ErrorCode::kUnavailable, "the audit log cannot be written; refusing");
+    }
+    if (!committed.ok()) {
+      spdlog::error("audit write failed for {}, answered all the same: {}", audit.op,
+                    committed.status().ToString());
+    }
+  }
+  if (!s.ok()) return ErrorReply(s);
+  if (updated) {
+    auto after = AlertAfterUpdate(entry.alert_updates.front().alert_id);
+    if (!after.ok()) return ErrorReply(after.status());
+    reply = std::move(*after);
+  }
+  reply["ok"] = true;
+  return std::string(boost::json::serialize(reply));
+}
+
+std::string ControlServer::Handle(const std::string& op, const std::string& body,
+                                  const std::string& user_id) {
+  AuditRecord audit;
+  audit.at = s_.clock.Now();
+  audit.op = op;
+  audit.actor = "unknown";
+  audit.category = "access";  // until the request is decoded and allowed
+  OpWork work{&audit, {}, false};
+
+  // Parsing and validation are the pure decoder's; a refused request is still audited with who
+  // asked and why when known.
+  ControlDecodeOptions decode_options;
+  decode_options.max_body_bytes = static_cast<size_t>(s_.config.intake_max_message_bytes) * 4;
+  ControlIdentity who;
+  auto decoded = DecodeControlRequest(op, body, decode_options, &who);
+  if (!who.officer_id.empty()) {
+    audit.actor = who.officer_id;
+    audit.reason = who.reason;
+  }
+  // CURVE: the actor is the authenticated identity (ZAP User-Id), never the claimed officer_id.
+  std::string acting_for;
+  if (s_.security.curve()) {
+    audit.actor = user_id.empty() ? "unauthenticated" : user_id;
+    Status allowed = s_.security.AuthoriseControl(op, who.officer_id, user_id, &acting_for);
+    if (!allowed.ok()) return Finish({}, allowed, &work);
+  }
+  if (!decoded.ok()) return Finish({}, decoded.status(), &work);
+  const ControlRequest& req = *decoded;
+  switch (req.op) {
+    case ControlOp::kAlertAck:
+    case ControlOp::kAlertResolve:
+      audit.category = "alteration";
+      break;
+    case ControlOp::kEventSubmit:
+      audit.category = "collection";
+      break;
+    default:
+      audit.category = "consultation";
+  }
+  using OpFn = OpResult (ControlServer::*)(const ControlRequest&, OpWork*);
+  static const std::map<ControlOp, OpFn> kOps = {
+      {ControlOp::kStatus, &ControlServer::OpStatus},
+      {ControlOp::kConditionsPerson, &ControlServer::OpConditionsPerson},
+      {ControlOp::kConditionsProtected, &ControlServer::OpConditionsProtected},
+      {ControlOp::kConditionsLocation, &ControlServer::OpConditionsLocation},
+      {ControlOp::kHistoryPerson, &ControlServer::OpHistoryPerson},
+      {ControlOp::kAlertsSince, &ControlServer::OpAlertsSince},
+      {ControlOp::kAlertsOpen, &ControlServer::OpAlertsOpen},
+      {ControlOp::kAlertAck, &ControlServer::OpAlertAck},
+      {ControlOp::kAlertResolve, &ControlServer::OpAlertResolve},
+      {ControlOp::kEventSubmit, &ControlServer::OpEventSubmit},
+  };
+  auto reply = (this->*(kOps.at(req.op)))(req, &work);
+  if (!acting_for.empty()) {
+    audit.detail = "on behalf of " + acting_for + (audit.detail.empty() ? "" : "; " + audit.detail);
+  }
+  if (!reply.ok()) return Finish({}, reply.status(), &work);
+  if (req.op == ControlOp::kAlertsSince || req.op == ControlOp::kAlertsOpen) {
+    s_.security.FilterVisibleAlerts(user_id, &*reply);
+  }
+  return Finish(std::move(*reply), Status::Ok(), &work);
+}
+
+}  // namespace bw

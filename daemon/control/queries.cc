@@ -1,0 +1,121 @@
+// Control ops that read: status, conditions.person, conditions.protected, conditions.location,
+// history.person (docs/control.md).  Each names its subjects and what it disclosed in the audit row.
+#include <boost/json.hpp>
+
+#include "daemon/control/control_server.h"
+#include "handlers/location_query.h"
+#include "handlers/time_util.h"
+
+namespace bw {
+namespace {
+// The kinds counted as breaches in conditions.person's breach_count.
+const std::vector<std::string> kBreachKinds = {"exclusion_zone_breach", "zone_crossed",
+                                               "address_breach", "no_contact_breach",
+                                               "curfew_breach"};
+}  // namespace
+
+ControlServer::OpResult ControlServer::OpStatus(const ControlRequest&, OpWork* work) {
+  work->answer_without_audit = true;
+  return s_.status();
+}
+
+ControlServer::OpResult ControlServer::OpConditionsPerson(const ControlRequest& req,
+                                                          OpWork* work) {
+  const std::string& person = req.person_id;
+  work->audit->subjects = person;
+  const TimePoint at = req.at_time.value_or(s_.clock.Now());
+  boost::json::array instruments;
+  for (const auto& ins : s_.engine.InForce(person, at)) instruments.push_back(ins->raw);
+  auto breaches = s_.store.CountAlerts(person, kBreachKinds);
+  if (!breaches.ok()) return breaches.status();
+  boost::json::object o;
+  o["person_id"] = person;
+  o["at_time"] = FormatRfc3339(at);
+  o["instruments"] = std::move(instruments);
+  o["in_custody"] = s_.engine.state().InCustodyAt(person, at);
+  o["breach_count"] = *breaches;
+  return o;
+}
+
+ControlServer::OpResult ControlServer::OpConditionsProtected(const ControlRequest& req,
+                                                             OpWork* work) {
+  const std::string& person = req.person_id;
+  work->audit->subjects = person;
+  const TimePoint at = req.at_time.value_or(s_.clock.Now());
+  boost::json::array instruments;
+  for (const auto& ins : s_.engine.state().instruments.ProtectingInForce(person, at)) {
+    boost::json::object o = ins->raw;
+    o["in_custody"] = s_.engine.state().InCustodyAt(ins->subject, at);
+    instruments.push_back(std::move(o));
+    work->audit->subjects += "," + ins->subject;
+  }
+  boost::json::object o;
+  o["person_id"] = person;
+  o["at_time"] = FormatRfc3339(at);
+  o["instruments"] = std::move(instruments);
+  return o;
+}
+
+ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest& req,
+                                                            OpWork* work) {
+  const Location& loc = req.location;
+  const ZoneIndex& zones = s_.engine.zones();
+  const Zone* area_zone = nullptr;
+  if (!loc.area.empty()) {
+    area_zone = zones.Find(loc.area);
+    if (area_zone == nullptr) {
+      return Status::NotFound("area \"" + loc.area + "\" is not in any loaded zone set");
+    }
+  }
+  const TimePoint at = req.at_time.value_or(s_.clock.Now());
+  boost::json::array conditions;
+  std::string subjects;
+  for (const auto& [ins, c] :
+       ConditionsForbidding(s_.engine.state(), zones, loc, area_zone, at)) {
+    boost::json::object o;
+    o["subject"] = ins->subject;
+    o["instrument_id"] = ins->instrument_id;
+    o["instrument_kind"] = InstrumentKindName(ins->kind);
+    o["oic"] = ins->oic;
+    o["owning_control"] = ins->owning_control;
+    o["protected_persons"] = ins->raw.contains("protected_persons")
+                                 ? ins->raw.at("protected_persons")
+                                 : boost::json::value(boost::json::array{});
+    o["in_custody"] = s_.engine.state().InCustodyAt(ins->subject, at);
+    for (const auto& cv : ins->raw.at("conditions").as_array()) {
+      if (cv.as_object().at("condition_id").as_string() == c->condition_id) o["condition"] = cv;
+    }
+    conditions.push_back(std::move(o));
+    subjects += (subjects.empty() ? "" : ",") + ins->subject;
+  }
+  work->audit->subjects = subjects;
+  work->audit->detail = std::to_string(conditions.size()) + " condition(s) disclosed";
+  boost::json::object o;
+  if (loc.at) o["at"] = boost::json::array{loc.at->x(), loc.at->y()};
+  if (!loc.area.empty()) o["area"] = loc.area;
+  o["at_time"] = FormatRfc3339(at);
+  o["conditions"] = std::move(conditions);
+  return o;
+}
+
+ControlServer::OpResult ControlServer::OpHistoryPerson(const ControlRequest& req, OpWork* work) {
+  const std::string& person = req.person_id;
+  work->audit->subjects = person;
+  auto rows = s_.store.PersonHistory(person);
+  if (!rows.ok()) return rows.status();
+  boost::json::array history;
+  for (const auto& r : *rows) {
+    boost::json::error_code ec;
+    auto detail = boost::json::parse(r.detail, ec);
+    history.push_back({{"time", FormatRfc3339(r.time)},
+                       {"what", r.what},
+                       {"detail", ec ? boost::json::value(r.detail) : detail}});
+  }
+  work->audit->detail = std::to_string(history.size()) + " record(s) disclosed";
+  boost::json::object o;
+  o["person_id"] = person;
+  o["history"] = std::move(history);
+  return o;
+}
+
+}  // namespace bw

@@ -1,0 +1,396 @@
+#include "daemon/intake.h"
+
+#include <spdlog/spdlog.h>
+#include <systemd/sd-daemon.h>
+
+#include <boost/json.hpp>
+
+#include "daemon/access_policy.h"
+
+namespace bw {
+
+struct Intake::Feed {
+  FeedConfig config;
+  FeedStats stats;
+  std::unique_ptr<zmq::socket_t> socket;
+  std::unique_ptr<ZmqWatcher> watcher;
+  std::unique_ptr<zmq::socket_t> replay;  // DEALER to the feed's replay ROUTER, when configured
+  std::unique_ptr<ZmqWatcher> replay_watcher;
+  // After a restart, live messages wait here until the replay endpoint has caught us up.
+  bool catching_up = false;
+  int outstanding_catch_up = 0;
+  TimePoint catch_up_deadline{};
+  std::vector<InboundMessage> held_live;
+  // feed_rejected rate limiting.
+  TimePoint last_rejected_alert{};
+  int64_t rejected_since_alert = 0;
+  int64_t last_dead_letter = 0;
+};
+
+Intake::Intake(boost::asio::io_context& io, zmq::context_t& zmq, const Clock& clock,
+               const Engine& engine, BatchSink& sink, const Config& config)
+    : io_(io), zmq_(zmq), clock_(clock), engine_(engine), sink_(sink), config_(config) {}
+
+Intake::~Intake() {
+  for (auto& f : feeds_) {  // watchers release libzmq's fds before the sockets close
+    f->watcher.reset();
+    f->replay_watcher.reset();
+  }
+}
+
+Status Intake::Connect(
+    const std::function<void(zmq::socket_t&, const std::string& domain)>& secure,
+    const std::vector<std::tuple<std::string, std::string, int64_t>>& last_seqs) {
+  const TimePoint now = clock_.Now();
+  try {
+    for (const auto& fc : config_.feeds) {
+      auto feed = std::make_unique<Feed>();
+      feed->config = fc;
+      feed->socket = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::sub);
+      feed->socket->set(zmq::sockopt::linger, 0);
+      // Hard cap well above the soft limit so oversize messages reach the dead-letter store.
+      feed->socket->set(
+          zmq::sockopt::maxmsgsize,
+          static_cast<int64_t>(std::max<int64_t>(config_.intake_max_message_bytes * 16, 16 << 20)));
+      feed->socket->set(zmq::sockopt::rcvhwm, 0);  // never drop inbound to keep up
+      feed->socket->set(zmq::sockopt::heartbeat_ivl, 5000);
+      feed->socket->set(zmq::sockopt::heartbeat_timeout, 15000);
+      feed->socket->set(zmq::sockopt::subscribe, fc.name);
+      secure(*feed->socket, FeedDomain(fc.name));
+      feed->socket->connect(fc.endpoint);
+      Feed* raw = feed.get();
+      feed->watcher = std::make_unique<ZmqWatcher>(
+          io_, *feed->socket, static_cast<size_t>(config_.intake_drain_budget),
+          [this, raw](size_t budget) { return DrainFeed(*raw, budget); });
+      if (!fc.replay.empty()) {
+        feed->replay = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::dealer);
+        feed->replay->set(zmq::sockopt::linger, 0);
+        feed->replay->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(256) << 20);
+        secure(*feed->replay, ReplayDomain(fc.name));
+        feed->replay->connect(fc.replay);
+        feed->replay_watcher = std::make_unique<ZmqWatcher>(
+            io_, *feed->replay, 4, [this, raw](size_t budget) { return DrainReplay(*raw, budget); });
+      }
+      health_.AddFeed(fc.name, fc.silent_after_s, now);
+      feeds_.push_back(std::move(feed));
+    }
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable(std::string("cannot set up the feed sockets: ") + e.what());
+  }
+  for (const auto& [channel, source, seq] : last_seqs) health_.SetLastSeq(channel, source, seq);
+  return Status::Ok();
+}
+
+void Intake::Start() {
+  for (auto& f : feeds_) {
+    f->watcher->Start();
+    if (!f->replay) continue;
+    f->replay_watcher->Start();
+    // Catch up on what was published while we were down: subscribed first (above), then ask from
+    // the last stored seq; what is already stored is discarded as a duplicate.
+    f->catching_up = true;
+    f->catch_up_deadline = clock_.Now() + std::chrono::seconds(config_.policy.gap_fill_s);
+    for (const auto& [key, seq] : health_.last_seqs()) {
+      if (key.first != f->config.name) continue;
+      RequestReplay(*f, key.second, seq + 1);
+      ++f->outstanding_catch_up;
+    }
+    if (f->outstanding_catch_up == 0) {
+      RequestReplay(*f, "", 1);
+      f->outstanding_catch_up = 1;
+    }
+  }
+}
+
+void Intake::Cancel() {
+  for (auto& f : feeds_) {
+    f->watcher->Cancel();
+    if (f->replay_watcher) f->replay_watcher->Cancel();
+  }
+}
+
+void Intake::Close() {
+  for (auto& f : feeds_) {
+    f->watcher.reset();
+    f->replay_watcher.reset();
+    f->socket->close();
+    if (f->replay) f->replay->close();
+  }
+}
+
+void Intake::Disconnect(const std::function<void(zmq::socket_t*, const std::string&)>& disconnect) {
+  for (auto& f : feeds_) {
+    disconnect(f->socket.get(), f->config.endpoint);
+    if (f->replay) disconnect(f->replay.get(), f->config.replay);
+  }
+}
+
+size_t Intake::DrainFeed(Feed& feed, size_t budget) {
+  if (paused_) return 0;
+  std::vector<InboundMessage> batch;
+  size_t n = 0;
+  for (; n < budget; ++n) {
+    std::vector<zmq::message_t> frames;
+    auto got =
+        zmq::recv_multipart(*feed.socket, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!got) break;
+    InboundMessage in;
+    in.channel = feed.config.name;
+    in.expected_topic = feed.config.name;
+    if (frames.size() != 2) {
+      in.frame_error = "expected 2 frames (topic, JSON), got " + std::to_string(frames.size());
+      for (auto& f : frames) in.payload += f.to_string();
+      if (!frames.empty()) in.topic = frames[0].to_string();
+    } else {
+      in.topic = frames[0].to_string();
+      in.payload = frames[1].to_string();
+    }
+    batch.push_back(std::move(in));
+  }
+  if (batch.empty()) return 0;
+  feed.stats.received += static_cast<int64_t>(batch.size());
+  if (feed.catching_up) {
+    for (auto& in : batch) feed.held_live.push_back(std::move(in));
+    return n;
+  }
+  Submit(feed, std::move(batch));
+  return paused_ ? 0 : n;
+}
+
+void Intake::Submit(Feed& feed, std::vector<InboundMessage> batch) {
+  if (auto results = sink_.Handle(batch)) {
+    AfterResults(feed, *results);
+    return;
+  }
+  spdlog::error("holding {} message(s) from {} until the store accepts them; intake paused",
+                batch.size(), feed.config.name);
+  held_.emplace_back(&feed, std::move(batch));
+  Pause();
+}
+
+void Intake::Pause() {
+  if (paused_) return;
+  paused_ = true;
+  for (auto& f : feeds_) f->watcher->Cancel();
+  sd_notify(0, "STATUS=degraded: store failing; intake paused, nothing acknowledged");
+}
+
+void Intake::Resume() {
+  if (!paused_) return;
+  paused_ = false;
+  for (auto& f : feeds_) f->watcher->Start();
+  sd_notify(0, "STATUS=serving");
+  spdlog::info("store accepting writes again: intake resumed");
+}
+
+bool Intake::RetryHeld() {
+  while (!held_.empty()) {
+    auto& [feed, batch] = held_.front();
+    auto results = sink_.Handle(batch);
+    if (!results) return false;
+    AfterResults(*feed, *results);
+    held_.erase(held_.begin());
+  }
+  Resume();
+  return true;
+}
+
+void Intake::AfterResults(Feed& feed, const std::vector<ItemOutcome>& results) {
+  const TimePoint now = clock_.Now();
+  feed.stats.last_seen = now;
+  std::vector<Alert> alerts;
+  if (auto restored = health_.Heard(feed.config.name, now)) {
+    alerts.push_back(FeedAlert("feed_restored", Severity::kInfo, feed, "",
+                               "feed " + feed.config.name + " is sending again after " +
+                                   std::to_string(restored->quiet_for_s) + " s of silence"));
+  }
+  for (const auto& r : results) {
+    switch (r.result) {
+      case ItemResult::kHandled:
+        ++feed.stats.handled;
+        break;
+      case ItemResult::kDuplicate:
+        ++feed.stats.duplicates;
+        break;
+      case ItemResult::kRejected:
+        ++feed.stats.rejected;
+        ++feed.rejected_since_alert;
+        feed.last_dead_letter = r.inbound_row;
+        break;
+      case ItemResult::kFailed:
+        continue;
+    }
+    if (r.source.empty() || r.seq <= 0) continue;
+    if (auto gap =
+            health_.Observe(feed.config.name, r.source, r.seq, now, config_.policy.gap_fill_s)) {
+      ++feed.stats.gaps;
+      spdlog::warn("feed {} source {}: seq gap {}..{}{}", feed.config.name, r.source, gap->from_seq,
+                   gap->to_seq,
+                   feed.replay ? ", asking the replay endpoint" : " and no replay endpoint");
+      if (feed.replay) RequestReplay(feed, r.source, gap->from_seq);
+    }
+  }
+  MaybeRejectedAlert(feed, now, &alerts);
+  if (!alerts.empty()) sink_.Raise(std::move(alerts));
+}
+
+void Intake::Tick(TimePoint now) {
+  for (auto& f : feeds_) {
+    if (f->catching_up && now >= f->catch_up_deadline) {
+      FinishCatchUp(*f, "the replay endpoint did not answer within gap_fill_s");
+    }
+  }
+  std::vector<Alert> alerts;
+  for (const auto& gap : health_.ExpiredGaps(now)) {
+    for (auto& f : feeds_) {
+      if (f->config.name != gap.feed) continue;
+      Alert a = FeedAlert("feed_gap", Severity::kHigh, *f, gap.source,
+                          "feed " + gap.feed + " source " + gap.source + ": messages " +
+                              std::to_string(gap.from_seq) + " to " + std::to_string(gap.to_seq) +
+                              " never arrived" +
+                              (f->replay ? " and the replay endpoint did not supply them"
+                                         : " (no replay endpoint configured)") +
+                              "; events may be missing");
+      a.extra["from_seq"] = gap.from_seq;
+      a.extra["to_seq"] = gap.to_seq;
+      alerts.push_back(std::move(a));
+    }
+  }
+  for (const auto& silence : health_.CheckSilence(now)) {
+    for (auto& f : feeds_) {
+      if (f->config.name != silence.feed) continue;
+      alerts.push_back(
+          FeedAlert("feed_silent", Severity::kCritical, *f, "",
+                    "feed " + silence.feed + " has sent nothing (not even a heartbeat) for " +
+                        std::to_string(silence.quiet_for_s) + " s: breaches may be going unseen"));
+    }
+  }
+  for (auto& f : feeds_) MaybeRejectedAlert(*f, now, &alerts);
+  sink_.Raise(std::move(alerts));  // also raises again what the store refused earlier
+}
+
+void Intake::MaybeRejectedAlert(Feed& feed, TimePoint now, std::vector<Alert>* alerts) {
+  // A rejected event may be a missed breach: tell the control rooms, at most once a minute per
+  // feed, with how many and where they are kept.  Called after each batch and from the tick, so a
+  // feed that goes quiet after bad input still gets its report.
+  if (feed.rejected_since_alert == 0) return;
+  if (feed.last_rejected_alert.time_since_epoch().count() != 0 &&
+      now - feed.last_rejected_alert < std::chrono::minutes(1)) {
+    return;
+  }
+  Alert a = FeedAlert("feed_rejected", Severity::kMedium, feed, "",
+                      std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
+                          feed.config.name +
+                          " rejected as bad input; kept in the dead-letter store (latest "
+                          "inbound row " +
+                          std::to_string(feed.last_dead_letter) + ")");
+  a.extra["rejected"] = feed.rejected_since_alert;
+  a.extra["dead_letter_id"] = feed.last_dead_letter;
+  alerts->push_back(std::move(a));
+  feed.rejected_since_alert = 0;
+  feed.last_rejected_alert = now;
+}
+
+Alert Intake::FeedAlert(const std::string& kind, Severity severity, const Feed& feed,
+                        const std::string& source, const std::string& summary) const {
+  Alert a;
+  a.kind = kind;
+  a.severity = severity;
+  a.event_time = clock_.Now();
+  a.summary = summary;
+  a.extra["feed"] = feed.config.name;
+  a.extra["source"] = source;
+  for (const auto& room : engine_.control_rooms()) AddRecipient(&a, ControlTopic(room));
+  return a;
+}
+
+void Intake::FinishCatchUp(Feed& feed, const char* why) {
+  feed.catching_up = false;
+  feed.outstanding_catch_up = 0;
+  std::vector<InboundMessage> live;
+  live.swap(feed.held_live);
+  spdlog::info("feed {}: {}; handling {} live message(s) held meanwhile", feed.config.name, why,
+               live.size());
+  if (!live.empty()) Submit(feed, std::move(live));
+}
+
+void Intake::RequestReplay(Feed& feed, const std::string& source, int64_t from_seq) {
+  boost::json::object req{{"op", "replay"}, {"from_seq", from_seq}};
+  if (!source.empty()) req["source"] = source;
+  const std::string body = boost::json::serialize(req);
+  try {
+    feed.replay->send(zmq::buffer(std::string()), zmq::send_flags::sndmore);
+    feed.replay->send(zmq::buffer(std::string("replay")), zmq::send_flags::sndmore);
+    feed.replay->send(zmq::buffer(body), zmq::send_flags::dontwait);
+    ++feed.stats.replay_requests;
+  } catch (const zmq::error_t& e) {
+    spdlog::warn("replay request to {} not sent: {}", feed.config.replay, e.what());
+  }
+  if (feed.replay_watcher) feed.replay_watcher->Recheck();
+}
+
+size_t Intake::DrainReplay(Feed& feed, size_t budget) {
+  size_t n = 0;
+  for (; n < budget; ++n) {
+    std::vector<zmq::message_t> frames;
+    auto got =
+        zmq::recv_multipart(*feed.replay, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!got) break;
+    if (frames.empty()) continue;
+    boost::json::error_code ec;
+    auto v = boost::json::parse(frames.back().to_string(), ec);
+    if (ec || !v.is_object() || !v.get_object().contains("events") ||
+        !v.get_object().at("events").is_array()) {
+      spdlog::warn("feed {}: replay reply is not {{\"events\": [...]}}; ignored", feed.config.name);
+      continue;
+    }
+    const auto& events = v.get_object().at("events").get_array();
+    std::vector<InboundMessage> batch;
+    std::string source;
+    int64_t last_seq = 0;
+    for (const auto& ev : events) {
+      InboundMessage in;
+      in.channel = feed.config.name;
+      in.topic = feed.config.name;
+      in.expected_topic = feed.config.name;
+      in.payload = boost::json::serialize(ev);
+      batch.push_back(std::move(in));
+      if (ev.is_object()) {
+        const auto& eo = ev.get_object();
+        if (auto it = eo.find("source"); it != eo.end() && it->value().is_string()) {
+          source = std::string(it->value().get_string());
+        }
+        if (auto it = eo.find("seq"); it != eo.end() && it->value().is_int64()) {
+          last_seq = std::max(last_seq, it->value().get_int64());
+        }
+      }
+    }
+    feed.stats.replayed += static_cast<int64_t>(batch.size());
+    if (!batch.empty()) {
+      spdlog::info("feed {}: {} event(s) from the replay endpoint", feed.config.name, batch.size());
+      Submit(feed, std::move(batch));
+    }
+    // At most 1000 per reply: ask for the rest.
+    if (events.size() >= 1000 && last_seq > 0) {
+      RequestReplay(feed, source, last_seq + 1);
+    } else if (feed.catching_up && --feed.outstanding_catch_up <= 0) {
+      FinishCatchUp(feed, "caught up from the replay endpoint");
+    }
+  }
+  return n;
+}
+
+std::vector<Intake::FeedView> Intake::feeds() const {
+  std::vector<FeedView> out;
+  for (const auto& f : feeds_) out.push_back({f->config, f->stats});
+  return out;
+}
+
+int64_t Intake::held_messages() const {
+  int64_t held = 0;
+  for (const auto& [f, batch] : held_) held += static_cast<int64_t>(batch.size());
+  for (const auto& f : feeds_) held += static_cast<int64_t>(f->held_live.size());
+  return held;
+}
+
+}  // namespace bw

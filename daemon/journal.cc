@@ -1,0 +1,115 @@
+#include "daemon/journal.h"
+
+#include <boost/json.hpp>
+
+#include "handlers/escalation.h"
+
+namespace bw {
+
+std::string MakeUlid(TimePoint now, std::mt19937_64& rng) {
+  static const char kAlphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+  uint64_t ms = static_cast<uint64_t>(now.time_since_epoch().count());
+  uint64_t r1 = rng(), r2 = rng();
+  std::string out(26, '0');
+  for (int i = 9; i >= 0; --i) {
+    out[i] = kAlphabet[ms & 31];
+    ms >>= 5;
+  }
+  for (int i = 0; i < 16; ++i) {  // 80 random bits: 16 characters of 5 bits
+    uint64_t& src = i < 8 ? r1 : r2;
+    out[10 + i] = kAlphabet[src & 31];
+    src >>= 5;
+  }
+  return out;
+}
+
+StoreJournal::StoreJournal(Store& store, const Policy& policy)
+    : store_(store), policy_(policy), rng_(std::random_device{}()) {}
+
+Result<CommittedBatch> StoreJournal::Commit(JournalEntry* entry) {
+  const int64_t seq_before = next_alert_seq_;
+  CommittedBatch out;
+  Status s = store_.Begin();
+  if (s.ok()) s = Write(entry, &out);
+  if (s.ok()) s = store_.Commit();
+  if (!s.ok()) {
+    store_.Rollback();
+    next_alert_seq_ = seq_before;
+    return s;
+  }
+  return out;
+}
+
+Status StoreJournal::Write(JournalEntry* entry, CommittedBatch* out) {
+  // Alerts raised without a message first (escalations are due before the tick's own rules run).
+  for (auto& a : entry->alerts) {
+    if (Status s = WriteAlert(&a, entry->at, out); !s.ok()) return s;
+  }
+  for (const auto& e : entry->escalations) {
+    if (Status s = store_.SetEscalation(e.alert_id, e.level, e.next_at); !s.ok()) return s;
+  }
+  for (auto& item : entry->items) {
+    auto row = store_.InsertInbound(item.record);
+    if (!row.ok()) return row.status();
+    out->inbound_rows.push_back(*row);
+    if (item.request_audit) {
+      // event.submit: the request's own row is the collection record of the message.
+      const InboundRecord& rec = item.record;
+      AuditRecord a = *item.request_audit;
+      a.subjects = rec.person_id;
+      a.outcome = rec.result == "handled" ? "ok" : "bad_request";
+      a.detail = "inbound #" + std::to_string(*row) + " " + rec.source + "/" + rec.msg_id + " " +
+                 rec.type + " " + rec.result + (rec.reason.empty() ? "" : " (" + rec.reason + ")");
+      if (Status s = store_.InsertAudit(a); !s.ok()) return s;
+    }
+    for (const auto& c : item.changes) {
+      Status s = store_.InsertInstrumentChange(c, item.record.source, item.record.msg_id,
+                                               item.record.received_at);
+      if (!s.ok()) return s;
+    }
+    for (auto& a : item.alerts) {
+      if (Status s = WriteAlert(&a, entry->at, out); !s.ok()) return s;
+    }
+  }
+  for (const auto& u : entry->alert_updates) {
+    Status s = u.kind == AlertUpdate::Kind::kAck
+                   ? store_.AckAlert(u.alert_id, u.by, u.at)
+                   : store_.ResolveAlert(u.alert_id, u.by, u.at, u.outcome, u.note);
+    if (!s.ok()) return s;
+  }
+  for (const auto& a : entry->audits) {
+    if (Status s = store_.InsertAudit(a); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+Status StoreJournal::WriteAlert(Alert* a, TimePoint at, CommittedBatch* out) {
+  a->seq = next_alert_seq_++;
+  a->alert_id = MakeUlid(at, rng_);
+  a->raised_at = at;
+  std::optional<TimePoint> escalate_at;
+  if (a->kind != "unacknowledged") {  // an unacknowledged alert is itself the escalation
+    if (auto step = NextEscalation(*a, "", 0, at, policy_)) escalate_at = step->due;
+  }
+  if (Status s = store_.InsertAlert(*a, escalate_at); !s.ok()) return s;
+  out->alerts.push_back({*a, boost::json::serialize(AlertToJson(*a))});
+  return Status::Ok();
+}
+
+Result<bool> StoreJournal::HasHandled(const std::string& source, const std::string& msg_id) {
+  return store_.HasHandled(source, msg_id);
+}
+
+Status StoreJournal::ForEachHandled(
+    const std::function<void(const std::string&, const std::string&)>& fn) {
+  return store_.ForEachHandled(fn);
+}
+
+Status StoreJournal::LoadSeq() {
+  auto max_seq = store_.MaxAlertSeq();
+  if (!max_seq.ok()) return max_seq.status();
+  next_alert_seq_ = *max_seq + 1;
+  return Status::Ok();
+}
+
+}  // namespace bw

@@ -1,0 +1,78 @@
+// Journal: the one commit unit of the daemon.  Everything a stage decides — inbound rows (dead
+// letters included), instrument versions, alerts with their recipients and first escalation
+// deadline, escalation steps, acknowledgements and outcomes, audit rows — reaches the store only
+// as a JournalEntry committed here, in one transaction: all of it is kept, or none of it.
+//
+// The journal assigns what only a commit may assign: each alert's seq (gap-free, in entry order:
+// the items' alerts in item order, then the entry's own), its ULID and raised_at.  A refused
+// commit leaves the next seq as it was.  What to do after a refusal (hold the batch, pause intake,
+// restore the engine) is the caller's: see daemon/pipeline.h.
+//
+// `Journal` is the seam (a PostgreSQL journal can stand behind it); `StoreJournal` is the journal
+// over any `Store` (SQLite by default, or the fault-injecting decorator in tests).
+//
+// Thread-safety: not synchronised; one owner thread.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <random>
+#include <string>
+
+#include "daemon/stage_values.h"
+#include "daemon/store.h"
+#include "handlers/clock.h"
+#include "handlers/policy.h"
+#include "handlers/status.h"
+
+namespace bw {
+
+class Journal {
+ public:
+  virtual ~Journal() = default;
+
+  // Makes `entry` durable, assigning seq, alert_id and raised_at (= entry->at) to every alert in
+  // it.  On error nothing of the entry is kept and the seq counter is unchanged.
+  [[nodiscard]] virtual Result<CommittedBatch> Commit(JournalEntry* entry) = 0;
+
+  // True when (source, msg_id) is already journaled as handled: the deduplication backstop.
+  [[nodiscard]] virtual Result<bool> HasHandled(const std::string& source,
+                                                const std::string& msg_id) = 0;
+
+  // Calls `fn(channel, payload)` for every handled inbound message in handling order (to rebuild
+  // the engine by replay).
+  [[nodiscard]] virtual Status ForEachHandled(
+      const std::function<void(const std::string& channel, const std::string& payload)>& fn) = 0;
+
+  // Re-reads the highest committed seq (start-up).
+  [[nodiscard]] virtual Status LoadSeq() = 0;
+  virtual int64_t last_alert_seq() const = 0;
+};
+
+class StoreJournal final : public Journal {
+ public:
+  // `store` and `policy` must outlive the journal; `policy` is read at each commit (first
+  // escalation deadlines), so a reload takes effect at the next one.
+  StoreJournal(Store& store, const Policy& policy);
+
+  Result<CommittedBatch> Commit(JournalEntry* entry) override;
+  Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override;
+  Status ForEachHandled(
+      const std::function<void(const std::string&, const std::string&)>& fn) override;
+  Status LoadSeq() override;
+  int64_t last_alert_seq() const override { return next_alert_seq_ - 1; }
+
+ private:
+  Status Write(JournalEntry* entry, CommittedBatch* out);
+  Status WriteAlert(Alert* alert, TimePoint at, CommittedBatch* out);
+
+  Store& store_;
+  const Policy& policy_;
+  int64_t next_alert_seq_ = 1;
+  std::mt19937_64 rng_;
+};
+
+// Crockford base32 ULID: 48-bit millisecond time and 80 random bits.
+std::string MakeUlid(TimePoint now, std::mt19937_64& rng);
+
+}  // namespace bw

@@ -1,0 +1,232 @@
+#include "daemon/matcher.h"
+
+#include <spdlog/spdlog.h>
+
+#include "handlers/time_util.h"
+
+namespace bw {
+
+const char* ItemResultName(ItemResult r) {
+  switch (r) {
+    case ItemResult::kHandled:
+      return "handled";
+    case ItemResult::kDuplicate:
+      return "duplicate";
+    case ItemResult::kRejected:
+      return "rejected";
+    case ItemResult::kFailed:
+      return "failed";
+  }
+  return "failed";
+}
+
+Matcher::Matcher(Engine& engine, Journal& journal, const Clock& clock, int64_t max_message_bytes)
+    : engine_(engine), journal_(journal), clock_(clock), max_message_bytes_(max_message_bytes) {}
+
+Result<JournalEntry> Matcher::Match(const std::vector<InboundMessage>& batch,
+                                    std::vector<ItemOutcome>* outcomes) {
+  JournalEntry entry;
+  entry.at = clock_.Now();
+  outcomes->assign(batch.size(), ItemOutcome{});
+  handled_in_batch_.clear();
+  for (size_t i = 0; i < batch.size(); ++i) {
+    JournalItem item;
+    Status s = MatchOne(batch[i], entry.at, &item, &(*outcomes)[i]);
+    if (!s.ok()) return s;
+    if ((*outcomes)[i].result != ItemResult::kDuplicate) entry.items.push_back(std::move(item));
+  }
+  return entry;
+}
+
+void Matcher::Reject(const InboundMessage& in, const std::string& source, const Status& why,
+                     JournalItem* item, ItemOutcome* out) {
+  InboundRecord& rec = item->record;
+  rec.result = "rejected";
+  rec.reason = why.reason().empty() ? "invalid" : why.reason();
+  rec.detail = why.ToString();
+  out->result = ItemResult::kRejected;
+  out->reason = rec.reason;
+  out->message = rec.detail;
+  LogRejection(in, source, why);
+}
+
+Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* item,
+                         ItemOutcome* out) {
+  InboundRecord& rec = item->record;
+  rec.received_at = now;
+  rec.channel = in.channel;
+  rec.topic = in.topic;
+  rec.payload = in.payload;
+  item->request_audit = in.request_audit;
+  rec.audited_by_caller = in.request_audit.has_value();
+
+  if (!in.frame_error.empty()) {
+    Reject(in, "", Status::BadInput("", in.frame_error, "bad_frames"), item, out);
+    return Status::Ok();
+  }
+  if (!in.expected_topic.empty() && in.topic != in.expected_topic) {
+    Reject(in, "",
+           Status::BadInput("topic",
+                            "topic \"" + in.topic + "\" is not this feed's topic \"" +
+                                in.expected_topic + "\"",
+                            "topic_mismatch"),
+           item, out);
+    return Status::Ok();
+  }
+  DecodeOptions opts;
+  opts.max_message_bytes = static_cast<size_t>(max_message_bytes_);
+  opts.require_seq = in.require_seq;
+  opts.now = now;
+  opts.future_skew_s = engine_.policy().future_skew_s;
+  auto event = DecodeEvent(in.payload, opts);
+  if (!event.ok()) {
+    Reject(in, "", event.status(), item, out);
+    return Status::Ok();
+  }
+  const Event& e = *event;
+  rec.source = e.source;
+  rec.msg_id = e.id;
+  rec.seq = e.seq;
+  rec.type = EventTypeName(e.type);
+  rec.person_id = !e.person_id.empty() ? e.person_id
+                  : e.instrument       ? e.instrument->subject
+                                       : std::string();
+  rec.event_time = e.time;
+  out->source = e.source;
+  out->seq = e.seq;
+  if (!in.expected_topic.empty() && e.type != EventType::kHeartbeat &&
+      in.expected_topic != FeedOfEventType(e.type)) {
+    Reject(in, e.source,
+           Status::BadInput("type",
+                            std::string("\"") + EventTypeName(e.type) +
+                                "\" events do not belong on feed \"" + in.expected_topic + "\"",
+                            "wrong_feed"),
+           item, out);
+    return Status::Ok();
+  }
+  auto key = std::make_pair(e.source, e.id);
+  bool duplicate = handled_in_batch_.contains(key);
+  if (!duplicate) {
+    auto stored = journal_.HasHandled(e.source, e.id);
+    if (!stored.ok()) return stored.status();
+    duplicate = *stored;
+  }
+  if (duplicate) {
+    out->result = ItemResult::kDuplicate;
+    return Status::Ok();
+  }
+  auto outcome = engine_.Decide(e);
+  if (!outcome.ok()) {
+    if (outcome.status().code() == ErrorCode::kBadInput) {
+      Reject(in, e.source, outcome.status(), item, out);
+      return Status::Ok();
+    }
+    // A failing handler must not stop the others: keep the event as a dead letter.
+    spdlog::error("handler failed on {}/{}: {}", e.source, e.id, outcome.status().ToString());
+    Reject(in, e.source, Status::BadInput("", outcome.status().message(), "handler_failed"),
+           item, out);
+    return Status::Ok();
+  }
+  rec.result = "handled";
+  rec.detail = outcome->note;
+  item->changes = outcome->changes;
+  item->alerts = outcome->alerts;
+  engine_.Apply(*outcome);  // at once: the next message of the batch sees it (see the header)
+  handled_in_batch_.insert(std::move(key));
+  out->result = ItemResult::kHandled;
+  out->message = outcome->note;
+  return Status::Ok();
+}
+
+Status Matcher::MatchTick(TimePoint now, JournalEntry* entry) {
+  auto tick = engine_.Tick(now);
+  if (!tick.ok()) {
+    spdlog::error("tick rules failed: {}", tick.status().ToString());
+    return Status::Ok();  // the rules run again at the next tick
+  }
+  if (tick->alerts.empty() && tick->mutations.empty()) return Status::Ok();
+  JournalItem item;
+  InboundRecord& rec = item.record;
+  rec.received_at = now;
+  rec.channel = kTickChannel;
+  rec.topic = kTickChannel;
+  rec.source = "breachwatchd";
+  rec.msg_id = "tick-" + std::to_string(now.time_since_epoch().count());
+  rec.type = "tick";
+  rec.event_time = now;
+  rec.payload = FormatRfc3339(now);
+  rec.result = "handled";
+  rec.detail = tick->note.empty() ? "time-driven rules" : tick->note;
+  item.alerts = tick->alerts;
+  engine_.Apply(*tick);
+  entry->items.push_back(std::move(item));
+  return Status::Ok();
+}
+
+Status Matcher::Restore() {
+  // The engine's state is a function of the handled messages in handling order: replay them.
+  // Alerts they raised are already journaled and are not raised again.
+  stale_ = true;
+  engine_.Reset();
+  DecodeOptions opts;
+  opts.max_message_bytes = SIZE_MAX;
+  opts.require_seq = false;
+  opts.now = TimePoint::max() - std::chrono::hours(24 * 365);
+  opts.future_skew_s = 0;
+  int64_t replayed = 0, failed = 0;
+  Status s = journal_.ForEachHandled([&](const std::string& channel, const std::string& payload) {
+    if (channel == kTickChannel) {
+      // A recorded run of the time-driven rules: run it again at the same time.
+      auto t = ParseRfc3339(payload);
+      if (!t) return;
+      auto outcome = engine_.Tick(*t);
+      if (outcome.ok()) engine_.Apply(*outcome);
+      return;
+    }
+    auto event = DecodeEvent(payload, opts);
+    if (!event.ok()) {
+      ++failed;
+      spdlog::error("replay: stored event no longer decodes: {}", event.status().ToString());
+      return;
+    }
+    auto outcome = engine_.Decide(*event);
+    if (!outcome.ok()) {
+      ++failed;
+      spdlog::error("replay: event {}/{} no longer applies: {}", event->source, event->id,
+                    outcome.status().ToString());
+      return;
+    }
+    engine_.Apply(*outcome);
+    ++replayed;
+  });
+  if (!s.ok()) {
+    spdlog::error("cannot rebuild state from the store: {}", s.ToString());
+    return s;
+  }
+  if (replayed > 0 || failed > 0) {
+    spdlog::info("state rebuilt from {} stored event(s){}", replayed,
+                 failed ? fmt::format(", {} could not be replayed", failed) : std::string());
+  }
+  stale_ = false;
+  return Status::Ok();
+}
+
+void Matcher::LogRejection(const InboundMessage& in, const std::string& source,
+                           const Status& why) {
+  const std::string key = source.empty() ? "channel:" + in.channel : source;
+  const TimePoint now = clock_.Now();
+  auto it = last_reject_log_.find(key);
+  if (it != last_reject_log_.end() && now - it->second < std::chrono::minutes(1)) {
+    ++suppressed_rejects_[key];
+    return;
+  }
+  int64_t suppressed = suppressed_rejects_[key];
+  suppressed_rejects_[key] = 0;
+  last_reject_log_[key] = now;
+  spdlog::warn("rejected message on {} from {}: {} [{}]{}", in.channel,
+               source.empty() ? "unknown source" : source, why.ToString(), why.reason(),
+               suppressed ? fmt::format(" ({} more rejected since the last report)", suppressed)
+                          : std::string());
+}
+
+}  // namespace bw

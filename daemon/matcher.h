@@ -1,0 +1,69 @@
+// Matcher: the stage between intake and the journal.  For each inbound message, in order:
+// validate the frames and topic → decode (handlers/event.h) → deduplicate → Engine::Decide → one
+// JournalItem (handled, or a dead letter with its reason).  A batch becomes one JournalEntry.
+//
+// State: the Engine.  Each decided outcome is applied to the engine at once, so that the next
+// message of the batch sees it (an instrument granted, then a fix against it).  The entry is not yet
+// durable, so when the journal refuses it the caller must call Restore(), which rebuilds the engine
+// from what the journal holds: the state is then exactly what it was before the batch.
+//
+// Thread-safety: not synchronised; one owner thread (the engine's).
+#pragma once
+
+#include <chrono>
+#include <map>
+#include <set>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "daemon/journal.h"
+#include "daemon/stage_values.h"
+#include "handlers/engine.h"
+
+namespace bw {
+
+// Inbound rows of this channel record a run of the engine's time-driven rules that changed state;
+// their payload is the time the rules ran at.
+inline constexpr const char* kTickChannel = "tick";
+
+class Matcher {
+ public:
+  // `journal` is read for deduplication and replay only.  All references must outlive the matcher.
+  Matcher(Engine& engine, Journal& journal, const Clock& clock, int64_t max_message_bytes);
+
+  // Decides `batch` in order into one entry; `outcomes` gets one per message (their alerts without
+  // seq and id until committed).  An error (the journal could not be read) leaves nothing decided
+  // that should be kept: call Restore().
+  [[nodiscard]] Result<JournalEntry> Match(const std::vector<InboundMessage>& batch,
+                                           std::vector<ItemOutcome>* outcomes);
+
+  // Runs the engine's time-driven rules (expiry warnings) as of `now`; when they change anything,
+  // appends the `tick` row that records the run (replayed like an event) with its alerts.
+  [[nodiscard]] Status MatchTick(TimePoint now, JournalEntry* entry);
+
+  // Rebuilds the engine from the journal's handled messages (start-up, and after a refused
+  // commit).  On error the engine is stale: nothing may be matched until a Restore succeeds.
+  [[nodiscard]] Status Restore();
+  bool stale() const { return stale_; }
+
+ private:
+  // Decides one message into `item` and `out`.  Non-ok only when the journal cannot be read.
+  Status MatchOne(const InboundMessage& in, TimePoint now, JournalItem* item, ItemOutcome* out);
+  void Reject(const InboundMessage& in, const std::string& source, const Status& why,
+              JournalItem* item, ItemOutcome* out);
+  // Logs a rejection once per source (or channel) per minute, with how many were not logged.
+  void LogRejection(const InboundMessage& in, const std::string& source, const Status& why);
+
+  Engine& engine_;
+  Journal& journal_;
+  const Clock& clock_;
+  const int64_t max_message_bytes_;
+  bool stale_ = false;
+  // (source, id) handled earlier in the batch being matched: not yet in the journal.
+  std::set<std::pair<std::string, std::string>> handled_in_batch_;
+  std::map<std::string, TimePoint> last_reject_log_;
+  std::map<std::string, int64_t> suppressed_rejects_;
+};
+
+}  // namespace bw

@@ -1,0 +1,162 @@
+#include "daemon/observe.h"
+
+#include <fmt/format.h>
+
+#include "daemon/startup.h"
+
+#ifndef BREACHWATCH_VERSION
+#define BREACHWATCH_VERSION "0.0.0"
+#endif
+
+namespace bw {
+
+Observer::Observer(const Config& config, const Clock& clock, TimePoint started_at,
+                   const Intake& intake, const Pipeline& pipeline, const Journal& journal,
+                   const Publisher& publisher, Store& store, const Engine& engine,
+                   const Security& security, const int64_t& control_requests)
+    : config_(config),
+      clock_(clock),
+      started_at_(started_at),
+      intake_(intake),
+      pipeline_(pipeline),
+      journal_(journal),
+      publisher_(publisher),
+      store_(store),
+      engine_(engine),
+      security_(security),
+      control_requests_(control_requests) {}
+
+boost::json::object Observer::StatusJson() const {
+  boost::json::object o;
+  const TimePoint now = clock_.Now();
+  o["version"] = BREACHWATCH_VERSION;
+  o["uptime_s"] = std::chrono::duration_cast<std::chrono::seconds>(now - started_at_).count();
+  boost::json::array feeds;
+  for (const auto& [fc, stats] : intake_.feeds()) {
+    boost::json::object fo;
+    fo["name"] = fc.name;
+    fo["endpoint"] = fc.endpoint;
+    fo["received"] = stats.received;
+    fo["handled"] = stats.handled;
+    fo["rejected"] = stats.rejected;
+    fo["duplicates"] = stats.duplicates;
+    boost::json::object seqs;
+    for (const auto& [key, seq] : intake_.health().last_seqs()) {
+      if (key.first == fc.name) seqs[key.second] = seq;
+    }
+    fo["last_seq"] = std::move(seqs);
+    fo["gaps"] = stats.gaps;
+    fo["replay"] = fc.replay;
+    fo["replay_requests"] = stats.replay_requests;
+    fo["replayed"] = stats.replayed;
+    fo["silent"] = intake_.health().IsSilent(fc.name);
+    if (stats.last_seen.time_since_epoch().count() != 0) {
+      fo["last_seen_age_s"] =
+          std::chrono::duration_cast<std::chrono::seconds>(now - stats.last_seen).count();
+    } else {
+      fo["last_seen_age_s"] = nullptr;
+    }
+    feeds.push_back(std::move(fo));
+  }
+  o["feeds"] = std::move(feeds);
+  boost::json::object counts;
+  auto c = store_.Counts();
+  if (c.ok()) {
+    counts["inbound_handled"] = c->inbound_handled;
+    counts["inbound_rejected"] = c->inbound_rejected;
+    counts["instruments"] = c->instruments;
+    counts["alerts"] = c->alerts;
+    counts["audit_records"] = c->audit;
+  }
+  counts["alerts_published"] = publisher_.deliveries();
+  counts["alert_deliveries_dropped"] = publisher_.dropped();
+  counts["held_messages"] = intake_.held_messages();
+  counts["control_requests"] = control_requests_;
+  counts["last_alert_seq"] = journal_.last_alert_seq();
+  o["counts"] = std::move(counts);
+  o["store"] = {{"path", ResolveStorePath(config_.store_path)},
+                {"healthy", pipeline_.stats().store_healthy && c.ok()},
+                {"failures", pipeline_.stats().store_failures}};
+  o["zones"] = engine_.zones().size();
+  o["missing_seqs"] = intake_.health().MissingCount();
+  o["security"] = security_.StatusJson();
+  return o;
+}
+
+std::string Observer::Metrics() const {
+  std::string out;
+  const TimePoint now = clock_.Now();
+  auto line = [&](const std::string& name, const std::string& labels, double value) {
+    out += name;
+    if (!labels.empty()) out += "{" + labels + "}";
+    out += " " + fmt::format("{}", value) + "\n";
+  };
+  auto help = [&](const char* name, const char* type, const char* text) {
+    out += fmt::format("# HELP {} {}\n# TYPE {} {}\n", name, text, name, type);
+  };
+  const auto feeds = intake_.feeds();
+  // One counter per feed: name, help, and which of the feed's figures it shows.
+  auto per_feed = [&](const char* name, const char* text, int64_t Intake::FeedStats::*field) {
+    help(name, "counter", text);
+    for (const auto& [fc, stats] : feeds) line(name, "feed=\"" + fc.name + "\"", stats.*field);
+  };
+  per_feed("breachwatch_feed_messages_total", "Messages received per feed.",
+           &Intake::FeedStats::received);
+  per_feed("breachwatch_feed_handled_total", "Messages handled per feed.",
+           &Intake::FeedStats::handled);
+  per_feed("breachwatch_feed_rejected_total", "Messages dead-lettered per feed.",
+           &Intake::FeedStats::rejected);
+  per_feed("breachwatch_feed_duplicates_total", "Duplicate messages per feed.",
+           &Intake::FeedStats::duplicates);
+  per_feed("breachwatch_feed_gaps_total", "Sequence gaps detected per feed.",
+           &Intake::FeedStats::gaps);
+  per_feed("breachwatch_feed_replayed_total", "Events received from replay endpoints.",
+           &Intake::FeedStats::replayed);
+  help("breachwatch_feed_last_seen_age_seconds", "gauge",
+       "Seconds since the feed last sent anything.");
+  for (const auto& [fc, stats] : feeds) {
+    auto heard = intake_.health().LastHeard(fc.name);
+    line("breachwatch_feed_last_seen_age_seconds", "feed=\"" + fc.name + "\"",
+         heard ? std::chrono::duration<double>(now - *heard).count() : -1);
+  }
+  help("breachwatch_feed_silent", "gauge", "1 while the feed is silent.");
+  for (const auto& [fc, stats] : feeds) {
+    line("breachwatch_feed_silent", "feed=\"" + fc.name + "\"", intake_.health().IsSilent(fc.name));
+  }
+  help("breachwatch_held_messages", "gauge",
+       "Messages read but waiting (store failing, or catch-up from a replay endpoint).");
+  line("breachwatch_held_messages", "", static_cast<double>(intake_.held_messages()));
+  help("breachwatch_missing_seqs", "gauge", "Sequence numbers still missing in open gaps.");
+  line("breachwatch_missing_seqs", "", static_cast<double>(intake_.health().MissingCount()));
+  help("breachwatch_alerts_total", "counter", "Alerts raised since start, by kind.");
+  for (const auto& [kind, n] : publisher_.alerts_by_kind()) {
+    line("breachwatch_alerts_total", "kind=\"" + kind + "\"", n);
+  }
+  help("breachwatch_alert_deliveries_total", "counter", "Alert publications (one per recipient).");
+  line("breachwatch_alert_deliveries_total", "", publisher_.deliveries());
+  help("breachwatch_alert_deliveries_dropped_total", "counter",
+       "Publications refused by a subscriber's high-water mark (the alert stays retrievable with "
+       "alerts.since).");
+  line("breachwatch_alert_deliveries_dropped_total", "", publisher_.dropped());
+  help("breachwatch_alert_subscriptions", "gauge", "Current alert topic subscriptions.");
+  line("breachwatch_alert_subscriptions", "", publisher_.subscriptions());
+  const Pipeline::Stats& p = pipeline_.stats();
+  help("breachwatch_store_healthy", "gauge", "1 when the last store write succeeded.");
+  line("breachwatch_store_healthy", "", p.store_healthy);
+  help("breachwatch_store_failures_total", "counter", "Failed store transactions.");
+  line("breachwatch_store_failures_total", "", p.store_failures);
+  help("breachwatch_commit_seconds", "histogram", "Time to handle and commit one batch.");
+  for (size_t i = 0; i < std::size(Pipeline::Stats::kCommitBuckets); ++i) {
+    line("breachwatch_commit_seconds_bucket",
+         fmt::format("le=\"{}\"", Pipeline::Stats::kCommitBuckets[i]), p.commit_bucket_counts[i]);
+  }
+  line("breachwatch_commit_seconds_bucket", "le=\"+Inf\"", p.commits);
+  line("breachwatch_commit_seconds_sum", "", p.commit_seconds_sum);
+  line("breachwatch_commit_seconds_count", "", p.commits);
+  help("breachwatch_instruments", "gauge", "Instruments known (all versions' ids).");
+  line("breachwatch_instruments", "", static_cast<double>(engine_.instrument_count()));
+  out += security_.Metrics();
+  return out;
+}
+
+}  // namespace bw

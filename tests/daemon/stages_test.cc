@@ -1,0 +1,347 @@
+// The daemon's stages in process (docs/architecture.md): the journal over the real SQLite store
+// behind the fault-injecting decorator, the matcher with an in-memory journal, and the pipeline
+// with a real publisher socket.  What they pin down is the commit unit: a refused commit leaves the
+// engine's state, the alert seq and the published alerts as they were.
+#include <gtest/gtest.h>
+
+#include <boost/asio/io_context.hpp>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+
+#include "daemon/fault_injecting_store.h"
+#include "daemon/journal.h"
+#include "daemon/matcher.h"
+#include "daemon/pipeline.h"
+#include "daemon/publisher.h"
+#include "handlers/time_util.h"
+
+namespace bw {
+namespace {
+
+// Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS).
+constexpr const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
+constexpr const char* kInGreenwich = "[-0.018494194999263,51.481203765754287]";
+
+std::shared_ptr<const ZoneIndex> LondonBoroughs() {
+  static std::shared_ptr<const ZoneIndex> zones = [] {
+    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
+                     "/config/zones/london_lad22_bgc_wgs84.geojson");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    ZoneSetSource src{"london_lad22_bgc_wgs84.geojson", ss.str(), "LAD22CD", "LAD22NM", false};
+    auto built = ZoneIndex::Build({src});
+    EXPECT_TRUE(built.ok()) << built.status().ToString();
+    return *built;
+  }();
+  return zones;
+}
+
+InboundMessage Message(const std::string& payload) {
+  InboundMessage m;
+  m.channel = "control";
+  m.topic = "event.submit";
+  m.payload = payload;
+  m.require_seq = false;
+  return m;
+}
+
+// Bail excluding the subject from Lewisham (E09000023).
+InboundMessage Grant() {
+  return Message(R"({"type":"instrument.granted","id":"g-1","source":"custody","time":"2016-05-10T14:00:00Z",
+    "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-1","protected_persons":[],
+    "case_ref":"CASE-1","oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
+    "valid_from":"2016-05-10T14:00:00Z","valid_until":null,
+    "conditions":[{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"}]}})");
+}
+
+InboundMessage Check(const std::string& id, const char* at) {
+  return Message(R"({"type":"check.person","id":")" + id +
+                 R"(","source":"checks","time":"2016-08-13T20:59:30Z","person_id":"PNC-1",
+                 "officer_id":"MP-PC5555","at":)" + at + "}");
+}
+
+bool HasKind(const std::vector<Alert>& alerts, const std::string& kind) {
+  for (const auto& a : alerts) {
+    if (a.kind == kind) return true;
+  }
+  return false;
+}
+
+// An in-memory journal that can be told to refuse commits.
+class MemoryJournal final : public Journal {
+ public:
+  Result<CommittedBatch> Commit(JournalEntry* entry) override {
+    if (refuse) return Status::IoError("refused by the test");
+    CommittedBatch out;
+    for (auto& item : entry->items) {
+      out.inbound_rows.push_back(static_cast<int64_t>(rows.size()) + 1);
+      rows.push_back(item.record);
+      if (item.record.result == "handled") handled.insert({item.record.source, item.record.msg_id});
+      for (auto& a : item.alerts) {
+        a.seq = ++seq;
+        out.alerts.push_back({a, ""});
+      }
+    }
+    return out;
+  }
+  Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override {
+    return handled.contains({source, msg_id});
+  }
+  Status ForEachHandled(
+      const std::function<void(const std::string&, const std::string&)>& fn) override {
+    for (const auto& r : rows) {
+      if (r.result == "handled") fn(r.channel, r.payload);
+    }
+    return Status::Ok();
+  }
+  Status LoadSeq() override { return Status::Ok(); }
+  int64_t last_alert_seq() const override { return seq; }
+
+  bool refuse = false;
+  std::vector<InboundRecord> rows;
+  std::set<std::pair<std::string, std::string>> handled;
+  int64_t seq = 0;
+};
+
+class MatcherTest : public ::testing::Test {
+ protected:
+  MatcherTest()
+      : clock_(*ParseRfc3339("2016-08-13T21:00:00Z")),
+        engine_(clock_, LondonBoroughs(), Policy{}),
+        matcher_(engine_, journal_, clock_, 65536) {}
+
+  // Matches and commits `batch` into the memory journal, as the pipeline would.
+  std::vector<ItemOutcome> Run(const std::vector<InboundMessage>& batch) {
+    std::vector<ItemOutcome> outcomes;
+    auto entry = matcher_.Match(batch, &outcomes);
+    EXPECT_TRUE(entry.ok()) << entry.status().ToString();
+    if (entry.ok()) EXPECT_TRUE(journal_.Commit(&*entry).ok());
+    return outcomes;
+  }
+
+  ManualClock clock_;
+  Engine engine_;
+  MemoryJournal journal_;
+  Matcher matcher_;
+};
+
+TEST_F(MatcherTest, LaterMessagesOfABatchSeeTheEarlierOnes) {
+  auto outcomes = Run({Grant(), Check("chk-1", kInLewisham)});
+  ASSERT_EQ(outcomes.size(), 2u);
+  EXPECT_EQ(outcomes[0].result, ItemResult::kHandled);
+  EXPECT_EQ(outcomes[1].result, ItemResult::kHandled);
+  ASSERT_EQ(journal_.rows.size(), 2u);
+  EXPECT_EQ(journal_.seq, 2) << "a breach and a check_result";
+}
+
+TEST_F(MatcherTest, ADuplicateWithinTheBatchIsNotJournaledTwice) {
+  auto outcomes = Run({Grant(), Grant(), Check("chk-1", kInGreenwich)});
+  EXPECT_EQ(outcomes[1].result, ItemResult::kDuplicate);
+  EXPECT_EQ(journal_.rows.size(), 2u);
+  auto again = Run({Grant()});
+  EXPECT_EQ(again[0].result, ItemResult::kDuplicate) << "the journal is the backstop";
+}
+
+TEST_F(MatcherTest, BadInputBecomesADeadLetterNamingItsReason) {
+  auto outcomes = Run({Message("{not json"), Grant()});
+  EXPECT_EQ(outcomes[0].result, ItemResult::kRejected);
+  EXPECT_EQ(outcomes[0].reason, "not_json");
+  EXPECT_EQ(journal_.rows[0].result, "rejected");
+  EXPECT_EQ(outcomes[1].result, ItemResult::kHandled) << "the next message is still handled";
+}
+
+TEST_F(MatcherTest, RestoreAfterARefusedCommitLeavesTheEngineAsBefore) {
+  Run({Grant()});
+  std::vector<ItemOutcome> outcomes;
+  InboundMessage varied = Grant();
+  varied.payload = R"({"type":"instrument.ended","id":"e-1","source":"custody","time":"2016-06-01T10:00:00Z",
+                       "instrument_id":"BAIL/1","reason":"charged"})";
+  auto entry = matcher_.Match({Check("chk-1", kInLewisham), varied}, &outcomes);
+  ASSERT_TRUE(entry.ok()) << entry.status().ToString();
+  ASSERT_EQ(outcomes[1].result, ItemResult::kHandled) << outcomes[1].message;
+  // Applied at once, within the batch: the breach is counted and the bail has ended.
+  EXPECT_EQ(engine_.state().breaches.count("PNC-1"), 1u);
+  EXPECT_TRUE(engine_.InForce("PNC-1", clock_.Now()).empty());
+  journal_.refuse = true;
+  ASSERT_FALSE(journal_.Commit(&*entry).ok());
+  ASSERT_TRUE(matcher_.Restore().ok());
+  EXPECT_FALSE(matcher_.stale());
+  EXPECT_EQ(engine_.InForce("PNC-1", clock_.Now()).size(), 1u) << "the end was never committed";
+  EXPECT_EQ(engine_.state().breaches.count("PNC-1"), 0u) << "nor the breach";
+}
+
+// The journal over the real SQLite store, behind the fault-injecting decorator.
+class JournalTest : public ::testing::Test {
+ protected:
+  JournalTest() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bw-stages-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    plan_ = (dir_ / "faults").string();
+    auto sqlite = OpenSqliteStore((dir_ / "breachwatch.db").string());
+    EXPECT_TRUE(sqlite.ok()) << sqlite.status().ToString();
+    store_ = std::make_unique<FaultInjectingStore>(std::move(*sqlite), plan_);
+    journal_ = std::make_unique<StoreJournal>(*store_, policy_);
+    EXPECT_TRUE(journal_->LoadSeq().ok());
+  }
+  ~JournalTest() override { std::filesystem::remove_all(dir_); }
+
+  void Faults(const std::string& plan) {
+    std::ofstream(plan_) << plan << "\n";
+    // The decorator re-reads the plan when its mtime changes.
+    std::filesystem::last_write_time(
+        plan_, std::filesystem::last_write_time(plan_) + std::chrono::seconds(++plans_));
+  }
+
+  static Alert FeedAlert(const std::string& summary) {
+    Alert a;
+    a.kind = "feed_silent";
+    a.severity = Severity::kCritical;
+    a.summary = summary;
+    AddRecipient(&a, ControlTopic("E09000023"));
+    return a;
+  }
+
+  std::filesystem::path dir_;
+  std::string plan_;
+  int plans_ = 0;
+  Policy policy_;
+  std::unique_ptr<Store> store_;
+  std::unique_ptr<StoreJournal> journal_;
+};
+
+TEST_F(JournalTest, AssignsGapFreeSeqsAndSerialisesEachAlertOnce) {
+  JournalEntry entry;
+  entry.at = *ParseRfc3339("2016-08-13T21:00:00Z");
+  entry.alerts = {FeedAlert("one"), FeedAlert("two")};
+  auto committed = journal_->Commit(&entry);
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  ASSERT_EQ(committed->alerts.size(), 2u);
+  EXPECT_EQ(committed->alerts[0].alert.seq, 1);
+  EXPECT_EQ(committed->alerts[1].alert.seq, 2);
+  EXPECT_EQ(committed->alerts[0].alert.alert_id.size(), 26u) << "a ULID";
+  auto stored = store_->AlertsSince(0, 10);
+  ASSERT_TRUE(stored.ok());
+  ASSERT_EQ(stored->size(), 2u);
+  EXPECT_EQ((*stored)[1], committed->alerts[1].payload) << "published byte for byte as stored";
+}
+
+TEST_F(JournalTest, ARefusedCommitKeepsNothingAndLeavesTheSeqAsItWas) {
+  JournalEntry first;
+  first.alerts = {FeedAlert("kept")};
+  ASSERT_TRUE(journal_->Commit(&first).ok());
+  Faults("fail_commit_once");
+  JournalEntry refused;
+  refused.alerts = {FeedAlert("refused")};
+  JournalItem item;
+  item.record.channel = "tag";
+  item.record.source = "em";
+  item.record.msg_id = "m-1";
+  item.record.result = "handled";
+  refused.items.push_back(item);
+  auto result = journal_->Commit(&refused);
+  ASSERT_FALSE(result.ok());
+  EXPECT_EQ(journal_->last_alert_seq(), 1);
+  auto handled = journal_->HasHandled("em", "m-1");
+  ASSERT_TRUE(handled.ok());
+  EXPECT_FALSE(*handled) << "the inbound row went with the refused commit";
+  JournalEntry next;
+  next.alerts = {FeedAlert("after")};
+  auto committed = journal_->Commit(&next);
+  ASSERT_TRUE(committed.ok()) << committed.status().ToString();
+  EXPECT_EQ(committed->alerts[0].alert.seq, 2) << "no seq is lost to the refusal";
+}
+
+// The pipeline: matcher → journal (SQLite + faults) → a real publisher socket.
+class PipelineTest : public JournalTest {
+ protected:
+  PipelineTest()
+      : clock_(*ParseRfc3339("2016-08-13T21:00:00Z")),
+        engine_(clock_, LondonBoroughs(), Policy{}),
+        matcher_(engine_, *journal_, clock_, 65536),
+        publisher_(io_, zmq_),
+        pipeline_(matcher_, *journal_, publisher_, clock_),
+        subscriber_(zmq_, zmq::socket_type::sub) {
+    const std::string endpoint = "inproc://bw-stages-" + std::to_string(++endpoints_);
+    Status bound = publisher_.Bind({endpoint, 1000, false}, [](zmq::socket_t&) {}, nullptr);
+    EXPECT_TRUE(bound.ok()) << bound.ToString();
+    publisher_.Start();
+    subscriber_.set(zmq::sockopt::subscribe, "officer/MP-PC5555/");
+    subscriber_.connect(endpoint);
+    // The subscription has arrived once the publisher has read it.
+    for (int i = 0; i < 1000 && publisher_.subscriptions() == 0; ++i) {
+      io_.poll();
+      io_.restart();
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+    EXPECT_EQ(publisher_.subscriptions(), 1);
+  }
+  ~PipelineTest() override { publisher_.Close(); }
+
+  std::vector<std::string> Received() {
+    std::vector<std::string> out;
+    std::vector<zmq::message_t> frames;
+    while (zmq::recv_multipart(subscriber_, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
+      out.push_back(frames.at(1).to_string());
+      frames.clear();
+    }
+    return out;
+  }
+
+  static inline int endpoints_ = 0;
+  ManualClock clock_;
+  Engine engine_;
+  Matcher matcher_;
+  boost::asio::io_context io_;
+  zmq::context_t zmq_{1};
+  Publisher publisher_;
+  Pipeline pipeline_;
+  zmq::socket_t subscriber_;
+};
+
+TEST_F(PipelineTest, AFailedCommitLeavesEngineSeqAndPublishedAlertsAsTheyWere) {
+  ASSERT_TRUE(pipeline_.Handle({Grant()}).has_value());
+  const int64_t seq_before = journal_->last_alert_seq();
+  Faults("fail_commit_once");
+  auto refused = pipeline_.Handle({Check("chk-1", kInLewisham)});
+  EXPECT_FALSE(refused.has_value());
+  EXPECT_FALSE(pipeline_.stats().store_healthy);
+  EXPECT_EQ(journal_->last_alert_seq(), seq_before);
+  EXPECT_EQ(engine_.state().breaches.count("PNC-1"), 0u) << "the breach was never committed";
+  EXPECT_TRUE(Received().empty()) << "nothing is published that is not stored";
+
+  auto handled = pipeline_.Handle({Check("chk-1", kInLewisham)});
+  ASSERT_TRUE(handled.has_value());
+  EXPECT_TRUE(pipeline_.stats().store_healthy);
+  ASSERT_EQ(handled->size(), 1u);
+  EXPECT_TRUE(HasKind((*handled)[0].alerts, "exclusion_zone_breach"));
+  EXPECT_EQ((*handled)[0].alerts.front().seq, seq_before + 1) << "no seq lost to the failure";
+  EXPECT_EQ(engine_.state().breaches.count("PNC-1"), 1u);
+  auto received = Received();
+  ASSERT_FALSE(received.empty());
+  EXPECT_NE(received.front().find("exclusion_zone_breach"), std::string::npos);
+}
+
+TEST_F(PipelineTest, DaemonAlertsRefusedByTheStoreAreRaisedAgain) {
+  Faults("fail_commit_once");
+  Alert a = FeedAlert("silent");
+  a.recipients = {OfficerTopic("MP-PC5555")};
+  pipeline_.Raise({a});
+  EXPECT_EQ(pipeline_.stats().pending_daemon_alerts, 1);
+  EXPECT_TRUE(Received().empty());
+  pipeline_.Raise({});
+  EXPECT_EQ(pipeline_.stats().pending_daemon_alerts, 0);
+  EXPECT_EQ(journal_->last_alert_seq(), 1);
+  EXPECT_EQ(Received().size(), 1u);
+}
+
+}  // namespace
+}  // namespace bw
