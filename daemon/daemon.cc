@@ -13,9 +13,9 @@
 
 #include "daemon/access_policy.h"
 #include "daemon/fault_injecting_store.h"
-#include "handlers/escalation.h"
-#include "handlers/json_util.h"
-#include "handlers/time_util.h"
+#include "handlers/alerts/escalation.h"
+#include "handlers/base/json_util.h"
+#include "handlers/base/time_util.h"
 
 #ifndef BREACHWATCH_VERSION
 #define BREACHWATCH_VERSION "0.0.0"
@@ -1250,7 +1250,7 @@ std::string Daemon::HandleControl(const std::string& op, const std::string& body
     return std::string(boost::json::serialize(reply));
   };
 
-  // Parsing and validation are the pure decoder's (handlers/control_request.h);
+  // Parsing and validation are the pure decoder's (handlers/wire/control_request.h);
   // a refused request is still audited with who asked and why when known.
   ControlDecodeOptions decode_options;
   decode_options.max_body_bytes = static_cast<size_t>(config_.intake_max_message_bytes) * 4;

@@ -34,9 +34,9 @@
 #include "daemon/store.h"
 #include "daemon/zap_authenticator.h"
 #include "daemon/zmq_watcher.h"
-#include "handlers/control_request.h"
-#include "handlers/engine.h"
-#include "handlers/feed_health.h"
+#include "handlers/engine/engine.h"
+#include "handlers/feeds/feed_health.h"
+#include "handlers/wire/control_request.h"
 
 namespace bw {
 

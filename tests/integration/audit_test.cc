@@ -19,8 +19,8 @@
 #include <vector>
 
 #include "daemon/audit_chain.h"
-#include "handlers/clock.h"
-#include "handlers/time_util.h"
+#include "handlers/base/clock.h"
+#include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
 
 namespace bw::testing {
