@@ -1,7 +1,7 @@
 // The settings table and everything it drives: TOML parsing, validation, example rendering.
 //
 // To add a setting: add the member to the struct in settings.h, add one Field to the table in
-// Schema() below, regenerate config/breachwatch.example.toml (see tests/unit/config_test.cc).
+// Schema() below, regenerate config/breachwatch.example.toml (see tests/unit/config/config_test.cc).
 #include "config/settings.h"
 
 #include <algorithm>

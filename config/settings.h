@@ -20,8 +20,8 @@
 #include <string_view>
 #include <vector>
 
-#include "handlers/policy.h"
-#include "handlers/status.h"
+#include "handlers/base/status.h"
+#include "handlers/engine/policy.h"
 
 namespace bw {
 

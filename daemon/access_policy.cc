@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "handlers/alert.h"
+#include "handlers/alerts/alert.h"
 
 namespace bw {
 namespace {

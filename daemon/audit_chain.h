@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "handlers/status.h"
+#include "handlers/base/status.h"
 
 struct sqlite3;
 

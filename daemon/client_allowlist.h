@@ -25,7 +25,7 @@
 #include <string_view>
 #include <vector>
 
-#include "handlers/status.h"
+#include "handlers/base/status.h"
 
 namespace bw {
 

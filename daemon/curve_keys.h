@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "handlers/status.h"
+#include "handlers/base/status.h"
 
 namespace bw {
 

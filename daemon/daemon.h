@@ -33,7 +33,7 @@
 #include "daemon/startup.h"
 #include "daemon/store.h"
 #include "daemon/ticks.h"
-#include "handlers/engine.h"
+#include "handlers/engine/engine.h"
 
 namespace bw {
 

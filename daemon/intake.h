@@ -1,6 +1,6 @@
 // Intake: the first stage.  Owns every feed's SUB socket and, when configured, its replay client
 // (a DEALER to the feed's ROUTER), turns what arrives into InboundMessage values and hands them in
-// batches to the BatchSink (the pipeline).  It also watches the feeds (handlers/feed_health.h):
+// batches to the BatchSink (the pipeline).  It also watches the feeds (handlers/feeds/feed_health.h):
 // counters, seq gaps (asking the replay endpoint to fill them), silence, and the rate-limited
 // feed_rejected, feed_gap, feed_silent and feed_restored alerts it hands to the sink to raise.
 //
@@ -27,8 +27,8 @@
 #include "daemon/pipeline.h"
 #include "daemon/stage_values.h"
 #include "daemon/zmq_watcher.h"
-#include "handlers/engine.h"
-#include "handlers/feed_health.h"
+#include "handlers/engine/engine.h"
+#include "handlers/feeds/feed_health.h"
 
 namespace bw {
 

@@ -2,7 +2,7 @@
 
 #include <boost/json.hpp>
 
-#include "handlers/escalation.h"
+#include "handlers/alerts/escalation.h"
 
 namespace bw {
 

@@ -21,9 +21,9 @@
 
 #include "daemon/stage_values.h"
 #include "daemon/store.h"
-#include "handlers/clock.h"
-#include "handlers/policy.h"
-#include "handlers/status.h"
+#include "handlers/base/clock.h"
+#include "handlers/engine/policy.h"
+#include "handlers/base/status.h"
 
 namespace bw {
 

@@ -2,7 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 
 namespace bw {
 

@@ -1,5 +1,5 @@
 // Matcher: the stage between intake and the journal.  For each inbound message, in order:
-// validate the frames and topic → decode (handlers/event.h) → deduplicate → Engine::Decide → one
+// validate the frames and topic → decode (handlers/wire/event.h) → deduplicate → Engine::Decide → one
 // JournalItem (handled, or a dead letter with its reason).  A batch becomes one JournalEntry.
 //
 // State: the Engine.  Each decided outcome is applied to the engine at once, so that the next
@@ -19,7 +19,7 @@
 
 #include "daemon/journal.h"
 #include "daemon/stage_values.h"
-#include "handlers/engine.h"
+#include "handlers/engine/engine.h"
 
 namespace bw {
 

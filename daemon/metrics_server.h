@@ -12,7 +12,7 @@
 #include <memory>
 #include <string>
 
-#include "handlers/status.h"
+#include "handlers/base/status.h"
 
 namespace bw {
 

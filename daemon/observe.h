@@ -16,7 +16,7 @@
 #include "daemon/publisher.h"
 #include "daemon/security.h"
 #include "daemon/store.h"
-#include "handlers/engine.h"
+#include "handlers/engine/engine.h"
 
 namespace bw {
 

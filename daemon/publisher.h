@@ -20,7 +20,7 @@
 
 #include "daemon/stage_values.h"
 #include "daemon/zmq_watcher.h"
-#include "handlers/status.h"
+#include "handlers/base/status.h"
 
 namespace bw {
 

@@ -30,7 +30,7 @@
 #include "daemon/store.h"
 #include "daemon/zap_authenticator.h"
 #include "daemon/zmq_watcher.h"
-#include "handlers/clock.h"
+#include "handlers/base/clock.h"
 
 namespace bw {
 

@@ -10,7 +10,7 @@
 
 #include "daemon/audit_chain.h"
 #include "daemon/store.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 
 namespace bw {
 namespace {

@@ -14,9 +14,9 @@
 #include <vector>
 
 #include "daemon/store.h"
-#include "handlers/alert.h"
-#include "handlers/clock.h"
-#include "handlers/event_handler.h"
+#include "handlers/alerts/alert.h"
+#include "handlers/base/clock.h"
+#include "handlers/engine/event_handler.h"
 
 namespace bw {
 

@@ -6,8 +6,8 @@
 #include <string>
 
 #include "config/settings.h"
-#include "handlers/status.h"
-#include "handlers/zone_index.h"
+#include "handlers/base/status.h"
+#include "handlers/geo/zone_index.h"
 
 namespace bw {
 

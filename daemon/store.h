@@ -18,10 +18,10 @@
 #include <tuple>
 #include <vector>
 
-#include "handlers/alert.h"
-#include "handlers/clock.h"
-#include "handlers/event_handler.h"
-#include "handlers/status.h"
+#include "handlers/alerts/alert.h"
+#include "handlers/base/clock.h"
+#include "handlers/base/status.h"
+#include "handlers/engine/event_handler.h"
 
 namespace bw {
 

@@ -4,7 +4,7 @@
 
 #include <boost/json.hpp>
 
-#include "handlers/escalation_routing.h"
+#include "handlers/alerts/escalation_routing.h"
 
 namespace bw {
 

@@ -1,6 +1,6 @@
 // Ticks: the time-driven work, every 500 ms, as journal entries like any input.
 //  - escalation: unacknowledged alerts whose deadline passed (stored, so a restart neither loses nor
-//    resets them) raise their next `unacknowledged` step (handlers/escalation_routing.h);
+//    resets them) raise their next `unacknowledged` step (handlers/alerts/escalation_routing.h);
 //  - the engine's time-driven rules (expiry warnings), recorded as a `tick` row that is replayed;
 //  - retention, once a day: dead letters and audit rows past store.*_retention_days (the store
 //    writes the `erasure` audit row in the purge's own transaction).
@@ -13,7 +13,7 @@
 #include "daemon/matcher.h"
 #include "daemon/pipeline.h"
 #include "daemon/store.h"
-#include "handlers/engine.h"
+#include "handlers/engine/engine.h"
 
 namespace bw {
 

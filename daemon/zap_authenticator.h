@@ -32,8 +32,8 @@
 #include <thread>
 
 #include "daemon/client_allowlist.h"
-#include "handlers/clock.h"
-#include "handlers/status.h"
+#include "handlers/base/clock.h"
+#include "handlers/base/status.h"
 
 namespace bw {
 

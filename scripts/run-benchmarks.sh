@@ -81,11 +81,11 @@ What changed. None of it changes an outcome: the outcome digests printed at setu
 (above) are the same before and after.
 
 - **Bounding boxes before exact geometry.** An inline zone's envelope is computed once
-  when the instrument is decoded (`FixPrefilter::kEnvelope` in `handlers/instrument.h`);
+  when the instrument is decoded (`FixPrefilter::kEnvelope` in `handlers/instruments/instrument.h`);
   a borough's is the `ZoneIndex` box. Boost.Geometry's point-in-polygon test runs only for
   a fix inside the box, and the zone-crossing test only when the box of the segment from
   the previous fix meets it. `DistanceToBoundaryMeters` was already computed only inside.
-- **Distances without Vincenty.** `GeodesicDistanceBounds` (`handlers/geometry.h`) brackets
+- **Distances without Vincenty.** `GeodesicDistanceBounds` (`handlers/geo/geometry.h`) brackets
   the ellipsoidal distance between the chord through the earth and the length of the
   latitude/longitude-linear path, with centimetres of slack. A not_to_attend radius far
   away, or a curfew fix certainly at home, is decided by a bound; the curfew's window
@@ -94,7 +94,7 @@ What changed. None of it changes an outcome: the outcome digests printed at setu
   point-in-polygon tests on boroughs) and zone labels are computed only when an alert is
   raised; they were computed for every fix.
 - **An index by person that reads one slot.** `InstrumentRegistry` indexes subjects in
-  an open-addressing table (`FlatStringMap`, `handlers/engine_state.h`) whose slot holds,
+  an open-addressing table (`FlatStringMap`, `handlers/engine/engine_state.h`) whose slot holds,
   for each single-version instrument, its in-force interval, its conditions and a copy of
   each condition's prefilter. "What is in force for this person, and can this fix breach
   any of it?" usually costs that one slot: no `std::map<std::string, ...>` lookups per
@@ -115,7 +115,7 @@ Where the rest goes:
   inside or outside would cut this, but must reproduce Boost's boundary rules exactly.
 - (d) check.person: mostly copying each instrument's raw JSON (inline polygons included)
   into the check_result alert, and point-in-polygon tests without box prefilters
-  (`handlers/check_handler.cc`, not changed by this work).
+  (`handlers/rules/check_handler.cc`, not changed by this work).
 - (c') a breaching fix: building the alert (strings, JSON extras, breach counting), about
   10 µs, for under 1% of fixes.
 - Decoding a message costs about as much as matching it warm; the JSON parse dominates.

@@ -17,7 +17,7 @@
 #include "daemon/audit_chain.h"
 #include "daemon/client_allowlist.h"
 #include "daemon/curve_keys.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tools/client.h"
 #include "tools/history_doc.h"
 

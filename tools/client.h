@@ -13,7 +13,7 @@
 #include <optional>
 #include <string>
 
-#include "handlers/status.h"
+#include "handlers/base/status.h"
 
 namespace bw {
 

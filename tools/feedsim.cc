@@ -21,7 +21,7 @@
 #include <thread>
 
 #include "config/settings.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tools/client.h"
 
 namespace {

@@ -3,7 +3,7 @@
 #include <sstream>
 #include <vector>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tools/client.h"
 
 namespace bw {

@@ -60,7 +60,7 @@
 #include <thread>
 #include <unordered_map>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tools/client.h"
 #include "tools/load_population.h"
 

@@ -6,7 +6,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 
 namespace bw::load {
 namespace {

@@ -28,10 +28,10 @@
 #include <string>
 #include <vector>
 
-#include "handlers/clock.h"
-#include "handlers/geometry.h"
-#include "handlers/status.h"
-#include "handlers/zone_index.h"
+#include "handlers/base/clock.h"
+#include "handlers/base/status.h"
+#include "handlers/geo/geometry.h"
+#include "handlers/geo/zone_index.h"
 
 namespace bw::load {
 

@@ -3,7 +3,7 @@
 #include <boost/json.hpp>
 
 #include "daemon/control/control_server.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 
 namespace bw {
 namespace {

@@ -31,8 +31,12 @@ Status ControlServer::Bind(const std::function<void(zmq::socket_t&)>& secure) {
   try {
     socket_ = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::router);
     socket_->set(zmq::sockopt::linger, 1000);
-    socket_->set(zmq::sockopt::maxmsgsize, static_cast<int64_t>(std::max<int64_t>(
-                                               config.intake_max_message_bytes * 4, 1 << 20)));
+    // The transport's cap (over it libzmq drops the connection, unanswered) lies far above the
+    // decoder's (intake.max_message_bytes × 4), so an oversize request is answered bad_request
+    // naming the size, and audited.
+    socket_->set(zmq::sockopt::maxmsgsize,
+                 static_cast<int64_t>(std::max<int64_t>(config.intake_max_message_bytes * 64,
+                                                        64 << 20)));
     socket_->set(zmq::sockopt::router_mandatory, false);
     secure(*socket_);
     socket_->bind(config.control_endpoint);
@@ -69,16 +73,19 @@ size_t ControlServer::Drain(size_t budget) {
       envelope.push_back(std::move(frames[i]));
       ++i;
     }
+    // The ZAP User-Id (mode curve) travels with every frame the client sent.
+    const char* user_id = zmq_msg_gets(frames.back().handle(), "User-Id");
     std::string reply;
     std::string op;
     if (frames.size() - i != 2) {
-      reply = ErrorReply(ErrorCode::kBadInput,
-                         "a request is two frames: the op name, then a JSON object");
+      // Also an empty op frame, read as REQ's delimiter.  Answered and audited like any request.
       op = frames.size() > i ? frames[i].to_string() : "";
+      reply = Refuse(op, user_id ? user_id : "",
+                     Status::BadInput("", "a request is two frames: the op name, then a JSON "
+                                      "object; got " + std::to_string(frames.size() - i),
+                                      "bad_frames"));
     } else {
       op = frames[i].to_string();
-      // The ZAP User-Id (mode curve) travels with every frame the client sent.
-      const char* user_id = zmq_msg_gets(frames[i].handle(), "User-Id");
       reply = Handle(op, frames[i + 1].to_string(), user_id ? user_id : "");
     }
     ++requests_;
@@ -125,6 +132,17 @@ std::string ControlServer::Finish(boost::json::object reply, const Status& s, Op
   }
   reply["ok"] = true;
   return std::string(boost::json::serialize(reply));
+}
+
+std::string ControlServer::Refuse(const std::string& op, const std::string& user_id,
+                                  const Status& why) {
+  AuditRecord audit;
+  audit.at = s_.clock.Now();
+  audit.op = op.empty() ? "(none)" : op;
+  audit.actor = user_id.empty() ? "unknown" : user_id;
+  audit.category = "access";
+  OpWork work{&audit, {}, false};
+  return Finish({}, why, &work);
 }
 
 std::string ControlServer::Handle(const std::string& op, const std::string& body,

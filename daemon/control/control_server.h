@@ -1,7 +1,7 @@
 // ControlServer: the control socket (ROUTER; protocol section 7).  One request → one reply.
 //
 // The envelope is handled here, once for every op: frames → the pure decoder
-// (handlers/control_request.h) → authorisation (daemon/security.h) → the op → one audit row
+// (handlers/wire/control_request.h) → authorisation (daemon/security.h) → the op → one audit row
 // (s.62 category by op) committed with the op's own writes through the journal, so both are kept
 // or neither.  Ops are grouped by topic: queries.cc (status, conditions.*, history.person) and
 // alerts.cc (alerts.since/open, alert.ack/resolve, event.submit, which goes through the pipeline
@@ -26,8 +26,8 @@
 #include "daemon/security.h"
 #include "daemon/store.h"
 #include "daemon/zmq_watcher.h"
-#include "handlers/control_request.h"
-#include "handlers/engine.h"
+#include "handlers/wire/control_request.h"
+#include "handlers/engine/engine.h"
 
 namespace bw {
 
@@ -74,6 +74,8 @@ class ControlServer {
 
   size_t Drain(size_t budget);
   std::string Finish(boost::json::object reply, const Status& s, OpWork* work);
+  // A request refused before it could be decoded (wrong frames): answered and audited.
+  std::string Refuse(const std::string& op, const std::string& user_id, const Status& why);
 
   // queries.cc
   OpResult OpStatus(const ControlRequest& req, OpWork* work);

@@ -3,8 +3,8 @@
 #include <boost/json.hpp>
 
 #include "daemon/control/control_server.h"
-#include "handlers/location_query.h"
-#include "handlers/time_util.h"
+#include "handlers/engine/location_query.h"
+#include "handlers/base/time_util.h"
 
 namespace bw {
 namespace {

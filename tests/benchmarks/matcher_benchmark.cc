@@ -47,8 +47,8 @@
 #include <utility>
 #include <vector>
 
-#include "handlers/engine.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
+#include "handlers/engine/engine.h"
 
 namespace bw {
 namespace {

@@ -19,7 +19,7 @@
 #include "daemon/matcher.h"
 #include "daemon/pipeline.h"
 #include "daemon/publisher.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 
 namespace bw {
 namespace {

@@ -1,4 +1,4 @@
-// Fuzzes the control-request decoder (handlers/control_request.h, spec
+// Fuzzes the control-request decoder (handlers/wire/control_request.h, spec
 // section 7).  Input: the op frame, a newline, then the JSON body.  Contract
 // checked: it never crashes, every rejection is BadInput, and a decoded
 // event.submit carries an object that the event decoder then handles safely.
@@ -9,8 +9,8 @@
 #include <string>
 #include <string_view>
 
-#include "handlers/control_request.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
+#include "handlers/wire/control_request.h"
 #include "tests/fuzz/fuzz_check.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {

@@ -1,4 +1,4 @@
-// Fuzzes the feed-event decoder (handlers/event.h, spec sections 2 and 4) with
+// Fuzzes the feed-event decoder (handlers/wire/event.h, spec sections 2 and 4) with
 // arbitrary bytes.  Contract checked: it never crashes, and every rejection is
 // BadInput with a reason class, so the daemon can dead-letter it; every time
 // it accepts survives FormatRfc3339 -> ParseRfc3339.
@@ -7,8 +7,8 @@
 #include <string>
 #include <string_view>
 
-#include "handlers/event.h"
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
+#include "handlers/wire/event.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

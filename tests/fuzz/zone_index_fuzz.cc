@@ -1,4 +1,4 @@
-// Fuzzes the GeoJSON zone loader (handlers/zone_index.h) with an arbitrary zone
+// Fuzzes the GeoJSON zone loader (handlers/geo/zone_index.h) with an arbitrary zone
 // set text, built both strictly and with skip_invalid.  Contract checked: it
 // never crashes, a refusal is BadInput naming the zone set, and a built index
 // answers point queries (each zone's own box corners and centre) safely.
@@ -7,7 +7,7 @@
 #include <string>
 #include <string_view>
 
-#include "handlers/zone_index.h"
+#include "handlers/geo/zone_index.h"
 #include "tests/fuzz/fuzz_check.h"
 
 namespace {

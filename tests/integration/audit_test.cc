@@ -18,9 +18,12 @@
 #include <thread>
 #include <vector>
 
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
 #include "daemon/audit_chain.h"
-#include "handlers/clock.h"
-#include "handlers/time_util.h"
+#include "handlers/base/clock.h"
+#include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
 
 namespace bw::testing {
@@ -262,6 +265,40 @@ TEST_F(AuditLog, RefusedRequestIsAudited) {
     }
   }
   EXPECT_TRUE(found) << DumpRows(rows, before);
+}
+
+// Issue 12, defect 7: a request with the wrong frame count, an empty op, or a body over 1 MiB
+// used to be answered without an audit row (or, over 1 MiB, dropped with neither reply nor row).
+// Spec section 7: every request, answered or refused, writes one.
+TEST_F(AuditLog, RequestsWithWrongFramesEmptyOpOrOversizeBodyAreAnsweredAndAudited) {
+  zmq::socket_t dealer(d_.context(), zmq::socket_type::dealer);
+  dealer.set(zmq::sockopt::linger, 0);
+  dealer.set(zmq::sockopt::rcvtimeo, 10000);
+  dealer.connect(d_.control_endpoint());
+  auto ask = [&](const std::vector<std::string>& frames) -> std::string {
+    for (size_t i = 0; i < frames.size(); ++i) {
+      dealer.send(zmq::buffer(frames[i]),
+                  i + 1 < frames.size() ? zmq::send_flags::sndmore : zmq::send_flags::none);
+    }
+    std::vector<zmq::message_t> reply;
+    if (!zmq::recv_multipart(dealer, std::back_inserter(reply))) return "";
+    return reply.back().to_string();
+  };
+  const size_t before = ReadAudit(db()).size();
+  const std::string body = R"({"officer_id":"MP-PC5555","reason":"probe"})";
+  EXPECT_NE(ask({"status"}).find("bad_request"), std::string::npos) << "one frame";
+  EXPECT_NE(ask({"status", body, "extra"}).find("bad_request"), std::string::npos);
+  EXPECT_NE(ask({"", body}).find("bad_request"), std::string::npos) << "an empty op";
+  const std::string oversize = R"({"officer_id":"MP-PC5555","reason":")" +
+                               std::string(1536 * 1024, 'x') + R"("})";
+  const std::string reply = ask({"status", oversize});
+  EXPECT_NE(reply.find("too large"), std::string::npos) << reply.substr(0, 300);
+  auto rows = ReadAudit(db());
+  int refused = 0;
+  for (size_t i = before; i < rows.size(); ++i) {
+    if (rows[i].outcome == "bad_request") ++refused;
+  }
+  EXPECT_EQ(refused, 4) << DumpRows(rows, before);
 }
 
 // The triggers refuse edits; an edit made after dropping them (as someone with

@@ -22,7 +22,7 @@
 #include <set>
 #include <thread>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
 
 namespace bw::testing {

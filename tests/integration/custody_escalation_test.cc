@@ -20,7 +20,7 @@
 #include <thread>
 #include <vector>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
 
 namespace bw::testing {

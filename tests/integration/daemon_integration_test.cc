@@ -10,7 +10,7 @@
 #include <sstream>
 #include <thread>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
 
 namespace bw::testing {

@@ -11,7 +11,7 @@
 #include <mutex>
 #include <thread>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
 
 namespace bw::testing {

@@ -12,7 +12,7 @@
 #include <fstream>
 #include <thread>
 
-#include "handlers/time_util.h"
+#include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
 
 namespace bw::testing {

@@ -13,8 +13,8 @@
 
 #include "daemon/audit_chain.h"
 #include "daemon/store.h"
-#include "handlers/clock.h"
-#include "handlers/time_util.h"
+#include "handlers/base/clock.h"
+#include "handlers/base/time_util.h"
 
 namespace bw::testing {
 namespace {

@@ -1,0 +1,119 @@
+// Breach counting for repeat-breach alerts (protocol section 5.3).
+//
+// What counts as one breach: one breach episode opened (an event breaching two
+// conditions opens two episodes and counts two), or one breach arrest
+// (custody.arrested with reason "breach", counted once per arrest however many
+// instruments are in force).  Tag device events (tamper, battery, signal, home
+// unit) are not breaches of a condition and are not counted.
+//
+// The count for a breach at time t is the number of the person's breaches,
+// across every instrument, dated in (t - repeat_breach_window_days, t], the
+// breach itself included, in time order (breaches at the same time count in the
+// order they were recorded).  A repeat_breach alert is raised when that count is
+// a positive multiple of repeat_breach_threshold and is greater than the count at
+// the person's previous breach: the count has *risen* to a new multiple (3, 6,
+// 9...).  A count that stays at 3 because an old breach slid out of the window
+// as a new one came in does not re-alert; a fresh cluster after a quiet spell
+// does.  A late breach is judged at its own time (spec section 2).
+//
+// The state is read only through ctx.state plus out->pending_breaches (the
+// breaches this Outcome has already counted, not yet applied).  Pure; thread-safety
+// as for handlers.
+#include "handlers/engine/breach_counting.h"
+
+#include <algorithm>
+
+#include "handlers/base/time_util.h"
+
+namespace bw {
+namespace {
+
+// Inserts `r` after every record dated at or before it; returns its index.
+size_t InsertOrdered(std::vector<BreachRecord>* v, const BreachRecord& r) {
+  auto pos = std::upper_bound(v->begin(), v->end(), r.time,
+                              [](TimePoint t, const BreachRecord& x) { return t < x.time; });
+  auto inserted = v->insert(pos, r);  // may reallocate: take begin() afterwards
+  return static_cast<size_t>(inserted - v->begin());
+}
+
+boost::json::array HistoryJson(const std::vector<BreachRecord>& records) {
+  boost::json::array history;
+  for (const auto& r : records) {
+    history.push_back(
+        {{"time", FormatRfc3339(r.time)}, {"kind", r.kind}, {"instrument_id", r.instrument_id}});
+  }
+  return history;
+}
+
+}  // namespace
+
+void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument& instrument,
+                 const std::string& person, TimePoint time, const std::string& kind, Outcome* out) {
+  const BreachRecord record{time, kind, instrument.instrument_id};
+
+  // The person's breaches as they will be once this Outcome is applied.
+  std::vector<BreachRecord> merged;
+  if (auto it = ctx.state.breaches.find(person); it != ctx.state.breaches.end()) {
+    merged = it->second;
+  }
+  for (const auto& [p, r] : out->pending_breaches) {
+    if (p == person) InsertOrdered(&merged, r);
+  }
+  const size_t pos = InsertOrdered(&merged, record);
+
+  out->pending_breaches.emplace_back(person, record);
+  out->mutations.push_back(
+      [person, record](EngineState& s) { InsertOrdered(&s.breaches[person], record); });
+
+  const int64_t threshold = ctx.policy.repeat_breach_threshold;
+  if (threshold <= 0) return;
+  const int64_t window_days = ctx.policy.repeat_breach_window_days;
+  // Breaches at indexes <= i dated inside the window ending at merged[i].time.
+  auto count_at = [&](size_t i) -> int64_t {
+    if (window_days <= 0) return static_cast<int64_t>(i + 1);
+    const TimePoint after = merged[i].time - std::chrono::days(window_days);
+    auto first =
+        std::upper_bound(merged.begin(), merged.begin() + static_cast<ptrdiff_t>(i) + 1, after,
+                         [](TimePoint t, const BreachRecord& x) { return t < x.time; });
+    return static_cast<int64_t>(i + 1) - (first - merged.begin());
+  };
+  const int64_t count = count_at(pos);
+  const int64_t previous = pos == 0 ? 0 : count_at(pos - 1);
+  if (count % threshold != 0 || count <= previous) return;
+
+  Alert a;
+  a.kind = "repeat_breach";
+  a.severity = Severity::kHigh;
+  a.person_id = person;
+  a.instrument_id = instrument.instrument_id;
+  a.case_ref = instrument.case_ref;
+  a.oic = instrument.oic;
+  FillCommon(ctx, cause, &a);
+  a.event_time = time;
+  std::vector<std::shared_ptr<const Instrument>> in_force =
+      ctx.state.instruments.SubjectInForce(person, time);
+  boost::json::array instrument_ids;
+  auto add_instrument = [&](const Instrument& ins) {
+    for (const auto& id : instrument_ids) {
+      if (id.as_string() == ins.instrument_id) return;
+    }
+    instrument_ids.emplace_back(ins.instrument_id);
+    AddRecipient(&a, OfficerTopic(ins.supervisor));
+    AddRecipient(&a, ControlTopic(ins.owning_control));
+  };
+  add_instrument(instrument);
+  for (const auto& ins : in_force) add_instrument(*ins);
+
+  a.summary = person + " has breached conditions " + std::to_string(count) + " times within " +
+              std::to_string(window_days) + " days (latest: " + kind + " of " +
+              instrument.instrument_id + " at " + FormatRfc3339(time) + ")";
+  a.extra["breach_count"] = count;
+  a.extra["repeat_breach_threshold"] = threshold;
+  a.extra["breach_window_days"] = window_days;
+  a.extra["history"] = HistoryJson(merged);
+  a.extra["instruments_in_force"] = std::move(instrument_ids);
+  a.extra["owning_control"] = instrument.owning_control;
+  out->alerts.push_back(std::move(a));
+}
+
+}  // namespace bw

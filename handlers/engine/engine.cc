@@ -1,0 +1,120 @@
+#include "handlers/engine/engine.h"
+
+#include <exception>
+#include <set>
+
+namespace bw {
+
+const char* InstrumentChangeKindName(InstrumentChange::Kind kind) {
+  switch (kind) {
+    case InstrumentChange::Kind::kGranted:
+      return "granted";
+    case InstrumentChange::Kind::kVaried:
+      return "varied";
+    case InstrumentChange::Kind::kEnded:
+      return "ended";
+  }
+  return "unknown";
+}
+
+Engine::Engine(const Clock& clock, std::shared_ptr<const ZoneIndex> zones, Policy policy)
+    : clock_(clock), zones_(std::move(zones)), policy_(policy) {
+  handlers_[EventType::kTagPosition] = MakePositionHandler();
+  handlers_[EventType::kTagCurfewViolation] = MakeCurfewViolationHandler();
+  handlers_[EventType::kCheckIncident] = MakeIncidentHandler();
+  auto device = MakeDeviceHandler();
+  for (EventType t : {EventType::kTagStrapTamper, EventType::kTagBattery, EventType::kTagSignal,
+                      EventType::kTagHomeUnit}) {
+    handlers_[t] = device;
+  }
+  auto custody = MakeCustodyHandler();
+  handlers_[EventType::kCustodyArrested] = custody;
+  handlers_[EventType::kCustodyReleased] = custody;
+  tick_handlers_.push_back(MakeExpiryTickHandler());
+  SetControlRooms({});
+  handlers_[EventType::kHeartbeat] = MakeHeartbeatHandler();
+  auto instruments = MakeInstrumentHandler();
+  handlers_[EventType::kInstrumentGranted] = instruments;
+  handlers_[EventType::kInstrumentVaried] = instruments;
+  handlers_[EventType::kInstrumentEnded] = instruments;
+  handlers_[EventType::kCheckPerson] = MakeCheckPersonHandler();
+}
+
+void Engine::SetHandler(EventType type, std::shared_ptr<const EventHandler> handler) {
+  handlers_[type] = std::move(handler);
+}
+
+Result<Outcome> Engine::Decide(const Event& e) const {
+  auto it = handlers_.find(e.type);
+  if (it == handlers_.end() || !it->second) {
+    return Status::Internal(std::string("no handler for ") + EventTypeName(e.type));
+  }
+  HandlerContext ctx{state_, *zones_, policy_, clock_.Now(), control_rooms_};
+  Outcome out;
+  try {
+    Status s = it->second->Decide(e, ctx, &out);
+    if (!s.ok()) return s;
+  } catch (const std::exception& ex) {
+    return Status::Internal(std::string(it->second->name()) + " failed: " + ex.what());
+  } catch (...) {
+    return Status::Internal(std::string(it->second->name()) + " failed");
+  }
+  return out;
+}
+
+Result<Outcome> Engine::Tick(TimePoint now) const {
+  HandlerContext ctx{state_, *zones_, policy_, now, control_rooms_};
+  Outcome out;
+  for (const auto& h : tick_handlers_) {
+    try {
+      Status s = h->Tick(ctx, &out);
+      if (!s.ok()) return s;
+    } catch (const std::exception& ex) {
+      return Status::Internal(std::string(h->name()) + " failed: " + ex.what());
+    }
+  }
+  return out;
+}
+
+void Engine::SetZones(std::shared_ptr<const ZoneIndex> zones) {
+  zones_ = std::move(zones);
+  if (configured_control_rooms_.empty()) SetControlRooms({});
+}
+
+void Engine::SetControlRooms(std::vector<std::string> rooms) {
+  configured_control_rooms_ = rooms;
+  if (rooms.empty() && zones_ && !zones_->zones().empty()) {
+    const std::string& first_set = zones_->zones().front().zone_set;
+    for (const auto& z : zones_->zones()) {
+      if (z.zone_set == first_set) rooms.push_back(z.code);
+    }
+  }
+  control_rooms_ = std::move(rooms);
+}
+
+void Engine::Apply(const Outcome& outcome) {
+  for (const auto& c : outcome.changes) {
+    state_.instruments.AddVersion(c.instrument_id, {c.effective, c.instrument, c.end_reason});
+  }
+  for (const auto& m : outcome.mutations) m(state_);
+  if (outcome.last_fix) {
+    const auto& [person, fix] = *outcome.last_fix;
+    auto [pos, inserted] = state_.last_fix.try_emplace(person, fix);
+    if (!inserted && pos->second.time < fix.time) pos->second = fix;
+  }
+}
+
+std::vector<std::string> Engine::MissingZoneCodes(const ZoneIndex& zones) const {
+  std::set<std::string> missing;
+  for (const auto& [id, versions] : state_.instruments.all()) {
+    for (const auto& v : versions) {
+      if (!v.instrument) continue;
+      for (const auto& c : v.instrument->conditions) {
+        if (!c.zone_code.empty() && zones.Find(c.zone_code) == nullptr) missing.insert(c.zone_code);
+      }
+    }
+  }
+  return {missing.begin(), missing.end()};
+}
+
+}  // namespace bw

@@ -1,0 +1,140 @@
+// check.person (protocol sections 4.3, 5.1, 6.3): an officer checks a person at a
+// place.  The officer always gets a check_result listing every condition in
+// force; a breach of an exclusion zone or a not-to-attend place also raises a
+// critical alert to the OIC and the control rooms.
+#include <cmath>
+
+#include "handlers/engine/breach_counting.h"
+#include "handlers/engine/engine.h"
+#include "handlers/engine/event_handler.h"
+
+namespace bw {
+namespace {
+
+class CheckPersonHandler final : public EventHandler {
+ public:
+  const char* name() const override { return "check.person"; }
+
+  Status Decide(const Event& e, const HandlerContext& ctx, Outcome* o) const override {
+    std::vector<std::string> areas, control_areas;
+    ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
+    auto in_force = ctx.state.instruments.SubjectInForce(e.person_id, e.time);
+
+    boost::json::array instruments_json;
+    boost::json::array breached_ids;
+    boost::json::array breached_detail;
+    std::vector<std::string> breach_texts;
+    for (const auto& ins : in_force) {
+      instruments_json.push_back(ins->raw);
+      for (const auto& c : ins->conditions) {
+        Alert a;
+        if (!Breaches(ctx, e, *ins, c, &a)) continue;
+        a.severity = Severity::kCritical;
+        a.person_id = e.person_id;
+        a.instrument_id = ins->instrument_id;
+        a.condition_id = c.condition_id;
+        a.case_ref = ins->case_ref;
+        a.oic = ins->oic;
+        FillCommon(ctx, e, &a);
+        a.location_areas = areas;
+        AddRecipient(&a, OfficerTopic(e.officer_id));
+        AddRecipient(&a, OfficerTopic(ins->oic));
+        for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
+        AddRecipient(&a, ControlTopic(ins->owning_control));
+        a.extra["check_officer"] = e.officer_id;
+        breached_ids.emplace_back(c.condition_id);
+        breached_detail.push_back({{"instrument_id", ins->instrument_id},
+                                   {"condition_id", c.condition_id},
+                                   {"kind", a.kind}});
+        breach_texts.push_back(c.condition_id + " " + ConditionKindName(c.kind) + " of " +
+                               ins->instrument_id);
+        const std::string kind = a.kind;
+        o->alerts.push_back(std::move(a));
+        CountBreach(ctx, e, *ins, e.person_id, e.time, kind, o);
+      }
+    }
+
+    // The officer on the street always learns the conditions in force.
+    Alert r;
+    r.kind = "check_result";
+    r.severity = Severity::kInfo;
+    r.person_id = e.person_id;
+    FillCommon(ctx, e, &r);
+    r.location_areas = areas;
+    AddRecipient(&r, OfficerTopic(e.officer_id));
+    size_t n_conditions = 0;
+    for (const auto& ins : in_force) n_conditions += ins->conditions.size();
+    if (in_force.empty()) {
+      r.summary = e.person_id + " has no instrument in force at the time of the check";
+    } else {
+      r.summary = e.person_id + " has " + std::to_string(in_force.size()) + " instrument" +
+                  (in_force.size() == 1 ? "" : "s") + " in force with " +
+                  std::to_string(n_conditions) + " condition" + (n_conditions == 1 ? "" : "s");
+      if (breach_texts.empty()) {
+        r.summary += "; this check breaches none of them";
+      } else {
+        r.summary += "; THIS CHECK BREACHES: ";
+        for (size_t i = 0; i < breach_texts.size(); ++i) {
+          r.summary += (i ? ", " : "") + breach_texts[i];
+        }
+      }
+    }
+    r.extra["instruments"] = std::move(instruments_json);
+    r.extra["breached"] = std::move(breached_ids);
+    r.extra["breached_conditions"] = std::move(breached_detail);
+    o->alerts.push_back(std::move(r));
+    o->note = "check of " + e.person_id + ": " + std::to_string(in_force.size()) +
+              " instrument(s) in force, " + std::to_string(o->alerts.size() - 1) + " breach(es)";
+    return Status::Ok();
+  }
+
+ private:
+  // True (and `a` filled with kind, summary and extras) when the check breaches `c`.
+  static bool Breaches(const HandlerContext& ctx, const Event& e, const Instrument& ins,
+                       const Condition& c, Alert* a) {
+    if (c.kind == ConditionKind::kExclusionZone) {
+      const GeoMultiPolygon* geom = nullptr;
+      if (c.inline_zone) {
+        geom = &*c.inline_zone;
+      } else if (const Zone* z = ctx.zones.Find(c.zone_code)) {
+        geom = &z->geometry;
+      }
+      std::string where;
+      if (e.location.at && geom != nullptr && Covers(*geom, *e.location.at)) {
+        double inside = DistanceToBoundaryMeters(*geom, *e.location.at);
+        a->extra["distance_inside_m"] = std::lround(inside);
+        where = c.zone_code.empty() ? std::string("an excluded area")
+                                    : ZoneLabel(ctx.zones, c.zone_code);
+        where += ", " + RoundMetres(inside) + " inside the boundary";
+      } else if (!c.zone_code.empty() && !e.location.area.empty() &&
+                 e.location.area == c.zone_code) {
+        where = ZoneLabel(ctx.zones, c.zone_code);
+      } else {
+        return false;
+      }
+      a->kind = "exclusion_zone_breach";
+      a->summary = e.person_id + " is inside " + where + ", excluded by " + ins.instrument_id;
+      return true;
+    }
+    if (c.kind == ConditionKind::kNotToAttend && e.location.at && c.place) {
+      double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
+      if (d > c.place->radius_m) return false;
+      a->kind = "address_breach";
+      a->extra["distance_m"] = std::lround(d);
+      a->summary = e.person_id + " is " + RoundMetres(d) + " from " +
+                   (c.place->label.empty() ? std::string("a protected address") : c.place->label) +
+                   " (not to attend within " + RoundMetres(c.place->radius_m) + "), " +
+                   ins.instrument_id;
+      return true;
+    }
+    return false;
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const EventHandler> MakeCheckPersonHandler() {
+  return std::make_shared<CheckPersonHandler>();
+}
+
+}  // namespace bw

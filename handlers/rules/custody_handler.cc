@@ -1,0 +1,261 @@
+// custody.arrested / custody.released (protocol sections 4.2, 5.2, 5.3, 6.3):
+// keeps the person's custody intervals and tells the officers in the case.
+//
+// Custody intervals (state.custody[person], ordered by `from`), judged at event
+// time so late events land in the right place:
+//   - arrested: opens an interval at the event time unless the person is
+//     already in custody then.  A late arrest dated before a later recorded
+//     arrest is bounded by that arrest (custody is assumed to last until then,
+//     unless a release dated in between arrives).
+//   - released, any outcome but remanded: closes the interval containing the
+//     event time at that time (no interval: noted, nothing to close).
+//   - released, remanded: the person stays in custody; if no interval contains
+//     the event time, one is opened there.
+//
+// Alerts, only when the person has an instrument in force at the event time
+// (otherwise the event is stored and noted):
+//   - arrested -> breach_arrest (reason breach, high) or subject_arrested
+//     (reason offence, medium), ONE ALERT PER INSTRUMENT in force (instrument_id,
+//     case_ref, oic set), to that instrument's oic and supervisor, whoever
+//     arrested and whether or not the event's instrument_id names one.  Per
+//     instrument so that each case's officer acknowledges and resolves their own
+//     alert and escalation goes to that case's supervisor; an officer in charge
+//     of two instruments of the same person gets one alert per case.  Carries
+//     arresting_officer, custody_suite, reason, history (the person's breach
+//     history, this arrest included), breach_count (breaches in the
+//     repeat-breach window ending at the arrest).  A breach arrest is counted
+//     once (CountBreach), against the named instrument when it is in force,
+//     else the first instrument in force.
+//   - released -> custody_release (medium), one per instrument in force at the
+//     release time, to its oic and safety_contacts, with `outcome` and
+//     `instruments` (every instrument in force then, raw section-3 JSON).
+//     Remand also alerts (safety contacts learn the subject stays in custody).
+//
+// Stateless; Decide only reads ctx.state, custody changes are Outcome mutations.
+// Thread-safety as for every EventHandler.
+#include <algorithm>
+
+#include "handlers/base/time_util.h"
+#include "handlers/engine/breach_counting.h"
+#include "handlers/engine/engine.h"
+#include "handlers/engine/event_handler.h"
+
+namespace bw {
+namespace {
+
+bool Contains(const CustodyInterval& c, TimePoint t) {
+  return c.from <= t && (!c.until || t < *c.until);
+}
+
+void OpenCustody(std::vector<CustodyInterval>* v, TimePoint t) {
+  for (const auto& c : *v) {
+    if (Contains(c, t)) return;
+  }
+  auto pos = std::upper_bound(v->begin(), v->end(), t,
+                              [](TimePoint x, const CustodyInterval& c) { return x < c.from; });
+  CustodyInterval c{t, std::nullopt};
+  if (pos != v->end()) c.until = pos->from;
+  v->insert(pos, c);
+}
+
+void CloseCustody(std::vector<CustodyInterval>* v, TimePoint t) {
+  for (auto& c : *v) {
+    if (Contains(c, t)) {
+      c.until = t;
+      return;
+    }
+  }
+}
+
+std::optional<TimePoint> CustodySince(const EngineState& s, const std::string& person,
+                                      TimePoint t) {
+  auto it = s.custody.find(person);
+  if (it == s.custody.end()) return std::nullopt;
+  for (const auto& c : it->second) {
+    if (Contains(c, t)) return c.from;
+  }
+  return std::nullopt;
+}
+
+// The person's breach records once `o` is applied, ordered by time.
+std::vector<BreachRecord> BreachesWithPending(const EngineState& s, const Outcome& o,
+                                              const std::string& person) {
+  std::vector<BreachRecord> v;
+  if (auto it = s.breaches.find(person); it != s.breaches.end()) v = it->second;
+  for (const auto& [p, r] : o.pending_breaches) {
+    if (p != person) continue;
+    auto pos = std::upper_bound(v.begin(), v.end(), r.time,
+                                [](TimePoint t, const BreachRecord& x) { return t < x.time; });
+    v.insert(pos, r);
+  }
+  return v;
+}
+
+std::string InstrumentList(const std::vector<std::shared_ptr<const Instrument>>& in_force) {
+  std::string s;
+  for (size_t i = 0; i < in_force.size(); ++i) {
+    s += (i ? ", " : "") + in_force[i]->instrument_id;
+  }
+  return s;
+}
+
+class CustodyHandler final : public EventHandler {
+ public:
+  const char* name() const override { return "custody"; }
+
+  Status Decide(const Event& e, const HandlerContext& ctx, Outcome* o) const override {
+    if (e.type == EventType::kCustodyArrested) return Arrested(e, ctx, o);
+    if (e.type == EventType::kCustodyReleased) return Released(e, ctx, o);
+    return Status::Internal(std::string("custody handler given ") + EventTypeName(e.type));
+  }
+
+ private:
+  static Status Arrested(const Event& e, const HandlerContext& ctx, Outcome* o) {
+    const bool already = ctx.state.InCustodyAt(e.person_id, e.time);
+    o->mutations.push_back(
+        [person = e.person_id, t = e.time](EngineState& s) { OpenCustody(&s.custody[person], t); });
+    auto in_force = ctx.state.instruments.SubjectInForce(e.person_id, e.time);
+    const std::string custody_note =
+        already ? " (already in custody at that time)" : "; custody interval opened";
+    if (in_force.empty()) {
+      o->note = "arrest of " + e.person_id + " (" + e.arrest_reason +
+                "): no instrument in force; stored, no alert" + custody_note;
+      return Status::Ok();
+    }
+
+    const bool breach = e.arrest_reason == "breach";
+    const Instrument* named = nullptr;
+    for (const auto& ins : in_force) {
+      if (!e.instrument_id.empty() && ins->instrument_id == e.instrument_id) named = ins.get();
+    }
+    const size_t first_alert = o->alerts.size();
+    if (breach) {
+      CountBreach(ctx, e, named != nullptr ? *named : *in_force.front(), e.person_id, e.time,
+                  "breach_arrest", o);
+    }
+
+    const std::vector<BreachRecord> records = BreachesWithPending(ctx.state, *o, e.person_id);
+    boost::json::array history;
+    int64_t window_count = 0;
+    const int64_t window_days = ctx.policy.repeat_breach_window_days;
+    for (const auto& r : records) {
+      history.push_back(
+          {{"time", FormatRfc3339(r.time)}, {"kind", r.kind}, {"instrument_id", r.instrument_id}});
+      if (r.time <= e.time &&
+          (window_days <= 0 || r.time > e.time - std::chrono::days(window_days))) {
+        ++window_count;
+      }
+    }
+    boost::json::array instrument_ids;
+    for (const auto& ins : in_force) instrument_ids.emplace_back(ins->instrument_id);
+
+    std::vector<std::string> areas, control_areas;
+    ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
+    std::vector<Alert> alerts;
+    for (const auto& ins : in_force) {
+      Alert a;
+      a.kind = breach ? "breach_arrest" : "subject_arrested";
+      a.severity = breach ? Severity::kHigh : Severity::kMedium;
+      a.in_custody = true;
+      a.person_id = e.person_id;
+      a.instrument_id = ins->instrument_id;
+      a.case_ref = ins->case_ref;
+      a.oic = ins->oic;
+      FillCommon(ctx, e, &a);
+      a.location_areas = areas;
+      AddRecipient(&a, OfficerTopic(ins->oic));
+      AddRecipient(&a, OfficerTopic(ins->supervisor));
+      a.summary =
+          e.person_id + " arrested " +
+          (breach ? std::string("for breach of conditions") : std::string("for an offence")) +
+          " by " + e.arresting_officer +
+          (e.custody_suite.empty() ? std::string() : ", custody suite " + e.custody_suite) +
+          "; subject of " + ins->instrument_id +
+          (ins->case_ref.empty() ? std::string() : " (case " + ins->case_ref + ")");
+      if (!e.instrument_id.empty() && named == nullptr) {
+        a.summary += "; the arrest names " + e.instrument_id + ", which is not in force";
+      }
+      a.extra["arresting_officer"] = e.arresting_officer;
+      a.extra["custody_suite"] = e.custody_suite;
+      a.extra["reason"] = e.arrest_reason;
+      if (!e.instrument_id.empty()) a.extra["arrest_instrument_id"] = e.instrument_id;
+      a.extra["history"] = history;
+      a.extra["breach_count"] = window_count;
+      a.extra["breach_window_days"] = window_days;
+      a.extra["instruments_in_force"] = instrument_ids;
+      a.extra["owning_control"] = ins->owning_control;
+      alerts.push_back(std::move(a));
+    }
+    // Arrest alerts first, then any repeat_breach this arrest triggered.
+    o->alerts.insert(o->alerts.begin() + static_cast<ptrdiff_t>(first_alert),
+                     std::make_move_iterator(alerts.begin()),
+                     std::make_move_iterator(alerts.end()));
+    o->note = "arrest of " + e.person_id + " (" + e.arrest_reason + ") with " +
+              std::to_string(in_force.size()) +
+              " instrument(s) in force: " + InstrumentList(in_force) + custody_note;
+    return Status::Ok();
+  }
+
+  static Status Released(const Event& e, const HandlerContext& ctx, Outcome* o) {
+    const bool remanded = e.outcome == "remanded";
+    const std::optional<TimePoint> since = CustodySince(ctx.state, e.person_id, e.time);
+    o->mutations.push_back([person = e.person_id, t = e.time, remanded](EngineState& s) {
+      if (remanded) {
+        OpenCustody(&s.custody[person], t);
+      } else {
+        CloseCustody(&s.custody[person], t);
+      }
+    });
+    std::string custody_note;
+    if (remanded) {
+      custody_note =
+          since ? "; stays in custody" : "; no recorded arrest, custody opened at remand";
+    } else {
+      custody_note = since ? "; custody interval closed"
+                           : "; no custody interval recorded at that time, nothing to close";
+    }
+    auto in_force = ctx.state.instruments.SubjectInForce(e.person_id, e.time);
+    if (in_force.empty()) {
+      o->note = "release of " + e.person_id + " (" + e.outcome +
+                "): no instrument in force; stored, no alert" + custody_note;
+      return Status::Ok();
+    }
+
+    boost::json::array instruments;
+    for (const auto& ins : in_force) instruments.push_back(ins->raw);
+    for (const auto& ins : in_force) {
+      Alert a;
+      a.kind = "custody_release";
+      a.severity = Severity::kMedium;
+      a.in_custody = remanded;
+      a.person_id = e.person_id;
+      a.instrument_id = ins->instrument_id;
+      a.case_ref = ins->case_ref;
+      a.oic = ins->oic;
+      FillCommon(ctx, e, &a);
+      AddRecipient(&a, OfficerTopic(ins->oic));
+      for (const auto& contact : ins->safety_contacts) AddRecipient(&a, OfficerTopic(contact));
+      a.summary = remanded ? e.person_id + " remanded in custody"
+                           : e.person_id + " released from custody (" + e.outcome + ")";
+      a.summary += "; " + std::to_string(in_force.size()) +
+                   " instrument(s) in force: " + InstrumentList(in_force);
+      a.extra["outcome"] = e.outcome;
+      a.extra["instruments"] = instruments;
+      if (since) a.extra["custody_since"] = FormatRfc3339(*since);
+      if (!e.instrument_id.empty()) a.extra["release_instrument_id"] = e.instrument_id;
+      a.extra["owning_control"] = ins->owning_control;
+      o->alerts.push_back(std::move(a));
+    }
+    o->note = "release of " + e.person_id + " (" + e.outcome + ") with " +
+              std::to_string(in_force.size()) + " instrument(s) in force" + custody_note;
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+std::shared_ptr<const EventHandler> MakeCustodyHandler() {
+  return std::make_shared<CustodyHandler>();
+}
+
+}  // namespace bw

@@ -1,0 +1,193 @@
+// tag.strap_tamper / tag.battery / tag.signal / tag.home_unit (protocol sections
+// 4.1, 5.2, 5.4, 6.3): what the monitoring provider says about the tag and the
+// home unit.
+//
+//   tag.strap_tamper          -> tag_tamper       critical
+//   tag.battery dead          -> tag_battery      high   (low / critical: medium)
+//   tag.signal lost           -> tag_signal_lost  high   (restored: note only)
+//   tag.home_unit tamper      -> home_unit        high   (power_loss / moved: medium;
+//                                                         restored: note only)
+//
+// One alert per instrument in force at the event time (instrument_id, case_ref
+// and oic set, so each case's officer acknowledges and resolves it and
+// escalation goes to that instrument's supervisor), to the instrument's `oic`;
+// a critical one also to its `owning_control` (and the control room of the
+// area, when the event has a location).
+//
+// Custody (5.2): dated inside a custody interval, the alert does not page the
+// OIC: severity info, in_custody true, only control/<owning_control>/.
+//
+// No instrument in force: unmatched_tag_event (see device_alerts.h), even for
+// a "restored" state - the data gap is what is reported.
+// These events are not breaches of a condition and are not counted for
+// repeat_breach.
+//
+// Stateless and read-only (no mutations); thread-safety as for every EventHandler.
+#include "handlers/base/time_util.h"
+#include "handlers/engine/engine.h"
+#include "handlers/engine/event_handler.h"
+#include "handlers/rules/device_alerts.h"
+
+namespace bw {
+namespace {
+
+// What a device event means when the person has instruments in force; kind
+// empty when it raises no alert.
+struct DeviceMeaning {
+  std::string kind;
+  Severity severity = Severity::kMedium;
+  std::string what;  // human-readable, e.g. "strap tamper"
+};
+
+DeviceMeaning Classify(const Event& e) {
+  switch (e.type) {
+    case EventType::kTagStrapTamper:
+      return {"tag_tamper", Severity::kCritical, "strap tamper"};
+    case EventType::kTagBattery:
+      return {"tag_battery", e.level == "dead" ? Severity::kHigh : Severity::kMedium,
+              "battery " + e.level};
+    case EventType::kTagSignal:
+      if (e.state == "restored") return {"", Severity::kInfo, "signal restored"};
+      return {"tag_signal_lost", Severity::kHigh, "signal lost"};
+    case EventType::kTagHomeUnit:
+      if (e.state == "restored") return {"", Severity::kInfo, "home unit restored"};
+      return {"home_unit", e.state == "tamper" ? Severity::kHigh : Severity::kMedium,
+              "home unit " + e.state};
+    default:
+      return {"", Severity::kInfo, EventTypeName(e.type)};
+  }
+}
+
+// Start of the custody interval containing `t`, if any.
+std::optional<TimePoint> CustodySince(const EngineState& s, const std::string& person,
+                                      TimePoint t) {
+  auto it = s.custody.find(person);
+  if (it == s.custody.end()) return std::nullopt;
+  for (const auto& c : it->second) {
+    if (c.from <= t && (!c.until || t < *c.until)) return c.from;
+  }
+  return std::nullopt;
+}
+
+std::string Capitalised(std::string s) {
+  if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
+  return s;
+}
+
+void AddDeviceFields(const Event& e, Alert* a) {
+  a->extra["event_type"] = EventTypeName(e.type);
+  a->extra["device_id"] = e.device_id;
+  if (!e.state.empty()) a->extra["state"] = e.state;
+  if (!e.level.empty()) a->extra["level"] = e.level;
+}
+
+class DeviceHandler final : public EventHandler {
+ public:
+  const char* name() const override { return "tag.device"; }
+
+  Status Decide(const Event& e, const HandlerContext& ctx, Outcome* o) const override {
+    const DeviceMeaning m = Classify(e);
+    auto in_force = ctx.state.instruments.SubjectInForce(e.person_id, e.time);
+    if (in_force.empty()) {
+      o->alerts.push_back(MakeUnmatchedTagAlert(ctx, e));
+      o->note = m.what + " from " + e.device_id + ": " + e.person_id +
+                " has no instrument in force; unmatched_tag_event raised";
+      return Status::Ok();
+    }
+    const std::optional<TimePoint> custody_since = CustodySince(ctx.state, e.person_id, e.time);
+    if (m.kind.empty()) {
+      o->note = m.what + " from " + e.device_id + " for " + e.person_id + "; no alert";
+      return Status::Ok();
+    }
+
+    std::vector<std::string> areas, control_areas;
+    ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
+    for (const auto& ins : in_force) {
+      Alert a;
+      a.kind = m.kind;
+      a.person_id = e.person_id;
+      a.instrument_id = ins->instrument_id;
+      a.case_ref = ins->case_ref;
+      a.oic = ins->oic;
+      FillCommon(ctx, e, &a);
+      a.location_areas = areas;
+      AddDeviceFields(e, &a);
+      a.extra["owning_control"] = ins->owning_control;
+      a.summary = Capitalised(m.what) + " on tag " + e.device_id + " worn by " + e.person_id +
+                  " (" + ins->instrument_id + ")";
+      if (custody_since) {
+        a.severity = Severity::kInfo;
+        a.in_custody = true;
+        a.extra["original_severity"] = SeverityName(m.severity);
+        a.extra["custody_since"] = FormatRfc3339(*custody_since);
+        AddRecipient(&a, ControlTopic(ins->owning_control));
+        a.summary += "; in custody since " + FormatRfc3339(*custody_since) +
+                     ", recorded for the control room, OIC not paged";
+      } else {
+        a.severity = m.severity;
+        AddRecipient(&a, OfficerTopic(ins->oic));
+        if (m.severity == Severity::kCritical) {
+          for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
+          AddRecipient(&a, ControlTopic(ins->owning_control));
+        }
+      }
+      o->alerts.push_back(std::move(a));
+    }
+    o->note = m.what + " from " + e.device_id + " for " + e.person_id + ": " +
+              std::to_string(o->alerts.size()) + " alert(s)" +
+              (custody_since ? " (in custody: control room only, info)" : "");
+    return Status::Ok();
+  }
+};
+
+}  // namespace
+
+Alert MakeUnmatchedTagAlert(const HandlerContext& ctx, const Event& e) {
+  Alert a;
+  a.kind = "unmatched_tag_event";
+  a.severity = Severity::kMedium;
+  a.person_id = e.person_id;
+  a.in_custody = ctx.state.InCustodyAt(e.person_id, e.time);
+  FillCommon(ctx, e, &a);
+  std::vector<std::string> areas, control_areas;
+  ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
+  a.location_areas = areas;
+  AddDeviceFields(e, &a);
+  if (!control_areas.empty()) {
+    for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
+  } else {
+    for (const auto& room : ctx.control_rooms) AddRecipient(&a, ControlTopic(room));
+  }
+  a.summary = std::string(EventTypeName(e.type)) + " from tag " + e.device_id + " for " +
+              e.person_id +
+              ", who has no instrument in force: monitoring data with no conditions (data gap)";
+  return a;
+}
+
+std::shared_ptr<const EventHandler> MakeDeviceHandler() {
+  return std::make_shared<DeviceHandler>();
+}
+
+void RaiseUnmatched(const HandlerContext& ctx, const Event& e, Outcome* out) {
+  // One run per person and kind of data: a GPS stream is one run, a curfew
+  // violation from the home unit another.
+  const EpisodeKey key{e.person_id, "", std::string("unmatched:") + EventTypeName(e.type)};
+  const auto debounce = std::chrono::seconds(ctx.policy.exit_debounce_s);
+  if (auto it = ctx.state.episodes.find(key); it != ctx.state.episodes.end()) {
+    const Episode& ep = it->second;
+    if (e.time >= ep.opened_at - debounce && e.time <= ep.last_breach_at + debounce) {
+      out->mutations.push_back([key, t = e.time](EngineState& s) {
+        auto& ep = s.episodes[key];
+        ep.opened_at = std::min(ep.opened_at, t);
+        ep.last_breach_at = std::max(ep.last_breach_at, t);
+      });
+      return;
+    }
+  }
+  out->alerts.push_back(MakeUnmatchedTagAlert(ctx, e));
+  out->mutations.push_back([key, t = e.time](EngineState& s) {
+    s.episodes[key] = Episode{t, t, "unmatched_tag_event"};
+  });
+}
+
+}  // namespace bw
