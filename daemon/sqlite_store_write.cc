@@ -1,12 +1,14 @@
 // The SQLite store's write path: inbound messages, instrument versions,
 // alerts and their lifecycle, retention.  Each write that the audit log must
-// record appends its row in the same transaction.  See sqlite_store_impl.h.
+// record appends its row in the same transaction; what the row says comes
+// from handlers/audit/audit_records.h.  See sqlite_store_impl.h.
 #include <boost/json.hpp>
 
 #include <chrono>
 #include <string>
 
 #include "daemon/sqlite_store_impl.h"
+#include "handlers/audit/audit_records.h"
 #include "handlers/time_util.h"
 
 namespace bw {
@@ -28,18 +30,22 @@ Result<int64_t> SqliteStore::InsertInbound(const InboundRecord& r) {
   Status s = db_.StepDone(st, "inbound insert");
   if (!s.ok()) return s;
   const auto row = db_.LastInsertRowid();
-  if (r.channel != "tick" && !r.audited_by_caller) {
-    AuditRecord a;
-    a.at = r.received_at;
-    a.category = "collection";
-    a.actor = r.collected_by.empty() ? "feed/" + r.channel : r.collected_by;
-    a.op = r.type.empty() ? "inbound" : r.type;
-    a.subjects = r.person_id;
-    a.reason = r.collected_reason.empty() ? "monitoring feed intake" : r.collected_reason;
-    a.outcome = r.result;
-    a.detail = "inbound #" + std::to_string(row) + " " + r.source + "/" + r.msg_id +
-               (r.reason.empty() ? "" : " (" + r.reason + ")");
-    s = InsertAudit(a);
+  const std::optional<AuditRecord> collection = CollectionAudit({
+      .row = row,
+      .received_at = r.received_at,
+      .channel = r.channel,
+      .type = r.type,
+      .source = r.source,
+      .msg_id = r.msg_id,
+      .person_id = r.person_id,
+      .result = r.result,
+      .reason = r.reason,
+      .collected_by = r.collected_by,
+      .collected_reason = r.collected_reason,
+      .audited_by_caller = r.audited_by_caller,
+  });
+  if (collection) {
+    s = InsertAudit(*collection);
     if (!s.ok()) return s;
   }
   return row;
@@ -61,19 +67,9 @@ Status SqliteStore::InsertInstrumentChange(const InstrumentChange& c, const std:
   }
   st.BindOrNull(8, c.end_reason).BindOrNull(9, source).BindOrNull(10, id);
   Status s = db_.StepDone(st, "instrument insert");
-  if (!s.ok() || c.kind == InstrumentChange::Kind::kGranted) return s;
-  AuditRecord a;
-  a.at = recorded_at;
-  a.category = "alteration";
-  a.actor = source.empty() ? "breachwatchd" : source;
-  a.op = std::string("instrument.") + InstrumentChangeKindName(c.kind);
-  a.subjects = c.instrument ? c.instrument->subject : SubjectOf(c.instrument_id);
-  a.reason = c.kind == InstrumentChange::Kind::kVaried ? "order varied by its issuer"
-                                                       : "order ended: " + c.end_reason;
-  a.outcome = "ok";
-  a.detail = c.instrument_id + " from " + FormatRfc3339(c.effective) + " (caused by " + source +
-             "/" + id + ")";
-  return InsertAudit(a);
+  if (!s.ok() || !IsAuditedAlteration(c)) return s;
+  const std::string subject = c.instrument ? c.instrument->subject : SubjectOf(c.instrument_id);
+  return InsertAudit(AlterationAudit(c, subject, source, id, recorded_at));
 }
 
 Status SqliteStore::InsertAlert(const Alert& a, std::optional<TimePoint> escalate_at) {
@@ -101,33 +97,11 @@ Status SqliteStore::InsertAlert(const Alert& a, std::optional<TimePoint> escalat
     s = db_.StepDone(rs, "recipient insert");
     if (!s.ok()) return s;
   }
-  if (!a.condition_id.empty() && !a.caused_by_id.empty()) {
-    AuditRecord c;
-    c.at = a.raised_at;
-    c.category = "combination";
-    c.actor = "breachwatchd";
-    c.op = "match";
-    c.subjects = a.person_id;
-    c.reason = "condition matching";
-    c.outcome = a.kind;
-    c.detail = "event " + a.caused_by_source + "/" + a.caused_by_id + " matched condition " +
-               a.condition_id + " of " + a.instrument_id + ": alert " + a.alert_id;
-    s = InsertAudit(c);
+  if (const std::optional<AuditRecord> combination = CombinationAudit(a)) {
+    s = InsertAudit(*combination);
     if (!s.ok()) return s;
   }
-  AuditRecord d;
-  d.at = a.raised_at;
-  d.category = "disclosure";
-  d.actor = "breachwatchd";
-  d.op = "alert." + a.kind;
-  d.subjects = a.person_id;
-  d.reason = "alert delivery";
-  d.outcome = "ok";
-  d.detail = "alert #" + std::to_string(a.seq) + " " + a.alert_id;
-  for (size_t i = 0; i < a.recipients.size(); ++i) {
-    d.recipients += (i ? "," : "") + a.recipients[i];
-  }
-  return InsertAudit(d);
+  return InsertAudit(DisclosureAudit(a));
 }
 
 Status SqliteStore::AckAlert(const std::string& alert_id, const std::string& by, TimePoint at) {
@@ -216,18 +190,14 @@ Result<PurgeResult> SqliteStore::Purge(TimePoint now, std::optional<TimePoint> d
     result.audit_rows = db_.Changes();
   }
   if (result.dead_letters > 0 || result.audit_rows > 0) {
-    AuditRecord e;
-    e.at = now;
-    e.category = "erasure";
-    e.actor = "breachwatchd";
-    e.op = "retention.purge";
-    e.reason = "retention policy";
-    e.outcome = "ok";
-    e.detail = std::to_string(result.dead_letters) + " dead letter(s) received before " +
-               (dead_letters_before ? FormatRfc3339(*dead_letters_before) : "-") + ", " +
-               std::to_string(result.audit_rows) + " audit row(s) dated before " +
-               FormatRfc3339(audit_before) + " (through row " + std::to_string(through) + ")";
-    Status s = InsertAudit(e);
+    Status s = InsertAudit(ErasureAudit({
+        .at = now,
+        .dead_letters = result.dead_letters,
+        .dead_letters_before = dead_letters_before,
+        .audit_rows = result.audit_rows,
+        .audit_before = audit_before,
+        .purged_through = through,
+    }));
     if (!s.ok()) return fail(s);
   }
   if (own_transaction) {
