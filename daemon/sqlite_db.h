@@ -108,6 +108,15 @@ class SqliteDb {
     return Error(what);
   }
 
+  // Calls `fn(st)` for each row `st` returns; an error naming `what` unless it
+  // ran to the end.
+  template <typename Fn>
+  Status ForEachRow(Stmt& st, const char* what, Fn&& fn) const {
+    int rc;
+    while ((rc = st.Step()) == SQLITE_ROW) fn(st);
+    return rc == SQLITE_DONE ? Status::Ok() : Error(what);
+  }
+
   // Statements used for every message (intake, audit, alerts), prepared once.
   // Keyed by the address of their SQL text, which must be a string literal
   // (a function-local `static constexpr char kSql[]`).  Null when it does not prepare.

@@ -55,9 +55,9 @@ Result<std::vector<std::tuple<std::string, std::string, int64_t>>> SqliteStore::
           "SELECT channel, source, MAX(seq) FROM inbound WHERE source IS NOT NULL AND seq IS NOT "
           "NULL GROUP BY channel, source");
   if (!st.ok()) return db_.Error("preparing last seqs");
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.emplace_back(st.Text(0), st.Text(1), st.Int(2));
-  if (rc != SQLITE_DONE) return db_.Error("last seqs");
+  Status s = db_.ForEachRow(
+      st, "last seqs", [&](Stmt& row) { out.emplace_back(row.Text(0), row.Text(1), row.Int(2)); });
+  if (!s.ok()) return s;
   return out;
 }
 
@@ -66,10 +66,7 @@ Status SqliteStore::ForEachHandled(
   Stmt st(db_.handle(),
           "SELECT channel, payload FROM inbound WHERE result='handled' ORDER BY rowid_");
   if (!st.ok()) return db_.Error("preparing replay");
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) fn(st.Text(0), st.Text(1));
-  if (rc != SQLITE_DONE) return db_.Error("replay");
-  return Status::Ok();
+  return db_.ForEachRow(st, "replay", [&](Stmt& row) { fn(row.Text(0), row.Text(1)); });
 }
 
 Result<int64_t> SqliteStore::MaxAlertSeq() {
@@ -83,9 +80,8 @@ Result<std::vector<std::string>> SqliteStore::AlertsSince(int64_t after, int lim
   Stmt st(db_.handle(), "SELECT payload FROM alerts WHERE seq > ?1 ORDER BY seq LIMIT ?2");
   if (!st.ok()) return db_.Error("preparing alerts query");
   st.Bind(1, after).Bind(2, static_cast<int64_t>(limit));
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(st.Text(0));
-  if (rc != SQLITE_DONE) return db_.Error("alerts query");
+  Status s = db_.ForEachRow(st, "alerts query", [&](Stmt& row) { out.push_back(row.Text(0)); });
+  if (!s.ok()) return s;
   return out;
 }
 
@@ -126,9 +122,8 @@ Result<std::vector<AlertState>> SqliteStore::QueryAlerts(const std::string& wher
   if (!st.ok()) return db_.Error("preparing alert query");
   bind(st);
   std::vector<AlertState> out;
-  int rc;
-  while ((rc = st.Step()) == SQLITE_ROW) out.push_back(ReadAlert(st));
-  if (rc != SQLITE_DONE) return db_.Error("alert query");
+  Status s = db_.ForEachRow(st, "alert query", [&](Stmt& row) { out.push_back(ReadAlert(row)); });
+  if (!s.ok()) return s;
   return out;
 }
 
@@ -166,70 +161,62 @@ Result<std::vector<AlertState>> SqliteStore::OpenAlerts(const std::string& recip
 
 Result<std::vector<HistoryRow>> SqliteStore::PersonHistory(const std::string& person_id) {
   std::vector<HistoryRow> out;
-  {
-    Stmt st(db_.handle(),
-            "SELECT effective_ms, change, instrument_id, version, body, end_reason, recorded_at "
-            "FROM instrument_versions WHERE instrument_id IN "
-            "(SELECT instrument_id FROM instrument_versions WHERE subject = ?1) ORDER BY rowid_");
-    if (!st.ok()) return db_.Error("preparing history (instruments)");
+  // Runs one history query (?1 = the person), calling `fn` for each row.
+  auto each_row = [&](const char* sql, const std::string& what, auto&& fn) -> Status {
+    Stmt st(db_.handle(), sql);
+    if (!st.ok()) return db_.Error("preparing " + what);
     st.Bind(1, person_id);
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      boost::json::object d;
-      d["instrument_id"] = st.Text(2);
-      d["version"] = st.Int(3);
-      if (!st.IsNull(4)) {
+    return db_.ForEachRow(st, what.c_str(), fn);
+  };
+  Status s = each_row(
+      "SELECT effective_ms, change, instrument_id, version, body, end_reason, recorded_at "
+      "FROM instrument_versions WHERE instrument_id IN "
+      "(SELECT instrument_id FROM instrument_versions WHERE subject = ?1) ORDER BY rowid_",
+      "history (instruments)", [&](Stmt& st) {
+        boost::json::object d;
+        d["instrument_id"] = st.Text(2);
+        d["version"] = st.Int(3);
+        if (!st.IsNull(4)) {
+          boost::json::error_code ec;
+          auto v = boost::json::parse(st.Text(4), ec);
+          if (!ec) d["instrument"] = std::move(v);
+        }
+        if (!st.IsNull(5)) d["reason"] = st.Text(5);
+        d["recorded_at"] = st.Text(6);
+        out.push_back(
+            {TimePoint(Millis(st.Int(0))), "instrument " + st.Text(1), boost::json::serialize(d)});
+      });
+  if (!s.ok()) return s;
+  s = each_row(
+      "SELECT event_time, type, payload FROM inbound WHERE person_id = ?1 AND "
+      "result = 'handled' AND type LIKE 'custody.%' ORDER BY rowid_",
+      "history (custody)", [&](Stmt& st) {
+        auto t = ParseRfc3339(st.Text(0));
+        out.push_back({t.value_or(TimePoint{}),
+                       st.Text(1) == "custody.arrested" ? "arrest" : "release", st.Text(2)});
+      });
+  if (!s.ok()) return s;
+  s = each_row(
+      "SELECT event_time, kind, payload, acked_at, acked_by, resolved_at, resolved_by, "
+      "outcome, note FROM alerts WHERE person_id = ?1 AND kind != 'check_result' "
+      "ORDER BY seq",
+      "history (alerts)", [&](Stmt& st) {
         boost::json::error_code ec;
-        auto v = boost::json::parse(st.Text(4), ec);
-        if (!ec) d["instrument"] = std::move(v);
-      }
-      if (!st.IsNull(5)) d["reason"] = st.Text(5);
-      d["recorded_at"] = st.Text(6);
-      out.push_back(
-          {TimePoint(Millis(st.Int(0))), "instrument " + st.Text(1), boost::json::serialize(d)});
-    }
-    if (rc != SQLITE_DONE) return db_.Error("history (instruments)");
-  }
-  {
-    Stmt st(db_.handle(),
-            "SELECT event_time, type, payload FROM inbound WHERE person_id = ?1 AND "
-            "result = 'handled' AND type LIKE 'custody.%' ORDER BY rowid_");
-    if (!st.ok()) return db_.Error("preparing history (custody)");
-    st.Bind(1, person_id);
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      auto t = ParseRfc3339(st.Text(0));
-      out.push_back({t.value_or(TimePoint{}),
-                     st.Text(1) == "custody.arrested" ? "arrest" : "release", st.Text(2)});
-    }
-    if (rc != SQLITE_DONE) return db_.Error("history (custody)");
-  }
-  {
-    Stmt st(db_.handle(),
-            "SELECT event_time, kind, payload, acked_at, acked_by, resolved_at, resolved_by, "
-            "outcome, note FROM alerts WHERE person_id = ?1 AND kind != 'check_result' "
-            "ORDER BY seq");
-    if (!st.ok()) return db_.Error("preparing history (alerts)");
-    st.Bind(1, person_id);
-    int rc;
-    while ((rc = st.Step()) == SQLITE_ROW) {
-      boost::json::error_code ec;
-      auto v = boost::json::parse(st.Text(2), ec);
-      boost::json::object d = (!ec && v.is_object()) ? v.get_object() : boost::json::object{};
-      boost::json::object state;
-      if (!st.IsNull(3)) state["acked_at"] = st.Text(3), state["acked_by"] = st.Text(4);
-      if (!st.IsNull(5)) {
-        state["resolved_at"] = st.Text(5);
-        state["resolved_by"] = st.Text(6);
-        state["outcome"] = st.Text(7);
-        if (!st.IsNull(8)) state["note"] = st.Text(8);
-      }
-      d["record"] = std::move(state);
-      auto t = ParseRfc3339(st.Text(0));
-      out.push_back({t.value_or(TimePoint{}), "alert " + st.Text(1), boost::json::serialize(d)});
-    }
-    if (rc != SQLITE_DONE) return db_.Error("history (alerts)");
-  }
+        auto v = boost::json::parse(st.Text(2), ec);
+        boost::json::object d = (!ec && v.is_object()) ? v.get_object() : boost::json::object{};
+        boost::json::object state;
+        if (!st.IsNull(3)) state["acked_at"] = st.Text(3), state["acked_by"] = st.Text(4);
+        if (!st.IsNull(5)) {
+          state["resolved_at"] = st.Text(5);
+          state["resolved_by"] = st.Text(6);
+          state["outcome"] = st.Text(7);
+          if (!st.IsNull(8)) state["note"] = st.Text(8);
+        }
+        d["record"] = std::move(state);
+        auto t = ParseRfc3339(st.Text(0));
+        out.push_back({t.value_or(TimePoint{}), "alert " + st.Text(1), boost::json::serialize(d)});
+      });
+  if (!s.ok()) return s;
   std::stable_sort(out.begin(), out.end(),
                    [](const HistoryRow& a, const HistoryRow& b) { return a.time < b.time; });
   return out;
