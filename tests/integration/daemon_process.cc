@@ -99,22 +99,27 @@ void DaemonProcess::EnableCurve() {
   }
   std::filesystem::permissions(dir_ + "/server.key", std::filesystem::perms::owner_read |
                                                          std::filesystem::perms::owner_write);
-  admin_keys_ = AddClient("ADMIN-TEST", "administrator");
-  std::string feeds;
-  for (const auto& f : feed_names_) feeds += (feeds.empty() ? "\"" : ", \"") + f + "\"";
-  feed_all_keys_ = AddClient("FEED-TEST", "feed", "feeds = [" + feeds + "]");
+  admin_keys_ = AddClient("ADMIN-TEST", ClientRole::kAdministrator);
+  feed_all_keys_ = AddClient("FEED-TEST", ClientRole::kFeed, feed_names_);
 }
 
-CurveClientKeys DaemonProcess::AddClient(const std::string& identity, const std::string& role,
-                                         const std::string& extra) {
+CurveClientKeys DaemonProcess::AddClient(const std::string& identity, ClientRole role,
+                                         std::vector<std::string> feeds,
+                                         std::vector<std::string> control_ids) {
   CurveClientKeys keys = NewKeys(server_keys_.public_key);
-  clients_.push_back({identity, role, keys.public_key, extra});
+  ClientEntry entry;
+  entry.identity = identity;
+  entry.role = role;
+  entry.public_key = keys.public_key;
+  entry.feeds = std::move(feeds);
+  entry.control_ids = std::move(control_ids);
+  clients_.push_back(std::move(entry));
   WriteClients();
   return keys;
 }
 
 void DaemonProcess::RemoveClient(const std::string& identity) {
-  std::erase_if(clients_, [&](const ClientLine& c) { return c.identity == identity; });
+  std::erase_if(clients_, [&](const ClientEntry& c) { return c.identity == identity; });
   WriteClients();
 }
 
@@ -125,9 +130,7 @@ void DaemonProcess::WriteClients() {
   {
     std::ofstream out(tmp);
     for (const auto& c : clients_) {
-      out << "[[client]]\nidentity = \"" << c.identity << "\"\nrole = \"" << c.role
-          << "\"\npublic_key = \"" << c.public_key << "\"\n"
-          << c.extra << "\n\n";
+      out << RenderClientEntry(c) << "\n";
     }
   }
   std::filesystem::rename(tmp, dir_ + "/clients.toml");

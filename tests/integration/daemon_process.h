@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "config/settings.h"
+#include "daemon/client_allowlist.h"
 #include "tools/client.h"
 
 namespace bw::testing {
@@ -61,10 +62,12 @@ class DaemonProcess {
   // client ("ADMIN-TEST", used by Call/Subscribe/readiness) and one feed key allowed every
   // configured feed (used by Publish).  Call before Start().
   void EnableCurve();
-  // Adds an allow-listed client and rewrites the clients file (SIGHUP to apply while running).
-  // `extra` is more TOML for its [[client]] table, e.g. "feeds = [\"tag\"]".
-  CurveClientKeys AddClient(const std::string& identity, const std::string& role,
-                            const std::string& extra = "");
+  // Adds an allow-listed client and rewrites the clients file, each entry rendered by
+  // RenderClientEntry (SIGHUP to apply while running).  `feeds` for role feed,
+  // `control_ids` for role control_room (empty: left out of the entry).
+  CurveClientKeys AddClient(const std::string& identity, ClientRole role,
+                            std::vector<std::string> feeds = {},
+                            std::vector<std::string> control_ids = {});
   // Removes every key of `identity` from the clients file (SIGHUP to apply).
   void RemoveClient(const std::string& identity);
   // A fresh key pair that is not allow-listed, with the right server key.
@@ -134,18 +137,12 @@ class DaemonProcess {
   std::map<std::string, std::string> env_;
   std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
   void WriteClients();
-  struct ClientLine {
-    std::string identity;
-    std::string role;
-    std::string public_key;
-    std::string extra;
-  };
   bool curve_ = false;
   CurveClientKeys server_keys_;  // public_key/secret_key = the server's pair
   CurveClientKeys admin_keys_;
   CurveClientKeys feed_all_keys_;
   std::map<std::string, CurveClientKeys> feed_keys_;
-  std::vector<ClientLine> clients_;
+  std::vector<ClientEntry> clients_;
   zmq::context_t ctx_{1};
   pid_t pid_ = -1;
 };
