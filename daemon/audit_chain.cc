@@ -7,12 +7,29 @@
 #include <boost/json.hpp>
 
 #include <memory>
+#include <utility>
 
 namespace bw {
 
 const char kAuditGenesisHash[] = "genesis";
 
 namespace {
+
+// The text columns of audit_log after `id`, in column order, with the names
+// the export gives them.  The hash covers all but the last (`hash` itself).
+constexpr std::pair<const char*, std::string AuditRow::*> kTextColumns[] = {
+    {"at", &AuditRow::at},
+    {"category", &AuditRow::category},
+    {"actor", &AuditRow::actor},
+    {"op", &AuditRow::op},
+    {"subjects", &AuditRow::subjects},
+    {"reason", &AuditRow::reason},
+    {"outcome", &AuditRow::outcome},
+    {"detail", &AuditRow::detail},
+    {"recipients", &AuditRow::recipients},
+    {"prev_hash", &AuditRow::prev_hash},
+    {"hash", &AuditRow::hash},
+};
 
 void AppendField(std::string* out, const std::string& value) {
   out->append(std::to_string(value.size())).append(":").append(value).append("\n");
@@ -66,17 +83,8 @@ Status ForEachRow(sqlite3* db, const std::string& where, const std::vector<std::
   while ((rc = sqlite3_step(raw)) == SQLITE_ROW) {
     AuditRow r;
     r.id = sqlite3_column_int64(raw, 0);
-    r.at = Column(raw, 1);
-    r.category = Column(raw, 2);
-    r.actor = Column(raw, 3);
-    r.op = Column(raw, 4);
-    r.subjects = Column(raw, 5);
-    r.reason = Column(raw, 6);
-    r.outcome = Column(raw, 7);
-    r.detail = Column(raw, 8);
-    r.recipients = Column(raw, 9);
-    r.prev_hash = Column(raw, 10);
-    r.hash = Column(raw, 11);
+    int col = 1;
+    for (const auto& [name, field] : kTextColumns) r.*field = Column(raw, col++);
     if (!fn(r)) return Status::Ok();
   }
   if (rc != SQLITE_DONE) {
@@ -91,8 +99,7 @@ Status ForEachAuditRow(sqlite3* db, const std::function<bool(const AuditRow&)>& 
   return ForEachRow(db, "", {}, fn);
 }
 
-Status ForEachAuditRow(const std::string& db_path,
-                       const std::function<bool(const AuditRow&)>& fn) {
+Status ForEachAuditRow(const std::string& db_path, const std::function<bool(const AuditRow&)>& fn) {
   auto db = OpenReadOnly(db_path);
   if (!db.ok()) return db.status();
   return ForEachRow(db->get(), "", {}, fn);
@@ -101,9 +108,8 @@ Status ForEachAuditRow(const std::string& db_path,
 std::string AuditRowHash(const AuditRow& r) {
   std::string canonical = "breachwatch-audit-v1\n";
   AppendField(&canonical, std::to_string(r.id));
-  for (const std::string* f : {&r.at, &r.category, &r.actor, &r.op, &r.subjects, &r.reason,
-                               &r.outcome, &r.detail, &r.recipients, &r.prev_hash}) {
-    AppendField(&canonical, *f);
+  for (const auto& [name, field] : kTextColumns) {
+    if (field != &AuditRow::hash) AppendField(&canonical, r.*field);
   }
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(canonical.data()),
@@ -126,7 +132,8 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::string& db_path) {
   std::string expected_prev = kAuditGenesisHash;
   {
     sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(h, "SELECT purged_through, hash FROM audit_anchor ORDER BY id DESC LIMIT 1",
+    if (sqlite3_prepare_v2(h,
+                           "SELECT purged_through, hash FROM audit_anchor ORDER BY id DESC LIMIT 1",
                            -1, &raw, nullptr) != SQLITE_OK) {
       return Status::Unavailable(std::string("this store has no audit chain (schema too old?): ") +
                                  sqlite3_errmsg(h));
@@ -187,17 +194,7 @@ Result<int64_t> ExportAuditLog(const std::string& db_path, const std::string& fr
   Status s = ForEachRow(db->get(), where, args, [&](const AuditRow& r) {
     boost::json::object o;
     o["id"] = r.id;
-    o["at"] = r.at;
-    o["category"] = r.category;
-    o["actor"] = r.actor;
-    o["op"] = r.op;
-    o["subjects"] = r.subjects;
-    o["reason"] = r.reason;
-    o["outcome"] = r.outcome;
-    o["detail"] = r.detail;
-    o["recipients"] = r.recipients;
-    o["prev_hash"] = r.prev_hash;
-    o["hash"] = r.hash;
+    for (const auto& [name, field] : kTextColumns) o[name] = r.*field;
     out << boost::json::serialize(o) << '\n';
     ++n;
     return static_cast<bool>(out);

@@ -22,6 +22,7 @@
 #include "handlers/base/clock.h"
 #include "handlers/base/status.h"
 #include "handlers/engine/event_handler.h"
+#include "handlers/audit/audit_records.h"
 
 namespace bw {
 
@@ -74,21 +75,9 @@ struct HistoryRow {
   std::string detail;  // JSON object text
 };
 
-// One audit-log row (Data Protection Act 2018 s.62; docs/security.md).  The
-// store adds the id and the hash chain (daemon/audit_chain.h).
-struct AuditRecord {
-  TimePoint at;
-  // collection | alteration | consultation | disclosure | combination | erasure
-  // (the s.62 operations), or access (a refused connection or request).
-  std::string category = "consultation";
-  std::string actor;  // the authenticated identity (ZAP User-Id), else officer_id / system
-  std::string op;
-  std::string subjects;  // e.g. person ids, comma-separated
-  std::string reason;    // why the data was needed
-  std::string outcome;   // "ok" or the error code
-  std::string detail;
-  std::string recipients;  // disclosure: who received it, comma-separated
-};
+// AuditRecord, one audit-log row (Data Protection Act 2018 s.62; docs/security.md),
+// is in handlers/audit/audit_records.h with the wording of the rows the store
+// writes itself.  The store adds the id and the hash chain (daemon/audit_chain.h).
 
 // What a retention purge removed (each purge writes one `erasure` audit row).
 struct PurgeResult {

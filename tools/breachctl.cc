@@ -106,14 +106,22 @@ class Ctl {
     return std::move(*reply);
   }
 
+  // Call() for a command that prints the reply as text: with --json the reply
+  // is printed as it came and nullopt returned, with *exit_code 0.
+  std::optional<boost::json::object> CallForText(const std::string& op, boost::json::object body,
+                                                 int* exit_code) {
+    auto reply = Call(op, std::move(body), exit_code);
+    if (reply && g_.json) {
+      std::cout << Pretty(*reply) << "\n";
+      return std::nullopt;
+    }
+    return reply;
+  }
+
   int Status() {
     int rc;
-    auto r = Call("status", {}, &rc);
+    auto r = CallForText("status", {}, &rc);
     if (!r) return rc;
-    if (g_.json) {
-      std::cout << Pretty(*r) << "\n";
-      return 0;
-    }
     auto s = [&](const boost::json::value& v) { return boost::json::serialize(v); };
     std::cout << "breachwatchd " << (*r)["version"].as_string().c_str() << ", up "
               << s((*r)["uptime_s"]) << " s\n";
@@ -139,12 +147,8 @@ class Ctl {
     boost::json::object body{{"person_id", person}};
     if (!at_time.empty()) body["at_time"] = at_time;
     int rc;
-    auto r = Call("conditions.person", body, &rc);
+    auto r = CallForText("conditions.person", body, &rc);
     if (!r) return rc;
-    if (g_.json) {
-      std::cout << Pretty(*r) << "\n";
-      return 0;
-    }
     const auto& instruments = (*r)["instruments"].as_array();
     std::cout << person << " at " << (*r)["at_time"].as_string().c_str() << ": "
               << instruments.size() << " instrument(s) in force"
@@ -219,12 +223,8 @@ class Ctl {
 
   int Protected(const std::string& person) {
     int rc;
-    auto r = Call("conditions.protected", {{"person_id", person}}, &rc);
+    auto r = CallForText("conditions.protected", {{"person_id", person}}, &rc);
     if (!r) return rc;
-    if (g_.json) {
-      std::cout << Pretty(*r) << "\n";
-      return 0;
-    }
     const auto& instruments = (*r)["instruments"].as_array();
     std::cout << person << " is protected by " << instruments.size() << " instrument(s) in force\n";
     for (const auto& iv : instruments) PrintInstrument(iv.as_object(), true);
@@ -249,12 +249,8 @@ class Ctl {
     if (!area.empty()) body["area"] = area;
     if (!at_time.empty()) body["at_time"] = at_time;
     int rc;
-    auto r = Call("conditions.location", body, &rc);
+    auto r = CallForText("conditions.location", body, &rc);
     if (!r) return rc;
-    if (g_.json) {
-      std::cout << Pretty(*r) << "\n";
-      return 0;
-    }
     const auto& conditions = (*r)["conditions"].as_array();
     std::cout << conditions.size() << " condition(s) forbid presence here\n";
     for (const auto& cv : conditions) {

@@ -60,6 +60,7 @@
 #include <thread>
 #include <unordered_map>
 
+#include "config/settings.h"
 #include "handlers/base/time_util.h"
 #include "tools/client.h"
 #include "tools/load_population.h"
@@ -272,7 +273,6 @@ struct Options {
   bool keep = false;
   uint64_t seed = 20261126;
   std::string log_level = "warn";
-  std::string extra_config;
   int drain_budget = 0;  // [intake] drain_budget; 0: the daemon's default
 };
 
@@ -309,28 +309,39 @@ class Harness {
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
 
-  void WriteConfig() {
-    std::ofstream out(dir_ + "/breachwatch.toml");
-    out << "[store]\npath = \"" << dir_ << "/breachwatch.db\"\n\n"
-        << "[[zones]]\nfile = \"" << opt_.source_dir
-        << "/config/zones/london_lad22_bgc_wgs84.geojson\"\n"
-        << "code_property = \"LAD22CD\"\nname_property = \"LAD22NM\"\n\n"
-        << "[[zones]]\nfile = \"" << opt_.shared_dir << "/london_lsoa21_bgc_wgs84.geojson\"\n"
-        << "code_property = \"LSOA21CD\"\nname_property = \"LSOA21NM\"\n\n"
-        << "[alerts]\nendpoint = \"" << alerts_ << "\"\nsend_hwm = 10000000\n\n"
-        << "[control]\nendpoint = \"" << control_ << "\"\n\n";
+  // The daemon's settings, rendered through the settings table (config/settings.h).
+  Config DaemonConfig() const {
+    Config c;
+    c.store_path = dir_ + "/breachwatch.db";
+    c.zones = {{.file = opt_.source_dir + "/config/zones/london_lad22_bgc_wgs84.geojson",
+                .code_property = "LAD22CD",
+                .name_property = "LAD22NM",
+                .skip_invalid = false},
+               {.file = opt_.shared_dir + "/london_lsoa21_bgc_wgs84.geojson",
+                .code_property = "LSOA21CD",
+                .name_property = "LSOA21NM",
+                .skip_invalid = false}};
+    c.alerts_endpoint = alerts_;
+    c.alerts_send_hwm = 10000000;
+    c.control_endpoint = control_;
     for (int f = 0; f < 4; ++f) {
       // Quiet feeds (custody, check) must not raise feed_silent mid-run.
-      out << "[[feeds]]\nname = \"" << kFeeds[f] << "\"\nendpoint = \"" << feed_endpoints_[f]
-          << "\"\nsilent_after_s = 86400\n\n";
+      c.feeds.push_back({.name = kFeeds[f],
+                         .endpoint = feed_endpoints_[f],
+                         .replay = "",
+                         .silent_after_s = 86400});
     }
-    out << "[security]\nmode = \"none\"\n\n"
-        // Nobody acknowledges during a benchmark: keep escalations out of it.
-        << "[policy]\nack_sla_s = { critical = 86400, high = 86400, medium = 86400 }\n\n"
-        << "[metrics]\nendpoint = \"tcp://127.0.0.1:" << metrics_port_ << "\"\n\n"
-        << "[log]\nlevel = \"" << opt_.log_level << "\"\n";
-    if (opt_.drain_budget > 0) out << "\n[intake]\ndrain_budget = " << opt_.drain_budget << "\n";
-    out << opt_.extra_config;
+    c.security.mode = "none";
+    // Nobody acknowledges during a benchmark: keep escalations out of it.
+    c.policy.ack_sla_s = {.critical_s = 86400, .high_s = 86400, .medium_s = 86400};
+    c.metrics_endpoint = "tcp://127.0.0.1:" + std::to_string(metrics_port_);
+    c.log_level = opt_.log_level;
+    if (opt_.drain_budget > 0) c.intake_drain_budget = opt_.drain_budget;
+    return c;
+  }
+
+  void WriteConfig() {
+    std::ofstream(dir_ + "/breachwatch.toml") << RenderConfig(DaemonConfig()) << "\n";
   }
 
   // Starts the daemon; returns seconds from exec to READY=1 (sd_notify), or < 0.

@@ -147,7 +147,7 @@ RunResult Run(const std::vector<Event>& events, int kills, uint64_t seed, bool v
   DaemonProcess d(Transport::kIpc, {"orders", "tag"});
   ReplayServer orders(d.context(), d.EnableReplay("orders"));
   ReplayServer tag(d.context(), d.EnableReplay("tag"));
-  d.set_extra_config("[log]\nlevel = \"warn\"\n");
+  d.config().log_level = "warn";
   if (!d.Start()) {
     std::cerr << "daemon did not start:\n" << d.log();
     return result;

@@ -539,7 +539,7 @@ std::string ErrorCodeOf(const object& reply) {
 
 TEST(Escalation, UnacknowledgedGoesToSupervisorThenControlRoomsOnTimeAcrossKillNine) {
   DaemonProcess d;
-  d.set_extra_config("[policy]\nack_sla_s = { critical = 2, high = 2, medium = 2 }\n");
+  d.config().policy.ack_sla_s = {.critical_s = 2, .high_s = 2, .medium_s = 2};
   d.WriteConfig();
   ASSERT_EQ(ExitCode(std::string(BREACHWATCHD_PATH) + " --config " + d.config_path() +
                      " --check > /dev/null 2>&1"),
@@ -763,7 +763,7 @@ TEST(Expiry, InstrumentExpiringReachesTheOicOnceAlsoAfterRestart) {
 // the OIC alone (a curfew breach seen from a GPS fix in another borough).
 TEST(Escalation, LevelTwoAlsoReachesTheControlRoomOfTheArea) {
   DaemonProcess d;
-  d.set_extra_config("[policy]\nack_sla_s = { critical = 2, high = 2, medium = 2 }\n");
+  d.config().policy.ack_sla_s = {.critical_s = 2, .high_s = 2, .medium_s = 2};
   ASSERT_TRUE(d.Start()) << d.log();
   Feeds f(&d);
   object bail = CourtBail2013();

@@ -123,7 +123,7 @@ TEST(Daemon, CheckOutsideTheZoneYieldsOnlyCheckResult) {
 // not stall after the first notification.
 TEST(Daemon, BurstOfThousandEventsIsAllHandled) {
   DaemonProcess d;
-  d.set_extra_config("[intake]\ndrain_budget = 64\n");
+  d.config().intake_drain_budget = 64;
   ASSERT_TRUE(d.Start()) << d.log();
   d.Publish("orders", Grant(1));
   for (int i = 1; i <= 1000; ++i) d.Publish("check", Check(i, kInGreenwich, "MP-PC6666"));
@@ -140,7 +140,7 @@ TEST(Daemon, BurstOfThousandEventsIsAllHandled) {
 
 TEST(Daemon, GarbageInterleavedWithValidEventsDoesNotStopThem) {
   DaemonProcess d;
-  d.set_extra_config("[intake]\nmax_message_bytes = 4096\n");
+  d.config().intake_max_message_bytes = 4096;
   ASSERT_TRUE(d.Start()) << d.log();
   d.Publish("orders", Grant(1));
   const std::vector<std::vector<std::string>> garbage = {
@@ -277,17 +277,16 @@ TEST(Daemon, SighupReloadSwapsWholeOrKeepsTheRunningState) {
         << "expected \"" << expect_in_log << "\" in the log:\n"
         << d.log();
   };
-  // 1. A broken file: refused, the running state kept.
-  reload_with(good + "[policy]\nno_such_key = 1\n", "reload refused, keeping the running");
+  // 1. A broken file (an unknown key): refused, the running state kept.
+  reload_with("no_such_key = 1\n" + good, "reload refused, keeping the running");
   // 2. Zones that lack a code a stored instrument uses (Lewisham): refused.
-  std::string no_london = good;
-  no_london.replace(
-      no_london.find(BREACHWATCH_SOURCE_DIR "/config/zones/london_lad22_bgc_wgs84.geojson"),
-      std::string(BREACHWATCH_SOURCE_DIR "/config/zones/london_lad22_bgc_wgs84.geojson").size(),
-      BREACHWATCH_SHARED_DATA_DIR "/police_force_areas_dec2020_ew.geojson");
-  no_london.replace(no_london.find("\"LAD22CD\""), 9, "\"PFA20CD\"");
-  no_london.replace(no_london.find("\"LAD22NM\""), 9, "\"PFA20NM\"\nskip_invalid = true");
-  no_london += "\n";
+  Config police_areas = d.config();
+  police_areas.zones = {
+      {.file = BREACHWATCH_SHARED_DATA_DIR "/police_force_areas_dec2020_ew.geojson",
+       .code_property = "PFA20CD",
+       .name_property = "PFA20NM",
+       .skip_invalid = true}};
+  const std::string no_london = RenderConfig(police_areas) + "\n";
   reload_with(no_london, "reload refused: instruments use zone codes the new zone sets lack");
   // The old zones still match.
   auto still = d.Call("event.submit", {{"event", boost::json::parse(Check(1, kInLewisham))}});

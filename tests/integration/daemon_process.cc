@@ -1,15 +1,16 @@
 #include "tests/integration/daemon_process.h"
 
 #include <fcntl.h>
-#include <sqlite3.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sqlite3.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <thread>
 
 extern char** environ;
@@ -33,6 +34,19 @@ DaemonProcess::DaemonProcess(Transport transport, std::vector<std::string> feeds
   alerts_endpoint_ = Endpoint("alerts");
   control_endpoint_ = Endpoint("control");
   for (const auto& f : feed_names_) feed_endpoints_[f] = Endpoint("feed-" + f);
+  config_.store_path = dir_ + "/breachwatch.db";
+  config_.zones = {{.file = BREACHWATCH_SOURCE_DIR "/config/zones/london_lad22_bgc_wgs84.geojson",
+                    .code_property = "LAD22CD",
+                    .name_property = "LAD22NM",
+                    .skip_invalid = false}};
+  config_.alerts_endpoint = alerts_endpoint_;
+  config_.control_endpoint = control_endpoint_;
+  for (const auto& f : feed_names_) {
+    FeedConfig feed;  // silent_after_s and the rest: the defaults
+    feed.name = f;
+    feed.endpoint = feed_endpoints_[f];
+    config_.feeds.push_back(feed);
+  }
 }
 
 DaemonProcess::~DaemonProcess() {
@@ -47,30 +61,20 @@ std::string DaemonProcess::Endpoint(const std::string& name) {
   return "tcp://127.0.0.1:" + std::to_string(FreeTcpPort(ctx_));
 }
 
+FeedConfig& DaemonProcess::feed_config(const std::string& feed) {
+  for (auto& f : config_.feeds) {
+    if (f.name == feed) return f;
+  }
+  throw std::invalid_argument("no feed " + feed + " in this DaemonProcess");
+}
+
 std::string DaemonProcess::EnableReplay(const std::string& feed) {
-  return replay_endpoints_[feed] = Endpoint("replay-" + feed);
+  return feed_config(feed).replay = Endpoint("replay-" + feed);
 }
 
 std::string DaemonProcess::WriteConfig() {
   config_path_ = dir_ + "/breachwatch.toml";
-  std::ofstream out(config_path_);
-  out << "[store]\npath = \"" << dir_ << "/breachwatch.db\"\n\n";
-  out << "[[zones]]\nfile = \"" << BREACHWATCH_SOURCE_DIR
-      << "/config/zones/london_lad22_bgc_wgs84.geojson\"\n"
-      << "code_property = \"LAD22CD\"\nname_property = \"LAD22NM\"\n\n";
-  out << "[alerts]\nendpoint = \"" << alerts_endpoint_ << "\"\n" << alerts_options_ << "\n";
-  out << "[control]\nendpoint = \"" << control_endpoint_ << "\"\n\n";
-  for (const auto& f : feed_names_) {
-    out << "[[feeds]]\nname = \"" << f << "\"\nendpoint = \"" << feed_endpoints_[f] << "\"\n";
-    if (replay_endpoints_.count(f)) out << "replay = \"" << replay_endpoints_[f] << "\"\n";
-    out << feed_options_[f];
-    out << "\n";
-  }
-  if (curve_) {
-    out << "[security]\nmode = \"curve\"\nserver_secret_key_file = \"" << dir_
-        << "/server.key\"\nclients_file = \"" << dir_ << "/clients.toml\"\n\n";
-  }
-  out << extra_config_;
+  std::ofstream(config_path_) << RenderConfig(config_) << "\n";
   return config_path_;
 }
 
@@ -84,6 +88,9 @@ CurveClientKeys NewKeys(const std::string& server_public) {
 
 void DaemonProcess::EnableCurve() {
   curve_ = true;
+  config_.security = {.mode = "curve",
+                      .server_secret_key_file = dir_ + "/server.key",
+                      .clients_file = dir_ + "/clients.toml"};
   server_keys_ = NewKeys("");
   server_keys_.server_public = server_keys_.public_key;
   {
@@ -92,22 +99,27 @@ void DaemonProcess::EnableCurve() {
   }
   std::filesystem::permissions(dir_ + "/server.key", std::filesystem::perms::owner_read |
                                                          std::filesystem::perms::owner_write);
-  admin_keys_ = AddClient("ADMIN-TEST", "administrator");
-  std::string feeds;
-  for (const auto& f : feed_names_) feeds += (feeds.empty() ? "\"" : ", \"") + f + "\"";
-  feed_all_keys_ = AddClient("FEED-TEST", "feed", "feeds = [" + feeds + "]");
+  admin_keys_ = AddClient("ADMIN-TEST", ClientRole::kAdministrator);
+  feed_all_keys_ = AddClient("FEED-TEST", ClientRole::kFeed, feed_names_);
 }
 
-CurveClientKeys DaemonProcess::AddClient(const std::string& identity, const std::string& role,
-                                         const std::string& extra) {
+CurveClientKeys DaemonProcess::AddClient(const std::string& identity, ClientRole role,
+                                         std::vector<std::string> feeds,
+                                         std::vector<std::string> control_ids) {
   CurveClientKeys keys = NewKeys(server_keys_.public_key);
-  clients_.push_back({identity, role, keys.public_key, extra});
+  ClientEntry entry;
+  entry.identity = identity;
+  entry.role = role;
+  entry.public_key = keys.public_key;
+  entry.feeds = std::move(feeds);
+  entry.control_ids = std::move(control_ids);
+  clients_.push_back(std::move(entry));
   WriteClients();
   return keys;
 }
 
 void DaemonProcess::RemoveClient(const std::string& identity) {
-  std::erase_if(clients_, [&](const ClientLine& c) { return c.identity == identity; });
+  std::erase_if(clients_, [&](const ClientEntry& c) { return c.identity == identity; });
   WriteClients();
 }
 
@@ -118,9 +130,7 @@ void DaemonProcess::WriteClients() {
   {
     std::ofstream out(tmp);
     for (const auto& c : clients_) {
-      out << "[[client]]\nidentity = \"" << c.identity << "\"\nrole = \"" << c.role
-          << "\"\npublic_key = \"" << c.public_key << "\"\n"
-          << c.extra << "\n\n";
+      out << RenderClientEntry(c) << "\n";
     }
   }
   std::filesystem::rename(tmp, dir_ + "/clients.toml");

@@ -19,6 +19,8 @@
 #include <thread>
 #include <vector>
 
+#include "config/settings.h"
+#include "daemon/client_allowlist.h"
 #include "tools/client.h"
 
 namespace bw::testing {
@@ -43,27 +45,29 @@ class DaemonProcess {
                          std::vector<std::string> feeds = {"orders", "tag", "custody", "check"});
   ~DaemonProcess();
 
+  // The settings the daemon will run with, rendered to its config file by
+  // RenderConfig (config/settings.h) in WriteConfig().  The harness fills in the
+  // store, the London zones, the alert and control endpoints and one [[feeds]]
+  // table per feed; a test changes any setting here before Start(), e.g.
+  // `d.config().intake.drain_budget = 64` or `d.feed_config("check").silent_after_s = 1`.
+  Config& config() { return config_; }
+  // The [[feeds]] table of `feed` (one of the feeds given at construction).
+  FeedConfig& feed_config(const std::string& feed);
   // Gives `feed` a replay endpoint (written into the config); returns it.
   std::string EnableReplay(const std::string& feed);
-  // Adds a key line (e.g. "silent_after_s = 1") to `feed`'s [[feeds]] table.
-  void AddFeedOption(const std::string& feed, const std::string& line) {
-    feed_options_[feed] += line + "\n";
-  }
   // Sets an environment variable for the daemon (e.g. BREACHWATCH_FAULT_FILE).
   void SetEnv(const std::string& name, const std::string& value) { env_[name] = value; }
-  // Adds a key line to the generated [alerts] table (e.g. "send_hwm = 1").
-  void AddAlertsOption(const std::string& line) { alerts_options_ += line + "\n"; }
-  // Extra TOML appended to the generated config (e.g. "[intake]\nmax_message_bytes = 2048\n").
-  void set_extra_config(std::string toml) { extra_config_ = std::move(toml); }
 
   // security.mode "curve" with real keys (zmq_curve_keypair): a server key, an administrator
   // client ("ADMIN-TEST", used by Call/Subscribe/readiness) and one feed key allowed every
   // configured feed (used by Publish).  Call before Start().
   void EnableCurve();
-  // Adds an allow-listed client and rewrites the clients file (SIGHUP to apply while running).
-  // `extra` is more TOML for its [[client]] table, e.g. "feeds = [\"tag\"]".
-  CurveClientKeys AddClient(const std::string& identity, const std::string& role,
-                            const std::string& extra = "");
+  // Adds an allow-listed client and rewrites the clients file, each entry rendered by
+  // RenderClientEntry (SIGHUP to apply while running).  `feeds` for role feed,
+  // `control_ids` for role control_room (empty: left out of the entry).
+  CurveClientKeys AddClient(const std::string& identity, ClientRole role,
+                            std::vector<std::string> feeds = {},
+                            std::vector<std::string> control_ids = {});
   // Removes every key of `identity` from the clients file (SIGHUP to apply).
   void RemoveClient(const std::string& identity);
   // A fresh key pair that is not allow-listed, with the right server key.
@@ -126,28 +130,19 @@ class DaemonProcess {
   std::vector<std::string> feed_names_;
   std::string dir_;
   std::string config_path_;
-  std::string extra_config_;
+  Config config_;
   std::string alerts_endpoint_;
   std::string control_endpoint_;
   std::map<std::string, std::string> feed_endpoints_;
-  std::map<std::string, std::string> replay_endpoints_;
-  std::map<std::string, std::string> feed_options_;
   std::map<std::string, std::string> env_;
-  std::string alerts_options_;
   std::map<std::string, std::unique_ptr<zmq::socket_t>> feed_sockets_;
   void WriteClients();
-  struct ClientLine {
-    std::string identity;
-    std::string role;
-    std::string public_key;
-    std::string extra;
-  };
   bool curve_ = false;
   CurveClientKeys server_keys_;  // public_key/secret_key = the server's pair
   CurveClientKeys admin_keys_;
   CurveClientKeys feed_all_keys_;
   std::map<std::string, CurveClientKeys> feed_keys_;
-  std::vector<ClientLine> clients_;
+  std::vector<ClientEntry> clients_;
   zmq::context_t ctx_{1};
   pid_t pid_ = -1;
 };

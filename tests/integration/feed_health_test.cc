@@ -42,7 +42,7 @@ std::vector<boost::json::object> AlertsOfKind(DaemonProcess& d, const std::strin
 TEST(FeedHealth, DroppedSeq500To510WithReplayEndpointLosesNothing) {
   DaemonProcess d;
   std::string replay_endpoint = d.EnableReplay("tag");
-  d.set_extra_config("[policy]\ngap_fill_s = 2\n");
+  d.config().policy.gap_fill_s = 2;
   ReplayServer replay(d.context(), replay_endpoint);
   ASSERT_TRUE(d.Start()) << d.log();
   for (int64_t seq = 1; seq <= 520; ++seq) {
@@ -63,7 +63,7 @@ TEST(FeedHealth, DroppedSeq500To510WithReplayEndpointLosesNothing) {
 
 TEST(FeedHealth, DroppedSeq500To510WithoutReplayRaisesFeedGapWithinGapFill) {
   DaemonProcess d;
-  d.set_extra_config("[policy]\ngap_fill_s = 2\n");
+  d.config().policy.gap_fill_s = 2;
   ASSERT_TRUE(d.Start()) << d.log();
   for (int64_t seq = 1; seq <= 499; ++seq) d.Publish("tag", Heartbeat(seq));
   ASSERT_TRUE(Eventually([&] { return Handled(d) == 499; }));
@@ -107,7 +107,7 @@ TEST(FeedHealth, CatchesUpFromTheReplayEndpointAfterARestart) {
 
 TEST(FeedHealth, SilentFeedRaisesFeedSilentThenFeedRestored) {
   DaemonProcess d;
-  d.AddFeedOption("check", "silent_after_s = 1");
+  d.feed_config("check").silent_after_s = 1;
   ASSERT_TRUE(d.Start()) << d.log();
   ASSERT_TRUE(
       Eventually([&] { return !AlertsOfKind(d, "feed_silent").empty(); }, milliseconds(5000)))
@@ -170,7 +170,7 @@ std::string HttpGet(int port, const std::string& path) {
 // or stall: refused deliveries are counted, and every alert stays retrievable.
 TEST(Metrics, SlowSubscriberDeliveriesAreCountedAndAlertsStayRetrievable) {
   DaemonProcess d;
-  d.AddAlertsOption("send_hwm = 1");
+  d.config().alerts_send_hwm = 1;
   ASSERT_TRUE(d.Start()) << d.log();
   auto stuck = d.Subscribe("");
   stuck->set(zmq::sockopt::rcvhwm, 1);
@@ -198,7 +198,7 @@ TEST(Metrics, PrometheusEndpointReportsFeedsAlertsAndCommitLatency) {
     std::string ep = probe.get(zmq::sockopt::last_endpoint);
     port = std::stoi(ep.substr(ep.rfind(':') + 1));
   }
-  d.set_extra_config("[metrics]\nendpoint = \"tcp://127.0.0.1:" + std::to_string(port) + "\"\n");
+  d.config().metrics_endpoint = "tcp://127.0.0.1:" + std::to_string(port);
   ASSERT_TRUE(d.Start()) << d.log();
   for (int64_t seq = 1; seq <= 10; ++seq) d.Publish("tag", Heartbeat(seq));
   d.Publish("tag", "garbage");

@@ -78,7 +78,7 @@ class Security : public ::testing::Test {
 };
 
 TEST_F(Security, AllowListedClientIsServedAndIsTheAuditedActor) {
-  CurveClientKeys officer = d_.AddClient("MP-PC1234", "officer");
+  CurveClientKeys officer = d_.AddClient("MP-PC1234", ClientRole::kOfficer);
   ASSERT_TRUE(d_.Start()) << d_.log();
   auto reply = d_.CallAs(officer, "status", {{"officer_id", "MP-PC1234"}});
   ASSERT_TRUE(Ok(reply)) << boost::json::serialize(reply) << d_.log();
@@ -117,7 +117,7 @@ TEST_F(Security, ClientWithoutCurveIsRefusedAndAudited) {
 }
 
 TEST_F(Security, ClientHoldingTheWrongServerKeyIsRefusedAndAudited) {
-  CurveClientKeys officer = d_.AddClient("MP-PC1234", "officer");
+  CurveClientKeys officer = d_.AddClient("MP-PC1234", ClientRole::kOfficer);
   ASSERT_TRUE(d_.Start()) << d_.log();
   CurveClientKeys wrong = officer;
   wrong.server_public = d_.UnknownClient().public_key;  // some other server's key
@@ -156,7 +156,7 @@ TEST_F(Security, ZapHandlerThatHangsLetsNoUnknownKeyIn) {
 }
 
 TEST_F(Security, FeedKeyCannotQueryTheControlSocket) {
-  CurveClientKeys feed = d_.AddClient("EM-PROVIDER", "feed", "feeds = [\"tag\"]");
+  CurveClientKeys feed = d_.AddClient("EM-PROVIDER", ClientRole::kFeed, {"tag"});
   ASSERT_TRUE(d_.Start()) << d_.log();
   auto reply = d_.CallAs(feed, "status", {{"officer_id", "EM-PROVIDER"}}, 1500);
   EXPECT_FALSE(Ok(reply)) << boost::json::serialize(reply);
@@ -166,9 +166,9 @@ TEST_F(Security, FeedKeyCannotQueryTheControlSocket) {
 }
 
 TEST_F(Security, OfficerActsOnlyAsThemselvesControlRoomMayActForOthers) {
-  CurveClientKeys officer = d_.AddClient("MP-PC1234", "officer");
-  CurveClientKeys control = d_.AddClient("CR-LEWISHAM", "control_room",
-                                         "control_ids = [\"E09000023\"]");
+  CurveClientKeys officer = d_.AddClient("MP-PC1234", ClientRole::kOfficer);
+  CurveClientKeys control =
+      d_.AddClient("CR-LEWISHAM", ClientRole::kControlRoom, {}, {"E09000023"});
   ASSERT_TRUE(d_.Start()) << d_.log();
   auto reply = d_.CallAs(officer, "conditions.person",
                          {{"officer_id", "MP-PC9999"}, {"person_id", "PNC-79/123456X"}});
@@ -193,10 +193,10 @@ TEST_F(Security, OfficerActsOnlyAsThemselvesControlRoomMayActForOthers) {
 }
 
 TEST_F(Security, SubscribersReceiveOnlyTheirOwnTopics) {
-  CurveClientKeys pc1234 = d_.AddClient("MP-PC1234", "officer");
-  CurveClientKeys pc5555 = d_.AddClient("MP-PC5555", "officer");
+  CurveClientKeys pc1234 = d_.AddClient("MP-PC1234", ClientRole::kOfficer);
+  CurveClientKeys pc5555 = d_.AddClient("MP-PC5555", ClientRole::kOfficer);
   CurveClientKeys lewisham =
-      d_.AddClient("CR-LEWISHAM", "control_room", "control_ids = [\"E09000023\"]");
+      d_.AddClient("CR-LEWISHAM", ClientRole::kControlRoom, {}, {"E09000023"});
   ASSERT_TRUE(d_.Start()) << d_.log();
   // MP-PC5555 tries to listen to MP-PC1234's topic and to everything; CR-LEWISHAM to another
   // control room's.  Only their own subscriptions are applied.
@@ -240,7 +240,7 @@ TEST_F(Security, SubscribersReceiveOnlyTheirOwnTopics) {
 
 TEST_F(Security, FeedKeyMayPublishOnlyItsOwnFeeds) {
   // A key allowed only the tag feed serves the orders endpoint: its handshake is refused.
-  CurveClientKeys tag_only = d_.AddClient("EM-PROVIDER", "feed", "feeds = [\"tag\"]");
+  CurveClientKeys tag_only = d_.AddClient("EM-PROVIDER", ClientRole::kFeed, {"tag"});
   d_.SetFeedKeys("orders", tag_only);
   ASSERT_TRUE(d_.Start()) << d_.log();
   d_.Publish("orders", Grant(1));  // waits (in vain) for the daemon's subscription
@@ -252,7 +252,7 @@ TEST_F(Security, FeedKeyMayPublishOnlyItsOwnFeeds) {
 }
 
 TEST_F(Security, RevokedKeyIsRefusedAfterReload) {
-  CurveClientKeys officer = d_.AddClient("MP-PC1234", "officer");
+  CurveClientKeys officer = d_.AddClient("MP-PC1234", ClientRole::kOfficer);
   ASSERT_TRUE(d_.Start()) << d_.log();
   ASSERT_TRUE(Ok(d_.CallAs(officer, "status", {{"officer_id", "MP-PC1234"}})));
   d_.RemoveClient("MP-PC1234");
@@ -301,7 +301,7 @@ TEST_F(Security, BadKeyFilesStopStartUpWithExitSeventyEight) {
   std::filesystem::permissions(d_.dir() + "/server.key", std::filesystem::perms::group_read,
                                std::filesystem::perm_options::remove);
   // A clients file with a bad entry names the entry and field.
-  d_.AddClient("EM-PROVIDER", "feed");  // role feed without feeds
+  d_.AddClient("EM-PROVIDER", ClientRole::kFeed);  // role feed without feeds
   for (const char* mode : {" --check", ""}) {
     RunResult r = RunCommand(daemon + mode);
     EXPECT_EQ(r.exit_code, 78) << r.output;
