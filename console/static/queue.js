@@ -14,50 +14,46 @@ function recipientsText(a) {
   return (a.recipients || []).map((r) => r.replace(/\/$/, '')).join(', ');
 }
 
-function renderRow(a) {
-  const tbody = document.querySelector('#queue tbody');
-  let tr = tbody.querySelector(`tr[data-alert-id="${CSS.escape(a.alert_id)}"]`);
-  const fresh = !tr;
-  if (fresh) {
-    tr = document.createElement('tr');
-    tr.dataset.alertId = a.alert_id;
-  }
-  tr.dataset.seq = a.seq;
-  tr.className = `sev-${a.severity}` + (a.acked ? ' acked' : '');
-  tr.innerHTML = '';
+// The data cells of a row; rebuilt on every update.
+function dataCells(a) {
+  const cells = [];
   const sev = BW.el('td', 'sev');
   sev.appendChild(BW.el('span', `badge sev-${a.severity}`, a.severity));
-  tr.appendChild(sev);
+  cells.push(sev);
   const age = BW.el('td', 'age', BW.age(a.raised_at));
   age.dataset.raisedAt = a.raised_at;
   age.title = `raised ${BW.time(a.raised_at)}; event ${BW.time(a.event_time)}`;
-  tr.appendChild(age);
+  cells.push(age);
   const what = BW.el('td', 'what');
   what.appendChild(BW.el('div', 'kind', BW.kind(a.kind)));
   what.appendChild(BW.el('div', 'summary', a.summary || ''));
-  tr.appendChild(what);
+  cells.push(what);
   const person = BW.el('td', 'person');
   if (a.person_id) {
     const link = BW.el('a', '', a.person_id);
     link.href = `/person?id=${encodeURIComponent(a.person_id)}`;
     person.appendChild(link);
   }
-  tr.appendChild(person);
-  tr.appendChild(BW.el('td', 'recipients small', recipientsText(a)));
-  tr.appendChild(BW.el('td', 'acked', a.acked ? `${a.acked_by || 'yes'} ${a.acked_at ? BW.age(a.acked_at) + ' ago' : ''}` : 'not yet'));
+  cells.push(person);
+  cells.push(BW.el('td', 'recipients small', recipientsText(a)));
+  cells.push(BW.el('td', 'acked', a.acked ?
+      `${a.acked_by || 'yes'} ${a.acked_at ? BW.age(a.acked_at) + ' ago' : ''}` : 'not yet'));
   const level = a.escalation_level || 0;
-  tr.appendChild(BW.el('td', 'escalation', level === 0 ? '–' : level === 1 ? '1: supervisor' : '2: control rooms'));
+  cells.push(BW.el('td', 'escalation', level === 0 ? '–' : level === 1 ? '1: supervisor' : '2: control rooms'));
   const flags = BW.el('td', 'flags');
   if (a.late) flags.appendChild(BW.el('span', 'flag late', 'late'));
   if (a.in_custody) flags.appendChild(BW.el('span', 'flag custody', 'in custody'));
   if (a.high_risk) flags.appendChild(BW.el('span', 'flag risk', 'high risk'));
-  tr.appendChild(flags);
+  cells.push(flags);
+  return cells;
+}
+
+// The actions cell, made once per row so that a half-typed note survives updates.
+function actionsCell(a, tr) {
   const actions = BW.el('td', 'actions');
-  if (!a.acked) {
-    const ack = BW.el('button', 'ack', 'Acknowledge');
-    ack.addEventListener('click', () => acknowledge(a.alert_id));
-    actions.appendChild(ack);
-  }
+  const ack = BW.el('button', 'ack', 'Acknowledge');
+  ack.addEventListener('click', () => acknowledge(a.alert_id));
+  actions.appendChild(ack);
   const sel = BW.el('select', 'outcome');
   sel.appendChild(new Option('outcome…', ''));
   for (const o of OUTCOMES) sel.appendChild(new Option(BW.kind(o), o));
@@ -74,7 +70,27 @@ function renderRow(a) {
     actions.appendChild(map);
   }
   actions.appendChild(BW.el('div', 'error small action-error'));
-  tr.appendChild(actions);
+  return actions;
+}
+
+function renderRow(a) {
+  const tbody = document.querySelector('#queue tbody');
+  let tr = tbody.querySelector(`tr[data-alert-id="${CSS.escape(a.alert_id)}"]`);
+  const fresh = !tr;
+  let actions;
+  if (fresh) {
+    tr = document.createElement('tr');
+    tr.dataset.alertId = a.alert_id;
+    actions = actionsCell(a, tr);
+  } else {
+    actions = tr.querySelector('td.actions');
+  }
+  tr.dataset.seq = a.seq;
+  tr.classList.remove('sev-critical', 'sev-high', 'sev-medium', 'sev-info');
+  tr.classList.add(`sev-${a.severity}`);
+  tr.classList.toggle('acked', !!a.acked);
+  tr.replaceChildren(...dataCells(a), actions);
+  actions.querySelector('button.ack').hidden = !!a.acked;
   if (fresh) {
     // Most severe first, then newest first.
     const rank = {critical: 0, high: 1, medium: 2, info: 3};
@@ -176,7 +192,15 @@ function connect(since) {
     if (d.ok) setLink('ok', 'live');
     else setLink('down', `breachwatchd not answering: ${d.message}`);
   });
-  stream.addEventListener('error', () => setLink('down', 'reconnecting…'));
+  stream.addEventListener('error', async () => {
+    setLink('down', 'reconnecting…');
+    if (stream.readyState === EventSource.CLOSED) {
+      // Refused (the session ended or the console restarted): log in again, or retry.
+      const r = await fetch('/api/session', {credentials: 'same-origin'});
+      if (r.status === 401) location.href = '/login';
+      else setTimeout(() => connect(lastSeq), 2000);
+    }
+  });
 }
 
 // Acknowledgements and outcomes recorded elsewhere: re-read the open queue now and then.

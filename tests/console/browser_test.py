@@ -7,7 +7,8 @@ chromium-driver, driven by python3-selenium) against a real console and a real b
   without a reason and, with one, shows the conditions and the zone on the map; restart the
   daemon and the queue resumes with nothing missed.
 
-Screenshots of the queue, the map and a person page go to --screenshots (docs/console/).
+Screenshots of the queue, the map, a person page and the reports go to --screenshots (copied
+by hand to docs/console/).
 Exit 77 (ctest SKIP_RETURN_CODE) only when chromium or its driver is not installed.
 
 usage: browser_test.py BUILD_DIR SOURCE_DIR [--screenshots DIR]
@@ -72,6 +73,19 @@ def main():
         driver.set_page_load_timeout(30)
         base = f"http://localhost:{stack.port}"
 
+        from selenium.common.exceptions import StaleElementReferenceException
+
+        def text_of(css):
+            """The text of the first element matching css, "" when none; rows are re-rendered
+            live, so an element found may be replaced before it is read: then read again."""
+            for _ in range(5):
+                try:
+                    found = driver.find_elements(By.CSS_SELECTOR, css)
+                    return found[0].text if found else ""
+                except StaleElementReferenceException:
+                    continue
+            return ""
+
         def js(script, *a):
             return driver.execute_script(script, *a)
 
@@ -87,8 +101,7 @@ def main():
         driver.find_element(By.ID, "password").send_keys(harness.PASSWORDS["cr-lewisham"])
         driver.find_element(By.ID, "login").click()
         wait_for(lambda: driver.current_url.rstrip("/") == base, what="the queue after login")
-        wait_for(lambda: "live" in driver.find_element(By.ID, "link-state").text,
-                 what="the live stream")
+        wait_for(lambda: "live" in text_of("#link-state"), what="the live stream")
         who = driver.find_element(By.ID, "who").text
         assert "CR-LEWISHAM" in who, who
         print("logged in:", who)
@@ -111,8 +124,8 @@ def main():
         assert js("return window.bwNoReload === true"), "the page was reloaded"
         row = driver.find_element(By.CSS_SELECTOR, row_css)
         assert "critical" in row.get_attribute("class"), row.get_attribute("class")
-        assert "control/E09000023" in row.find_element(By.CSS_SELECTOR, ".recipients").text
-        assert row.find_element(By.CSS_SELECTOR, ".acked").text == "not yet"
+        assert "control/E09000023" in text_of(row_css + " .recipients")
+        assert text_of(row_css + " .acked") == "not yet"
 
         # A second check near the protected person's home: more rows for the screenshot.
         stack.feed(harness.person_check(harness.now_iso(), NEAR_PROTECTED_HOME,
@@ -125,8 +138,7 @@ def main():
         # --- acknowledge ---
         row = driver.find_element(By.CSS_SELECTOR, row_css)
         row.find_element(By.CSS_SELECTOR, "button.ack").click()
-        wait_for(lambda: "CR-LEWISHAM" in driver.find_element(By.CSS_SELECTOR,
-                                                              row_css + " .acked").text,
+        wait_for(lambda: "CR-LEWISHAM" in text_of(row_css + " .acked"),
                  what="acknowledged by CR-LEWISHAM")
         acks = stack.audit_rows("alert.ack")
         assert any(r[0] == "CR-LEWISHAM" and r[3] == "ok" for r in acks), acks
@@ -135,9 +147,7 @@ def main():
         row = driver.find_element(By.CSS_SELECTOR, row_css)
         Select(row.find_element(By.CSS_SELECTOR, "select.outcome")).select_by_value("no_action")
         row.find_element(By.CSS_SELECTOR, "button.resolve").click()
-        wait_for(lambda: "note" in driver.find_element(By.CSS_SELECTOR,
-                                                       row_css + " .action-error").text,
-                 what="the note refusal")
+        wait_for(lambda: "note" in text_of(row_css + " .action-error"), what="the note refusal")
         row = driver.find_element(By.CSS_SELECTOR, row_css)
         Select(row.find_element(By.CSS_SELECTOR, "select.outcome")).select_by_value("warned")
         row.find_element(By.CSS_SELECTOR, "button.resolve").click()
@@ -147,8 +157,7 @@ def main():
         assert any(r[0] == "CR-LEWISHAM" and r[3] == "ok" for r in resolves), resolves
         # ...and it stays out of the open queue after a reload.
         driver.refresh()
-        wait_for(lambda: "live" in driver.find_element(By.ID, "link-state").text,
-                 what="the live stream after reload")
+        wait_for(lambda: "live" in text_of("#link-state"), what="the live stream after reload")
         assert not driver.find_elements(By.CSS_SELECTOR, row_css), "resolved alert still open"
         print("acknowledged and resolved from the queue")
 
@@ -191,13 +200,29 @@ def main():
         shot("person.png")
         print("person page: refused without a reason; conditions and zones shown with one")
 
+        # --- the reports: no record of action taken, feed health ---
+        driver.get(base + "/reports")
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR, "#feeds tbody tr"),
+                 what="the feed health rows")
+        driver.find_element(By.ID, "older-than-min").clear()
+        driver.find_element(By.ID, "older-than-min").send_keys("0")
+        driver.find_element(By.CSS_SELECTOR, "#unactioned-form button").click()
+        wait_for(lambda: driver.find_elements(By.CSS_SELECTOR,
+                                              f'#unactioned tr[data-seq="{other["seq"]}"]'),
+                 what="the open breach on the no-record-of-action report")
+        assert not driver.find_elements(By.CSS_SELECTOR,
+                                        f'#unactioned tr[data-seq="{breach["seq"]}"]'), \
+            "the resolved alert is on the report"
+        feeds = text_of("#feeds")
+        assert "check" in feeds and "orders" in feeds, feeds
+        shot("reports.png")
+
         # --- restart the daemon: the queue resumes with nothing missed ---
         driver.get(base + "/")
-        wait_for(lambda: "live" in driver.find_element(By.ID, "link-state").text,
-                 what="the live stream")
+        wait_for(lambda: "live" in text_of("#link-state"), what="the live stream")
         head = max(a["seq"] for a in stack.alerts())
         stack.stop_daemon()
-        wait_for(lambda: "live" not in driver.find_element(By.ID, "link-state").text,
+        wait_for(lambda: "live" not in text_of("#link-state"),
                  timeout=30, what="the console to notice the daemon is gone")
         stack.start_daemon()
         # Straight after the restart, before the console has necessarily reconnected.

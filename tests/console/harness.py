@@ -45,7 +45,7 @@ def free_port():
 class Stack:
     """breachwatchd + breachwatch-console in a temporary directory."""
 
-    def __init__(self, bin_dir, source_dir, max_failures=5):
+    def __init__(self, bin_dir, source_dir, max_failures=5, curve=False):
         self.bin_dir = os.path.abspath(bin_dir)
         self.source_dir = os.path.abspath(source_dir)
         self.dir = tempfile.mkdtemp(prefix="bw-console-test-")
@@ -61,8 +61,14 @@ class Stack:
             "control": f"ipc://{d}/control.sock",
         }
         self.feeds = {name: f"ipc://{d}/feed-{name}.sock" for name in ("orders", "check")}
+        self.curve = curve
+        if curve:
+            self.make_keys()
         self.daemon_config = os.path.join(d, "breachwatch.toml")
         with open(self.daemon_config, "w") as f:
+            if curve:
+                f.write(f'[security]\nmode = "curve"\nserver_secret_key_file = "{d}/keys/server.key"\n'
+                        f'clients_file = "{d}/clients.toml"\n\n')
             f.write(f'[store]\npath = "{d}/breachwatch.db"\n\n')
             f.write(f'[[zones]]\nfile = "{self.source_dir}/config/zones/london_lad22_bgc_wgs84.geojson"\n'
                     'code_property = "LAD22CD"\nname_property = "LAD22NM"\n\n')
@@ -82,6 +88,28 @@ class Stack:
         self.console_config = self.write_console_config(f"127.0.0.1:{self.port}")
 
     # --- set-up ---
+
+    def make_keys(self):
+        """security.mode curve: the server's key, the console's (administrator, CONSOLE-1), the
+        feed simulator's and breachctl's; the allow-list."""
+        keys = os.path.join(self.dir, "keys")
+        entries = []
+        for name, args in (("server", ["--role", "server"]),
+                           ("console", ["--role", "administrator", "--identity", "CONSOLE-1"]),
+                           ("feeds", ["--role", "feed", "--feed", "orders", "--feed", "check"]),
+                           ("ctl", ["--role", "administrator", "--identity", "TEST"])):
+            out = subprocess.run([self.binary("breachctl"), "keys", "generate", name, "--dir", keys,
+                                  *args], capture_output=True, text=True, check=True)
+            if name != "server":
+                entries.append(out.stdout)
+        with open(os.path.join(self.dir, "clients.toml"), "w") as f:
+            f.write("\n".join(entries))
+
+    def curve_args(self, name):
+        if not self.curve:
+            return []
+        keys = os.path.join(self.dir, "keys")
+        return ["--server-key", f"{keys}/server.pub", "--client-key", f"{keys}/{name}.key"]
 
     def binary(self, name):
         sub = {"breachwatchd": "daemon", "breachctl": "tools", "bw-feedsim": "tools",
@@ -104,6 +132,10 @@ class Stack:
             f.write(f'[daemon]\ncontrol_endpoint = "{self.endpoints["control"]}"\n'
                     f'alerts_endpoint = "{self.endpoints["alerts"]}"\nrequest_timeout_ms = 3000\n'
                     'poll_interval_s = 5\n\n')
+            if self.curve:
+                keys = os.path.join(self.dir, "keys")
+                f.write(f'server_public_key_file = "{keys}/server.pub"\n'
+                        f'client_secret_key_file = "{keys}/console.key"\n\n')
             f.write(f'[users]\nfile = "{self.users_file}"\n\n')
             f.write(f'[login]\nmax_failures = {self.max_failures}\nfailure_window_s = 600\n\n')
             f.write(f'[audit]\nfile = "{self.audit_file}"\n\n')
@@ -163,7 +195,7 @@ class Stack:
 
     def ctl(self, *args, check=True):
         return subprocess.run([self.binary("breachctl"), "--config", self.daemon_config,
-                               "--officer", "TEST", "--reason", "console test", "--timeout-ms",
+                               *self.curve_args("ctl"), "--officer", "TEST", "--reason", "console test", "--timeout-ms",
                                "500", *args], capture_output=True, text=True, check=check)
 
     def feed(self, *events):
@@ -180,7 +212,8 @@ class Stack:
         path = os.path.join(self.dir, f"scenario-{self.event_counter}.jsonl")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
-        subprocess.run([self.binary("bw-feedsim"), "--config", self.daemon_config, path],
+        subprocess.run([self.binary("bw-feedsim"), "--config", self.daemon_config,
+                        *self.curve_args("feeds"), path],
                        check=True, capture_output=True, text=True)
 
     def db(self):

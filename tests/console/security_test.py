@@ -34,6 +34,45 @@ def events(stack, kind):
     return [e for e in stack.console_events() if e["event"] == kind]
 
 
+def curve_section(build_dir, source_dir):
+    """The daemon in security.mode curve: the console connects with its own key (administrator,
+    identity CONSOLE-1) and acts for the user, audited "on behalf of" them."""
+    stack = harness.Stack(build_dir, source_dir, curve=True)
+    try:
+        stack.start_daemon()
+        stack.feed(harness.bail_granted(harness.now_iso(-7200), harness.now_iso(28 * 86400)),
+                   harness.person_check(harness.now_iso(), [-0.0268, 51.4560]))
+        stack.start_console()
+        breach = wait_for(lambda: [a for a in stack.alerts()
+                                   if a["kind"] == "exclusion_zone_breach"], what="a breach")[0]
+        _, token = stack.login("cr-lewisham")
+        s = stack.session(token)
+        resp, data = stack.request("GET", "/api/queue", cookie=token)
+        ids = [a["alert_id"] for a in json.loads(data).get("alerts", [])] if resp.status == 200 else []
+        check(breach["alert_id"] in ids, f"curve: the queue through CURVE ({resp.status})")
+        resp, _ = stack.request("POST", "/api/ack", {"alert_id": breach["alert_id"]},
+                                {"X-CSRF-Token": s["csrf"]}, cookie=token)
+        check(resp.status == 200, "curve: acknowledged through CURVE")
+        acks = stack.audit_rows("alert.ack")
+        check(acks and acks[-1][0] == "CONSOLE-1" and "on behalf of CR-LEWISHAM" in acks[-1][4],
+              f"curve: daemon audit actor CONSOLE-1, on behalf of CR-LEWISHAM ({acks})")
+        conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=10)
+        conn.request("GET", "/events", headers={"Cookie": f"bw_session={token}",
+                                                "Last-Event-ID": "0"})
+        r = conn.getresponse()
+        got = b""
+        while b"event: alert" not in got:
+            got += r.fp.readline()
+        conn.close()
+        check(b"id: " in got, "curve: the event stream reads alerts.since through CURVE")
+    except Exception:
+        print("--- console log ---\n" + stack.log("console.log"))
+        print("--- daemon log ---\n" + stack.log("breachwatchd.log"))
+        raise
+    finally:
+        stack.close()
+
+
 def main():
     build_dir, source_dir = sys.argv[1], sys.argv[2]
     stack = harness.Stack(build_dir, source_dir, max_failures=3)
@@ -219,6 +258,7 @@ def main():
         raise
     finally:
         stack.close()
+    curve_section(build_dir, source_dir)
     if FAILURES:
         print(f"{len(FAILURES)} check(s) failed")
         return 1
