@@ -205,6 +205,7 @@ struct ConsoleServer::Impl {
   std::optional<ssl::context> tls;
   std::string zones_json;
   std::string dummy_hash;  // verified against for unknown usernames: same cost as a real one
+  std::mutex verify_mu;    // serialises password checks
   std::string csp;
   std::atomic<int> connections{0};
   std::atomic<bool> stopping{false};
@@ -313,7 +314,13 @@ struct ConsoleServer::Impl {
     for (const auto& u : *users) {
       if (u.username == username) found = &u;
     }
-    bool ok = VerifyPassword(found ? found->password_hash : dummy_hash, password) && found;
+    bool ok = false;
+    {
+      // One argon2id check at a time (64 MiB each): a flood of logins queues here instead of
+      // exhausting memory.
+      std::lock_guard lock(verify_mu);
+      ok = VerifyPassword(found ? found->password_hash : dummy_hash, password) && found;
+    }
     if (!ok) {
       user_limiter.RecordFailure(username, now);
       client_limiter.RecordFailure(client, now);

@@ -206,6 +206,13 @@ def main():
         resp, _ = stack.request("GET", "/api/queue", cookie=token)
         check(resp.status == 401, "after logout the session is gone")
 
+        # --- --check: the test config passes, naming what it found ---
+        out = subprocess.run([stack.binary("breachwatch-console"), "--config",
+                              stack.console_config, "--check"],
+                             capture_output=True, text=True, timeout=30)
+        check(out.returncode == 0 and "configuration OK" in out.stdout and "user(s)" in out.stdout,
+              f"--check of a good config: exit {out.returncode}")
+
         # --- plain HTTP on a non-loopback address: refused at start-up, exit 78 ---
         cfg = stack.write_console_config(f"0.0.0.0:{harness.free_port()}", name="public.toml")
         out = subprocess.run([stack.binary("breachwatch-console"), "--config", cfg],
