@@ -58,12 +58,17 @@ struct Setting {
   std::string_view example;  // shown (commented) instead of an empty default
 };
 
-#define BW_REF(member) [](ConsoleConfig& c) -> auto& { return c.member; }
+#define BW_REF(member) \
+  [](ConsoleConfig & c) -> auto& { return c.member; }
 
 Setting Str(std::string_view section, std::string_view key,
-            std::function<std::string&(ConsoleConfig&)> ref, Format format,
-            std::string_view doc, std::string_view example = {}) {
-  Setting s{.section = section, .key = key, .type = Type::kString, .doc = doc};
+            std::function<std::string&(ConsoleConfig&)> ref, Format format, std::string_view doc,
+            std::string_view example = {}) {
+  Setting s;
+  s.section = section;
+  s.key = key;
+  s.type = Type::kString;
+  s.doc = doc;
   s.str = std::move(ref);
   s.format = format;
   s.example = example;
@@ -73,7 +78,11 @@ Setting Str(std::string_view section, std::string_view key,
 Setting Int(std::string_view section, std::string_view key,
             std::function<int64_t&(ConsoleConfig&)> ref, int64_t min, int64_t max,
             std::string_view doc) {
-  Setting s{.section = section, .key = key, .type = Type::kInt, .doc = doc};
+  Setting s;
+  s.section = section;
+  s.key = key;
+  s.type = Type::kInt;
+  s.doc = doc;
   s.integer = std::move(ref);
   s.min = min;
   s.max = max;
@@ -113,75 +122,75 @@ const std::vector<Section>& Sections() {
 const std::vector<Setting>& Table() {
   static const std::vector<Setting>* const kTable = [] {
     auto* table = new std::vector<Setting>{
-      Str("http", "listen", BW_REF(listen), Format::kHostPort,
-          "Address and port to listen on, host:port (IPv6 in brackets)."),
-      Str("http", "tls_certificate_file", BW_REF(tls_certificate_file), Format::kConfigPath,
-          "PEM certificate chain for HTTPS. Required on a non-loopback address. A relative path "
-          "is relative to this file's directory; ${CREDENTIALS_DIRECTORY} is systemd's "
-          "credentials directory.",
-          "\"/etc/breachwatch/console-tls.crt\""),
-      Str("http", "tls_private_key_file", BW_REF(tls_private_key_file), Format::kConfigPath,
-          "PEM private key of that certificate (mode 0640, group breachwatch-console).",
-          "\"/etc/breachwatch/console-tls.key\""),
-      Str("http", "static_dir", BW_REF(static_dir), Format::kDataPath,
-          "Directory of the console's pages, scripts and styles. A relative path is looked up "
-          "next to this file, then in breachwatch's data directory "
-          "(<install-prefix>/share/breachwatch/console)."),
-      Str("http", "leaflet_dir", BW_REF(leaflet_dir), Format::kConfigPath,
-          "Directory holding leaflet.js and leaflet.css (Debian package libjs-leaflet), served "
-          "under /leaflet/. Nothing is fetched from the internet."),
-      Str("daemon", "control_endpoint", BW_REF(control_endpoint), Format::kEndpoint,
-          "breachwatchd's control endpoint ([control] endpoint of its config)."),
-      Str("daemon", "alerts_endpoint", BW_REF(alerts_endpoint), Format::kEndpoint,
-          "breachwatchd's alert endpoint ([alerts] endpoint of its config)."),
-      Str("daemon", "server_public_key_file", BW_REF(server_public_key_file), Format::kConfigPath,
-          "security.mode curve: the daemon's public key (server.pub).",
-          "\"/etc/breachwatch/server.pub\""),
-      Str("daemon", "client_secret_key_file", BW_REF(client_secret_key_file), Format::kConfigPath,
-          "security.mode curve: the console's secret key (`breachctl keys generate console "
-          "--role administrator`).",
-          "\"/etc/breachwatch/console.key\""),
-      Int("daemon", "request_timeout_ms", BW_REF(request_timeout_ms), 100, 600'000,
-          "How long to wait for the daemon's reply to one request."),
-      Int("daemon", "poll_interval_s", BW_REF(poll_interval_s), 1, 3600,
-          "While a live queue is open, alerts.since is also asked this often even without a "
-          "published alert, so that alerts published while the console was cut off from the "
-          "daemon still arrive."),
-      Str("users", "file", BW_REF(users_file), Format::kConfigPath,
-          "The users file. A relative path is relative to this file's directory."),
-      Int("login", "max_failures", BW_REF(max_failures), 1, 1000,
-          "Failed logins allowed per username within failure_window_s (and four times as many "
-          "per client address); further attempts are refused (HTTP 429) without checking the "
-          "password until the window has passed. Each failure and refusal is recorded in "
-          "audit.file."),
-      Int("login", "failure_window_s", BW_REF(failure_window_s), 1, kDay,
-          "The window over which failed logins are counted."),
-      Int("login", "session_idle_s", BW_REF(session_idle_s), 60, kDay,
-          "A session unused this long ends; the user logs in again."),
-      Int("login", "session_max_s", BW_REF(session_max_s), 60, 7 * kDay,
-          "A session ends this long after login whatever its use."),
-      Str("audit", "file", BW_REF(audit_file), Format::kText,
-          "JSON Lines file of the console's own events. A relative path is relative to "
-          "$STATE_DIRECTORY when systemd sets it (/var/lib/breachwatch-console), otherwise to "
-          "the working directory."),
-      Str("map", "zones_file", BW_REF(zones_file), Format::kDataPath,
-          "GeoJSON FeatureCollection of the areas drawn as the base layer. A relative path is "
-          "looked up next to this file, then in breachwatch's data directory "
-          "(<install-prefix>/share/breachwatch)."),
-      Str("map", "code_property", BW_REF(zones_code_property), Format::kText,
-          "Feature property holding the area code (GSS code)."),
-      Str("map", "name_property", BW_REF(zones_name_property), Format::kText,
-          "Feature property holding the area name."),
-      Str("map", "tile_url", BW_REF(tile_url), Format::kUrl,
-          "Optional raster tile server, {z}/{x}/{y} template, drawn under the boundaries (the "
-          "browsers fetch tiles from it directly). Leave out to draw boundaries only.",
-          "\"https://tiles.example.police.uk/{z}/{x}/{y}.png\""),
-      Str("map", "tile_attribution", BW_REF(tile_attribution), Format::kText,
-          "Attribution shown with the tiles.", "\"© the tile provider\""),
-      Int("reports", "unactioned_after_s", BW_REF(unactioned_after_s), 0, 100LL * 365 * kDay,
-          "Default age in seconds from which an open alert appears on the \"no record of action "
-          "taken\" report (the page lets the user change it)."),
-      Str("log", "level", BW_REF(log_level), Format::kEnum, "Least severe level logged."),
+        Str("http", "listen", BW_REF(listen), Format::kHostPort,
+            "Address and port to listen on, host:port (IPv6 in brackets)."),
+        Str("http", "tls_certificate_file", BW_REF(tls_certificate_file), Format::kConfigPath,
+            "PEM certificate chain for HTTPS. Required on a non-loopback address. A relative path "
+            "is relative to this file's directory; ${CREDENTIALS_DIRECTORY} is systemd's "
+            "credentials directory.",
+            "\"/etc/breachwatch/console-tls.crt\""),
+        Str("http", "tls_private_key_file", BW_REF(tls_private_key_file), Format::kConfigPath,
+            "PEM private key of that certificate (mode 0640, group breachwatch-console).",
+            "\"/etc/breachwatch/console-tls.key\""),
+        Str("http", "static_dir", BW_REF(static_dir), Format::kDataPath,
+            "Directory of the console's pages, scripts and styles. A relative path is looked up "
+            "next to this file, then in breachwatch's data directory "
+            "(<install-prefix>/share/breachwatch/console)."),
+        Str("http", "leaflet_dir", BW_REF(leaflet_dir), Format::kConfigPath,
+            "Directory holding leaflet.js and leaflet.css (Debian package libjs-leaflet), served "
+            "under /leaflet/. Nothing is fetched from the internet."),
+        Str("daemon", "control_endpoint", BW_REF(control_endpoint), Format::kEndpoint,
+            "breachwatchd's control endpoint ([control] endpoint of its config)."),
+        Str("daemon", "alerts_endpoint", BW_REF(alerts_endpoint), Format::kEndpoint,
+            "breachwatchd's alert endpoint ([alerts] endpoint of its config)."),
+        Str("daemon", "server_public_key_file", BW_REF(server_public_key_file), Format::kConfigPath,
+            "security.mode curve: the daemon's public key (server.pub).",
+            "\"/etc/breachwatch/server.pub\""),
+        Str("daemon", "client_secret_key_file", BW_REF(client_secret_key_file), Format::kConfigPath,
+            "security.mode curve: the console's secret key (`breachctl keys generate console "
+            "--role administrator`).",
+            "\"/etc/breachwatch/console.key\""),
+        Int("daemon", "request_timeout_ms", BW_REF(request_timeout_ms), 100, 600'000,
+            "How long to wait for the daemon's reply to one request."),
+        Int("daemon", "poll_interval_s", BW_REF(poll_interval_s), 1, 3600,
+            "While a live queue is open, alerts.since is also asked this often even without a "
+            "published alert, so that alerts published while the console was cut off from the "
+            "daemon still arrive."),
+        Str("users", "file", BW_REF(users_file), Format::kConfigPath,
+            "The users file. A relative path is relative to this file's directory."),
+        Int("login", "max_failures", BW_REF(max_failures), 1, 1000,
+            "Failed logins allowed per username within failure_window_s (and four times as many "
+            "per client address); further attempts are refused (HTTP 429) without checking the "
+            "password until the window has passed. Each failure and refusal is recorded in "
+            "audit.file."),
+        Int("login", "failure_window_s", BW_REF(failure_window_s), 1, kDay,
+            "The window over which failed logins are counted."),
+        Int("login", "session_idle_s", BW_REF(session_idle_s), 60, kDay,
+            "A session unused this long ends; the user logs in again."),
+        Int("login", "session_max_s", BW_REF(session_max_s), 60, 7 * kDay,
+            "A session ends this long after login whatever its use."),
+        Str("audit", "file", BW_REF(audit_file), Format::kText,
+            "JSON Lines file of the console's own events. A relative path is relative to "
+            "$STATE_DIRECTORY when systemd sets it (/var/lib/breachwatch-console), otherwise to "
+            "the working directory."),
+        Str("map", "zones_file", BW_REF(zones_file), Format::kDataPath,
+            "GeoJSON FeatureCollection of the areas drawn as the base layer. A relative path is "
+            "looked up next to this file, then in breachwatch's data directory "
+            "(<install-prefix>/share/breachwatch)."),
+        Str("map", "code_property", BW_REF(zones_code_property), Format::kText,
+            "Feature property holding the area code (GSS code)."),
+        Str("map", "name_property", BW_REF(zones_name_property), Format::kText,
+            "Feature property holding the area name."),
+        Str("map", "tile_url", BW_REF(tile_url), Format::kUrl,
+            "Optional raster tile server, {z}/{x}/{y} template, drawn under the boundaries (the "
+            "browsers fetch tiles from it directly). Leave out to draw boundaries only.",
+            "\"https://tiles.example.police.uk/{z}/{x}/{y}.png\""),
+        Str("map", "tile_attribution", BW_REF(tile_attribution), Format::kText,
+            "Attribution shown with the tiles.", "\"© the tile provider\""),
+        Int("reports", "unactioned_after_s", BW_REF(unactioned_after_s), 0, 100LL * 365 * kDay,
+            "Default age in seconds from which an open alert appears on the \"no record of action "
+            "taken\" report (the page lets the user change it)."),
+        Str("log", "level", BW_REF(log_level), Format::kEnum, "Least severe level logged."),
     };
     table->back().allowed = {"trace", "debug", "info", "warn", "error"};
     return table;
@@ -257,12 +266,7 @@ bool IsLoopbackHost(const std::string& host) {
   return a == 127 && b >= 0 && b <= 255 && c >= 0 && c <= 255 && d >= 0 && d <= 255;
 }
 
-std::string ResolveCredentials(const std::string& value) {
-  constexpr std::string_view kCred = "${CREDENTIALS_DIRECTORY}";
-  if (!value.starts_with(kCred)) return value;
-  const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
-  return std::string(dir ? dir : "") + value.substr(kCred.size());
-}
+constexpr std::string_view kCredentials = "${CREDENTIALS_DIRECTORY}";
 
 Status CheckString(const Setting& s, std::string& value, const std::string& path,
                    const std::string& where, const std::string& config_dir) {
@@ -274,8 +278,8 @@ Status CheckString(const Setting& s, std::string& value, const std::string& path
       if (std::find(s.allowed.begin(), s.allowed.end(), value) == s.allowed.end()) {
         std::string list;
         for (auto a : s.allowed) list += (list.empty() ? "" : ", ") + Quote(a);
-        return Status::BadInput(path, "must be one of " + list + " (got " + Quote(value) + ")" +
-                                          where);
+        return Status::BadInput(path,
+                                "must be one of " + list + " (got " + Quote(value) + ")" + where);
       }
       return Status::Ok();
     case Format::kHostPort: {
@@ -295,7 +299,17 @@ Status CheckString(const Setting& s, std::string& value, const std::string& path
       if (value.starts_with("https://") || value.starts_with("http://")) return Status::Ok();
       return Status::BadInput(path, "must be an http(s):// URL" + where);
     case Format::kConfigPath:
-      value = JoinPath(config_dir, ResolveCredentials(value));
+      if (value.starts_with(kCredentials)) {
+        const char* dir = std::getenv("CREDENTIALS_DIRECTORY");
+        if (dir == nullptr || *dir == '\0') {
+          return Status::BadInput(path,
+                                  "names ${CREDENTIALS_DIRECTORY} but CREDENTIALS_DIRECTORY is not "
+                                  "set (systemd sets it for a unit with LoadCredential=)" +
+                                      where);
+        }
+        value = std::string(dir) + value.substr(kCredentials.size());
+      }
+      value = JoinPath(config_dir, value);
       return Status::Ok();
     case Format::kDataPath: {
       if (std::filesystem::path(value).is_absolute()) return Status::Ok();
@@ -323,22 +337,20 @@ bool ConsoleConfig::ListensOnLoopback() const {
   return IsLoopbackHost(host);
 }
 
-Result<ConsoleConfig> ParseConsoleConfig(std::string_view toml_text,
-                                         const std::string& config_dir,
+Result<ConsoleConfig> ParseConsoleConfig(std::string_view toml_text, const std::string& config_dir,
                                          const std::string& source_name) {
   toml::table root;
 #if TOML_EXCEPTIONS
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
-    return Status::BadInput("", "TOML syntax error: " + std::string(e.description()) +
-                                    Where(e.source(), source_name));
+    return Status::BadInput(
+        "", "TOML syntax error: " + std::string(e.description()) + Where(e.source(), source_name));
   }
 #else
   toml::parse_result parsed = toml::parse(toml_text, source_name);
   if (!parsed) {
-    return Status::BadInput("", "TOML syntax error: " +
-                                    std::string(parsed.error().description()) +
+    return Status::BadInput("", "TOML syntax error: " + std::string(parsed.error().description()) +
                                     Where(parsed.error().source(), source_name));
   }
   root = std::move(parsed).table();
@@ -353,15 +365,16 @@ Result<ConsoleConfig> ParseConsoleConfig(std::string_view toml_text,
                                         Where(k.source(), source_name));
     }
     if (!v.is_table()) {
-      return Status::BadInput(name, "must be a [" + name + "] section" +
-                                        Where(v.source(), source_name));
+      return Status::BadInput(name,
+                              "must be a [" + name + "] section" + Where(v.source(), source_name));
     }
     for (const auto& [sk, sv] : *v.as_table()) {
       const std::string path = name + "." + std::string(sk.str());
       bool known_key = std::any_of(Table().begin(), Table().end(), [&](const Setting& s) {
         return s.section == name && s.key == sk.str();
       });
-      if (!known_key) return Status::BadInput(path, "unknown key" + Where(sk.source(), source_name));
+      if (!known_key)
+        return Status::BadInput(path, "unknown key" + Where(sk.source(), source_name));
     }
   }
   for (const Setting& s : Table()) {
@@ -404,9 +417,8 @@ Result<ConsoleConfig> ParseConsoleConfig(std::string_view toml_text,
             " is not a loopback address, and the console serves plain HTTP on loopback only");
   }
   if (config.server_public_key_file.empty() != config.client_secret_key_file.empty()) {
-    return Status::BadInput(config.server_public_key_file.empty()
-                                ? "daemon.server_public_key_file"
-                                : "daemon.client_secret_key_file",
+    return Status::BadInput(config.server_public_key_file.empty() ? "daemon.server_public_key_file"
+                                                                  : "daemon.client_secret_key_file",
                             "server_public_key_file and client_secret_key_file go together");
   }
   if (config.tile_attribution.size() && config.tile_url.empty()) {

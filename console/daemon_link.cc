@@ -21,7 +21,9 @@ DaemonLink::~DaemonLink() {
   if (thread_.joinable()) thread_.join();
 }
 
-void DaemonLink::Start() { thread_ = std::thread([this] { RunSubscriber(); }); }
+void DaemonLink::Start() {
+  thread_ = std::thread([this] { RunSubscriber(); });
+}
 
 Result<boost::json::object> DaemonLink::Call(const std::string& op, boost::json::object body,
                                              const std::string& officer_id,
@@ -86,8 +88,8 @@ void DaemonLink::RunSubscriber() {
       }
       if (items[1].revents & ZMQ_POLLIN) {
         std::vector<zmq::message_t> frames;
-        while (zmq::recv_multipart(monitor, std::back_inserter(frames),
-                                   zmq::recv_flags::dontwait)) {
+        while (
+            zmq::recv_multipart(monitor, std::back_inserter(frames), zmq::recv_flags::dontwait)) {
           frames.clear();
           news = true;
           spdlog::info("connected to the alert endpoint {}", alerts_endpoint_);

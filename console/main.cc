@@ -6,9 +6,9 @@
 #include <termios.h>
 #include <unistd.h>
 
-#include <CLI/CLI.hpp>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <CLI/CLI.hpp>
 
 #include <cstdio>
 #include <filesystem>
@@ -78,8 +78,7 @@ int main(int argc, char** argv) {
   std::vector<std::string> control_ids;
   hash->add_option("--username", username, "login name");
   hash->add_option("--identity", identity, "officer_id sent to breachwatchd (default username)");
-  hash->add_option("--role", role, "officer | control_room | administrator")
-      ->capture_default_str();
+  hash->add_option("--role", role, "officer | control_room | administrator")->capture_default_str();
   hash->add_option("--control-id", control_ids, "control_room: a control id (repeatable)");
   CLI11_PARSE(app, argc, argv);
 
@@ -136,8 +135,8 @@ int main(int argc, char** argv) {
   spdlog::set_level(spdlog::level::from_str(config->log_level));
   auto users = bw::console::LoadUsersFile(config->users_file);
   if (!users.ok()) return ConfigError(users.status().ToString());
-  auto keys = bw::LoadCurveClientKeys(config->server_public_key_file,
-                                      config->client_secret_key_file);
+  auto keys =
+      bw::LoadCurveClientKeys(config->server_public_key_file, config->client_secret_key_file);
   if (!keys.ok()) return ConfigError("daemon: " + keys.status().ToString());
 
   bw::console::ConsoleAudit audit;

@@ -5,6 +5,7 @@
 #include <sys/time.h>
 #include <unistd.h>
 
+#include <spdlog/spdlog.h>
 #include <boost/asio/ip/address.hpp>
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/asio/ssl.hpp>
@@ -12,7 +13,6 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 #include <boost/json.hpp>
-#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -287,8 +287,8 @@ struct ConsoleServer::Impl {
   }
 
   std::string SessionCookie(const std::string& token, int64_t max_age) {
-    return std::string(kCookieName) + "=" + token + "; Path=/; Max-Age=" +
-           std::to_string(max_age) + "; HttpOnly; Secure; SameSite=Strict";
+    return std::string(kCookieName) + "=" + token + "; Path=/; Max-Age=" + std::to_string(max_age) +
+           "; HttpOnly; Secure; SameSite=Strict";
   }
 
   Response Login(const Request& req, const std::string& client) {
@@ -405,9 +405,9 @@ struct ConsoleServer::Impl {
     const bool post = req.method() == http::verb::post;
     auto forbid = [&](Area area) -> std::optional<Response> {
       if (MayUse(s.user, area)) return std::nullopt;
-      audit.Write("forbidden", s.user.username, s.user.identity, client,
-                  std::string(req.method_string()) + " " + path + ": role " +
-                      RoleName(s.user.role));
+      audit.Write(
+          "forbidden", s.user.username, s.user.identity, client,
+          std::string(req.method_string()) + " " + path + ": role " + RoleName(s.user.role));
       return Error(req, http::status::forbidden,
                    std::string("the role ") + RoleName(s.user.role) + " may not use this page");
     };
@@ -436,9 +436,9 @@ struct ConsoleServer::Impl {
       if (!head.ok()) return DaemonError(req, head.status());
       auto open = Ask(s, "alerts.open", {}, reason);
       if (!open.ok()) return DaemonError(req, open.status());
-      return Json(req, http::status::ok,
-                  json::object{{"ok", true}, {"head_seq", *head},
-                               {"alerts", VisibleAlerts(s, *open)}});
+      return Json(
+          req, http::status::ok,
+          json::object{{"ok", true}, {"head_seq", *head}, {"alerts", VisibleAlerts(s, *open)}});
     }
     if (path == "/api/alert" && !post) {
       int64_t seq = 0;
@@ -467,8 +467,9 @@ struct ConsoleServer::Impl {
       const std::string alert_id = Field(*body, "alert_id");
       if (alert_id.empty()) return Error(req, http::status::bad_request, "alert_id: required");
       const bool ack = path == "/api/ack";
-      auto alert = OpenAlertFor(s, alert_id, "breachwatch-console: checking alert " + alert_id +
-                                                 " before " + (ack ? "acknowledging" : "resolving"));
+      auto alert = OpenAlertFor(s, alert_id,
+                                "breachwatch-console: checking alert " + alert_id + " before " +
+                                    (ack ? "acknowledging" : "resolving"));
       if (!alert.ok()) {
         if (alert.status().code() == ErrorCode::kForbidden) {
           audit.Write("forbidden", s.user.username, s.user.identity, client,
@@ -530,9 +531,9 @@ struct ConsoleServer::Impl {
       auto open = Ask(s, "alerts.open", {{"older_than_s", older}},
                       "breachwatch-console: no record of action taken report");
       if (!open.ok()) return DaemonError(req, open.status());
-      return Json(req, http::status::ok,
-                  json::object{{"ok", true}, {"older_than_s", older},
-                               {"alerts", VisibleAlerts(s, *open)}});
+      return Json(
+          req, http::status::ok,
+          json::object{{"ok", true}, {"older_than_s", older}, {"alerts", VisibleAlerts(s, *open)}});
     }
     if (path == "/api/status" && !post) {
       if (auto r = forbid(Area::kHealth)) return *r;

@@ -18,7 +18,10 @@ bool TokensEqual(const std::string& a, const std::string& b) {
 }
 
 Session SessionStore::Create(const User& user, Clock::time_point now) {
-  Session s{.token = RandomToken(), .csrf = RandomToken(), .user = user, .created = now,
+  Session s{.token = RandomToken(),
+            .csrf = RandomToken(),
+            .user = user,
+            .created = now,
             .last_used = now};
   std::lock_guard lock(mu_);
   // Drop expired sessions while here, so the map cannot grow without bound.

@@ -59,8 +59,8 @@ Result<std::string> HashPassword(const std::string& password) {
   if (password.empty()) return Status::BadInput("password", "must not be empty");
   char out[crypto_pwhash_STRBYTES];
   if (crypto_pwhash_str_alg(out, password.data(), password.size(),
-                            crypto_pwhash_OPSLIMIT_INTERACTIVE,
-                            crypto_pwhash_MEMLIMIT_INTERACTIVE, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+                            crypto_pwhash_OPSLIMIT_INTERACTIVE, crypto_pwhash_MEMLIMIT_INTERACTIVE,
+                            crypto_pwhash_ALG_ARGON2ID13) != 0) {
     return Status::Internal("crypto_pwhash_str: out of memory");
   }
   return std::string(out);
@@ -71,21 +71,20 @@ bool VerifyPassword(const std::string& hash, const std::string& password) {
   return crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
 }
 
-Result<std::vector<User>> ParseUsers(const std::string& toml_text,
-                                     const std::string& source_name) {
+Result<std::vector<User>> ParseUsers(const std::string& toml_text, const std::string& source_name) {
   toml::table root;
 #if TOML_EXCEPTIONS
   try {
     root = toml::parse(toml_text, source_name);
   } catch (const toml::parse_error& e) {
-    return Status::BadInput("", source_name + ": TOML syntax error: " +
-                                    std::string(e.description()));
+    return Status::BadInput("",
+                            source_name + ": TOML syntax error: " + std::string(e.description()));
   }
 #else
   toml::parse_result parsed = toml::parse(toml_text, source_name);
   if (!parsed) {
-    return Status::BadInput("", source_name + ": TOML syntax error: " +
-                                    std::string(parsed.error().description()));
+    return Status::BadInput(
+        "", source_name + ": TOML syntax error: " + std::string(parsed.error().description()));
   }
   root = std::move(parsed).table();
 #endif
@@ -102,7 +101,7 @@ Result<std::vector<User>> ParseUsers(const std::string& toml_text,
     if (!t) return Status::BadInput(at, "must be a [[user]] table");
     for (const auto& [k, v] : *t) {
       static const std::set<std::string_view> kKeys = {"username", "password_hash", "identity",
-                                                       "role", "control_ids", "note"};
+                                                       "role",     "control_ids",   "note"};
       if (!kKeys.count(k.str())) {
         return Status::BadInput(at + "." + std::string(k.str()), "unknown key");
       }

@@ -39,9 +39,10 @@ TEST_F(ConsoleTest, ExampleConfigParsesToTheDefaults) {
 }
 
 TEST_F(ConsoleTest, EffectiveConfigParsesBack) {
-  auto c = ParseConsoleConfig("[http]\nlisten = \"[::1]:8443\"\n[map]\ntile_url = "
-                              "\"https://tiles.example/{z}/{x}/{y}.png\"\n",
-                              "/etc/breachwatch", "t");
+  auto c = ParseConsoleConfig(
+      "[http]\nlisten = \"[::1]:8443\"\n[map]\ntile_url = "
+      "\"https://tiles.example/{z}/{x}/{y}.png\"\n",
+      "/etc/breachwatch", "t");
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   auto again = ParseConsoleConfig(RenderConsoleConfig(*c), "/etc/breachwatch", "t2");
   ASSERT_TRUE(again.ok()) << again.status().ToString();
