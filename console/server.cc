@@ -583,10 +583,6 @@ struct ConsoleServer::Impl {
     if (since < 0 && !query["since"].empty()) since = parse(query["since"]);
     const std::string reason = "breachwatch-console: live alert queue";
     uint64_t generation = daemon.generation();
-    if (since < 0) {
-      auto head = HeadSeq(s, reason);
-      since = head.ok() ? *head : 0;
-    }
     http::response<http::empty_body> res{http::status::ok, req.version()};
     res.set(http::field::content_type, "text/event-stream");
     res.set(http::field::cache_control, "no-store");
@@ -602,19 +598,30 @@ struct ConsoleServer::Impl {
     };
     if (!send("retry: 1000\n\n")) return;
     int daemon_ok = -1;  // unknown
+    // Tells the page when the daemon stops or starts answering.
+    auto report = [&](const Status& st) {
+      const int now_ok = st.ok() ? 1 : 0;
+      if (now_ok == daemon_ok) return true;
+      daemon_ok = now_ok;
+      json::object state{{"ok", st.ok()}};
+      if (!st.ok()) state["message"] = st.message();
+      return send("event: daemon\ndata: " + json::serialize(state) + "\n\n");
+    };
     while (!stopping) {
       generation = daemon.generation();
+      // Without a starting point, start at the daemon's newest alert (never at 0, which would
+      // replay the whole history as if it were new): wait for the daemon if it is not answering.
       bool more = true;
+      if (since < 0) {
+        auto head = HeadSeq(s, reason);
+        if (!report(head.ok() ? Status::Ok() : head.status())) return;
+        if (head.ok()) since = *head;
+        more = head.ok();
+      }
       while (more) {
         more = false;
         auto r = Ask(s, "alerts.since", {{"seq", since}}, reason);
-        const int now_ok = r.ok() ? 1 : 0;
-        if (now_ok != daemon_ok) {
-          daemon_ok = now_ok;
-          json::object state{{"ok", r.ok()}};
-          if (!r.ok()) state["message"] = r.status().message();
-          if (!send("event: daemon\ndata: " + json::serialize(state) + "\n\n")) return;
-        }
+        if (!report(r.ok() ? Status::Ok() : r.status())) return;
         if (!r.ok()) break;
         for (const auto& a : r->at("alerts").as_array()) {
           const auto& alert = a.as_object();

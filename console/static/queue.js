@@ -223,16 +223,19 @@ function tick() {
 
 (async () => {
   if (!await BW.init()) return;
-  const r = await BW.get('/api/queue');
-  if (r.status !== 200) {
+  // The open queue and the seq it is current to; the stream starts there.  While the daemon
+  // does not answer, say so and try again.
+  let r = await BW.get('/api/queue');
+  while (r.status !== 200) {
     setLink('down', r.body.error || 'cannot read the queue');
-  } else {
-    lastSeq = r.body.head_seq;
-    document.getElementById('last-seq').textContent = lastSeq;
-    for (const a of r.body.alerts) upsert(a);
+    await new Promise((done) => setTimeout(done, 2000));
+    r = await BW.get('/api/queue');
   }
+  lastSeq = r.body.head_seq;
+  document.getElementById('last-seq').textContent = lastSeq;
+  for (const a of r.body.alerts) upsert(a);
   document.getElementById('queue-empty').hidden = open.size > 0;
-  connect(r.status === 200 ? r.body.head_seq : '');
+  connect(r.body.head_seq);
   setInterval(tick, 1000);
   setInterval(refresh, 30000);
 })();

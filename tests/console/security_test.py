@@ -200,6 +200,34 @@ def main():
               resp.getheader("Content-Type") == "text/event-stream",
               "event stream with Last-Event-ID: resumes at the next alert")
 
+        # --- a stream opened while the daemon is down starts at the daemon's newest alert once
+        # it answers: no replay of the history as if it were new ---
+        head = max(a["seq"] for a in stack.alerts())
+        stack.stop_daemon()
+        conn = http.client.HTTPConnection("127.0.0.1", stack.port, timeout=20)
+        conn.request("GET", "/events", headers={"Cookie": f"bw_session={token}"})
+        resp = conn.getresponse()
+        lines = []
+        while not any(b'"ok":false' in line for line in lines):
+            lines.append(resp.fp.readline())
+        check(not any(line.startswith(b"id:") for line in lines),
+              "daemon down: the stream says so and sends nothing")
+        stack.start_daemon()
+        # The stream says the daemon answers again once it has its starting point; then a check.
+        while b'"ok":true' not in resp.fp.readline():
+            pass
+        stack.feed(harness.person_check(harness.now_iso(), [-0.0268, 51.4560], officer="MP-PC4321"))
+        ids = []
+        while True:
+            line = resp.fp.readline()
+            if line.startswith(b"id: "):
+                ids.append(int(line[4:]))
+            if line.startswith(b"event: alert"):
+                break
+        conn.close()
+        check(ids and min(ids) > head,
+              f"daemon back: the stream starts after seq {head}, not at 0 (ids {ids})")
+
         # --- logout ends the session ---
         resp, _ = stack.request("POST", "/logout", {}, {"X-CSRF-Token": s["csrf"]}, cookie=token)
         check(resp.status == 200, "logout")
