@@ -2,6 +2,7 @@
 // the login limit and who may see which alert.  No sockets; time is passed in.
 #include <gtest/gtest.h>
 
+#include <cstdlib>
 #include <fstream>
 #include <sstream>
 
@@ -91,6 +92,22 @@ TEST_F(ConsoleTest, BadSettingsNameTheirKey) {
     ASSERT_FALSE(r.ok()) << c.toml;
     EXPECT_EQ(r.status().field(), c.field) << c.toml << " -> " << r.status().ToString();
   }
+}
+
+TEST_F(ConsoleTest, CredentialsDirectoryPathsNeedTheVariable) {
+  const std::string toml =
+      "[daemon]\nserver_public_key_file = \"/etc/breachwatch/server.pub\"\n"
+      "client_secret_key_file = \"${CREDENTIALS_DIRECTORY}/console.key\"\n";
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  auto without = ParseConsoleConfig(toml, "/etc/breachwatch", "t");
+  ASSERT_FALSE(without.ok());
+  EXPECT_EQ(without.status().field(), "daemon.client_secret_key_file");
+  ::setenv("CREDENTIALS_DIRECTORY", "/run/credentials/breachwatch-console.service", 1);
+  auto with = ParseConsoleConfig(toml, "/etc/breachwatch", "t");
+  ::unsetenv("CREDENTIALS_DIRECTORY");
+  ASSERT_TRUE(with.ok()) << with.status().ToString();
+  EXPECT_EQ(with->client_secret_key_file,
+            "/run/credentials/breachwatch-console.service/console.key");
 }
 
 TEST_F(ConsoleTest, PasswordsAreArgon2idAndVerify) {
