@@ -125,7 +125,7 @@ class Stack:
                              text=True, check=True)
         return out.stdout
 
-    def write_console_config(self, listen, extra="", name="console.toml"):
+    def write_console_config(self, listen, extra="", name="console.toml", map_extra=""):
         path = os.path.join(self.dir, name)
         with open(path, "w") as f:
             f.write(f'[http]\nlisten = "{listen}"\nstatic_dir = "{self.source_dir}/console/static"\n{extra}\n')
@@ -139,7 +139,8 @@ class Stack:
             f.write(f'[users]\nfile = "{self.users_file}"\n\n')
             f.write(f'[login]\nmax_failures = {self.max_failures}\nfailure_window_s = 600\n\n')
             f.write(f'[audit]\nfile = "{self.audit_file}"\n\n')
-            f.write(f'[map]\nzones_file = "{self.source_dir}/config/zones/london_lad22_bgc_wgs84.geojson"\n')
+            f.write(f'[map]\nzones_file = "{self.source_dir}/config/zones/london_lad22_bgc_wgs84.geojson"\n'
+                    f'{map_extra}')
         return path
 
     def start_daemon(self):

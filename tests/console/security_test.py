@@ -261,7 +261,8 @@ def main():
             cfg = stack.write_console_config(
                 f"0.0.0.0:{port}",
                 f'tls_certificate_file = "{crt}"\ntls_private_key_file = "{key}"\n',
-                name="tls.toml")
+                name="tls.toml",
+                map_extra='tile_url = "https://{s}.tiles.example.police.uk/{z}/{x}/{y}.png"\n')
             proc = subprocess.Popen([stack.binary("breachwatch-console"), "--config", cfg],
                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
             try:
@@ -275,6 +276,10 @@ def main():
                 r.read()
                 check(r.status == 200 and r.getheader("Strict-Transport-Security"),
                       "HTTPS login page with Strict-Transport-Security")
+                csp = r.getheader("Content-Security-Policy") or ""
+                check("img-src 'self' data: https://*.tiles.example.police.uk;" in csp
+                      and "script-src 'self';" in csp,
+                      f"map.tile_url: its origin, and only it, is allowed for images ({csp})")
                 plain = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
                 try:
                     plain.request("GET", "/login")
