@@ -193,6 +193,8 @@ struct ConsoleServer::Impl {
   // A client address may fail this many times more than one username: browsers behind one
   // proxy or NAT share an address, a password-spraying client does not get far.
   static constexpr int64_t kClientFailureFactor = 4;
+  // Longer usernames are cut before they are counted or written to the event file.
+  static constexpr size_t kMaxUsername = 128;
 
   ConsoleConfig config;
   DaemonLink& daemon;
@@ -293,7 +295,9 @@ struct ConsoleServer::Impl {
 
   Response Login(const Request& req, const std::string& client) {
     auto form = ParseForm(req.body());
-    const std::string username = Trim(form["username"]);
+    std::string username = Trim(form["username"]);
+    const bool too_long = username.size() > kMaxUsername;  // no such user: cut for the records
+    if (too_long) username.resize(kMaxUsername);
     const std::string& password = form["password"];
     const auto now = Clock::now();
     if (user_limiter.Blocked(username, now) || client_limiter.Blocked(client, now)) {
@@ -312,7 +316,7 @@ struct ConsoleServer::Impl {
     }
     const User* found = nullptr;
     for (const auto& u : *users) {
-      if (u.username == username) found = &u;
+      if (!too_long && u.username == username) found = &u;
     }
     bool ok = false;
     {

@@ -73,6 +73,13 @@ bool LoginLimiter::Blocked(const std::string& key, Clock::time_point now) {
 
 void LoginLimiter::RecordFailure(const std::string& key, Clock::time_point now) {
   std::lock_guard lock(mu_);
+  if (failures_.size() >= kSweepAbove) {
+    // Many different keys (invented usernames): drop those whose failures have all aged out.
+    for (auto it = failures_.begin(); it != failures_.end();) {
+      Prune(it->second, now);
+      it = it->second.empty() ? failures_.erase(it) : std::next(it);
+    }
+  }
   auto& q = failures_[key];
   Prune(q, now);
   q.push_back(now);

@@ -63,6 +63,7 @@ class LoginLimiter {
   void Reset(const std::string& key);
 
  private:
+  static constexpr size_t kSweepAbove = 10000;
   void Prune(std::deque<Clock::time_point>& q, Clock::time_point now);
   int max_failures_;
   std::chrono::seconds window_;
