@@ -51,19 +51,27 @@ function renderConditions(person, reply) {
   document.getElementById('map').dataset.zonesDrawn = String(layers.length);
 }
 
+// history.person rows: {time, what, detail}; the detail is summarised, the full record is in
+// the court document.
+const HISTORY_FIELDS = ['instrument_id', 'version', 'reason', 'outcome', 'note', 'acked_by',
+  'acked_at', 'resolved_by', 'resolved_at', 'arresting_officer', 'custody_suite', 'severity'];
+
 function renderHistory(reply) {
   const tbody = document.querySelector('#history tbody');
   tbody.innerHTML = '';
   for (const h of reply.history || []) {
+    const raw = (h.detail && typeof h.detail === 'object') ? h.detail : {};
+    // An alert's acknowledgement and outcome are in its `record`.
+    const d = Object.assign({}, raw, raw.record || {});
     const tr = document.createElement('tr');
-    tr.appendChild(BW.el('td', 'small', BW.time(h.time || h.at || h.raised_at)));
-    tr.appendChild(BW.el('td', '', BW.kind(h.type || h.kind || h.what)));
-    const rest = Object.assign({}, h);
-    for (const k of ['time', 'at', 'type', 'kind', 'what']) delete rest[k];
-    const detail = Object.entries(rest)
-        .filter(([, v]) => v !== null && v !== '' && typeof v !== 'object')
-        .map(([k, v]) => `${k}: ${v}`).join('; ');
-    tr.appendChild(BW.el('td', 'small', detail));
+    tr.appendChild(BW.el('td', 'small', BW.time(h.time)));
+    tr.appendChild(BW.el('td', 'kind', BW.kind(h.what || h.kind || h.type)));
+    const cell = BW.el('td', 'small');
+    if (d.summary) cell.appendChild(BW.el('div', '', d.summary));
+    const bits = HISTORY_FIELDS.filter((k) => d[k] !== undefined && d[k] !== null && d[k] !== '')
+        .map((k) => `${BW.kind(k)}: ${k.endsWith('_at') ? BW.time(d[k]) : d[k]}`);
+    if (bits.length) cell.appendChild(BW.el('div', 'muted', bits.join('; ')));
+    tr.appendChild(cell);
     tbody.appendChild(tr);
   }
 }

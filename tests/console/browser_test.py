@@ -194,10 +194,15 @@ def main():
         assert int(drawn) >= 2, drawn
         history_rows = driver.find_elements(By.CSS_SELECTOR, "#history tbody tr")
         assert len(history_rows) >= 2, len(history_rows)
+        history = text_of("#history")
+        assert "instrument granted" in history.lower(), history
+        assert "outcome: warned" in history and "resolved by: CR-LEWISHAM" in history, history
         consults = stack.audit_rows("conditions.person")
         assert any(r[0] == "CR-LEWISHAM" and r[2] == reason for r in consults), consults
+        driver.set_window_size(1500, 1250)  # the history under the map too
         time.sleep(0.5)
         shot("person.png")
+        driver.set_window_size(1500, 950)
         print("person page: refused without a reason; conditions and zones shown with one")
 
         # --- the reports: no record of action taken, feed health ---
