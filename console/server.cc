@@ -51,7 +51,43 @@ Status ConsoleAudit::Open(const std::string& path) {
 
 void ConsoleAudit::Write(const std::string& event, const std::string& username,
                          const std::string& identity, const std::string& client,
-                         const std::string& detail) {
+                         const std::string& detail, Clock::time_point now) {
+  std::lock_guard lock(mu_);
+  if (now - last_sweep_ >= std::chrono::seconds(1)) Sweep(now);
+  if (event != "login" && event != "logout") {
+    const std::string key = event + "|" + client;
+    auto it = throttle_.find(key);
+    if (it == throttle_.end()) it = throttle_.emplace(key, Throttle{.window_start = now}).first;
+    if (it->second.written >= kBurst) {
+      ++it->second.suppressed;
+      return;
+    }
+    ++it->second.written;
+  }
+  Append(event, username, identity, client, detail);
+}
+
+void ConsoleAudit::Sweep(Clock::time_point now) {
+  last_sweep_ = now;
+  for (auto it = throttle_.begin(); it != throttle_.end();) {
+    if (now - it->second.window_start < kWindow) {
+      ++it;
+      continue;
+    }
+    if (it->second.suppressed > 0) {
+      const auto bar = it->first.find('|');
+      Append(it->first.substr(0, bar), "", "", it->first.substr(bar + 1),
+             std::to_string(it->second.suppressed) + " more " + it->first.substr(0, bar) +
+                 " event(s) from this client within " + std::to_string(kWindow.count()) +
+                 " s, not written one by one");
+    }
+    it = throttle_.erase(it);
+  }
+}
+
+void ConsoleAudit::Append(const std::string& event, const std::string& username,
+                          const std::string& identity, const std::string& client,
+                          const std::string& detail) {
   json::object o;
   o["at"] = FormatRfc3339(SystemClock().Now());
   o["event"] = event;
@@ -60,11 +96,10 @@ void ConsoleAudit::Write(const std::string& event, const std::string& username,
   o["client"] = client;
   if (!detail.empty()) o["detail"] = detail;
   std::string line = json::serialize(o) + "\n";
-  spdlog::info("console audit: {}", json::serialize(o));
-  std::lock_guard lock(mu_);
+  spdlog::info("console event: {}", json::serialize(o));
   if (fd_ < 0) return;
   if (::write(fd_, line.data(), line.size()) != static_cast<ssize_t>(line.size())) {
-    spdlog::error("console audit: cannot write {}: {}", path_, std::strerror(errno));
+    spdlog::error("console events: cannot write {}: {}", path_, std::strerror(errno));
     return;
   }
   ::fdatasync(fd_);

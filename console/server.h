@@ -12,6 +12,8 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <string>
@@ -23,20 +25,43 @@
 
 namespace bw::console {
 
-// Appends one JSON object per line; flushed and fdatasync'ed per event.  Thread-safe.
+// The console's own events: one JSON object per line, fdatasync'ed per event, and a line in the
+// log.  A refusal repeated by one client (the same event from the same address) is written at
+// most kBurst times per kWindow; the rest are counted and written as one summary event
+// ("N more ... not written one by one") once the window has passed, so a client hammering the
+// console cannot flood the file or the disk.  Logins and logouts are always written.
+// Thread-safe.
 class ConsoleAudit {
  public:
+  static constexpr int kBurst = 10;
+  static constexpr std::chrono::seconds kWindow{60};
+
   Status Open(const std::string& path);
   // `event`: login, login_failed, login_rate_limited, logout, unauthenticated, csrf_refused,
   // forbidden.
   void Write(const std::string& event, const std::string& username, const std::string& identity,
-             const std::string& client, const std::string& detail);
+             const std::string& client, const std::string& detail) {
+    Write(event, username, identity, client, detail, Clock::now());
+  }
+  void Write(const std::string& event, const std::string& username, const std::string& identity,
+             const std::string& client, const std::string& detail, Clock::time_point now);
   const std::string& path() const { return path_; }
 
  private:
+  struct Throttle {
+    Clock::time_point window_start;
+    int written = 0;
+    int suppressed = 0;
+  };
+  void Append(const std::string& event, const std::string& username, const std::string& identity,
+              const std::string& client, const std::string& detail);  // mu_ held
+  void Sweep(Clock::time_point now);                                  // mu_ held
+
   std::mutex mu_;
   std::string path_;
   int fd_ = -1;
+  std::map<std::string, Throttle> throttle_;  // by "event|client"
+  Clock::time_point last_sweep_{};
 };
 
 class ConsoleServer {

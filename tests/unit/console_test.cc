@@ -3,10 +3,12 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
 #include "console/console_config.h"
+#include "console/server.h"
 #include "console/sessions.h"
 #include "console/users.h"
 
@@ -225,6 +227,40 @@ TEST_F(ConsoleTest, LoginLimiterBlocksAtTheLimitUntilTheWindowPasses) {
   limiter.Reset("x");
   limiter.RecordFailure("x", t0);
   EXPECT_FALSE(limiter.Blocked("x", t0));
+}
+
+std::vector<std::string> Lines(const std::string& path) {
+  std::ifstream in(path);
+  std::vector<std::string> out;
+  for (std::string line; std::getline(in, line);) out.push_back(line);
+  return out;
+}
+
+TEST_F(ConsoleTest, RepeatedRefusalsFromOneClientAreCountedNotWrittenOneByOne) {
+  char dir[] = "/tmp/bw-console-audit-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/events.jsonl";
+  ConsoleAudit audit;
+  ASSERT_TRUE(audit.Open(path).ok());
+  const auto t0 = Clock::time_point{} + seconds(100000);
+  for (int i = 0; i < 25; ++i) {
+    audit.Write("unauthenticated", "", "", "10.0.0.9", "GET /api/queue", t0 + seconds(i));
+  }
+  audit.Write("unauthenticated", "", "", "10.0.0.8", "GET /api/queue", t0 + seconds(30));
+  for (int i = 0; i < 12; ++i) audit.Write("login", "u", "I", "10.0.0.9", "", t0 + seconds(31));
+  auto lines = Lines(path);
+  EXPECT_EQ(lines.size(), 10u + 1u + 12u) << "10 from .9, 1 from .8, every login";
+  // The window of .9 passes: the next event of anyone writes the summary of what was held back.
+  audit.Write("csrf_refused", "u", "I", "10.0.0.7", "POST /api/ack", t0 + seconds(61));
+  lines = Lines(path);
+  ASSERT_EQ(lines.size(), 10u + 1u + 12u + 2u);
+  EXPECT_NE(lines[lines.size() - 2].find("15 more unauthenticated event(s)"), std::string::npos)
+      << lines[lines.size() - 2];
+  EXPECT_NE(lines.back().find("csrf_refused"), std::string::npos);
+  // A new window writes again.
+  audit.Write("unauthenticated", "", "", "10.0.0.9", "GET /", t0 + seconds(70));
+  EXPECT_EQ(Lines(path).size(), 10u + 1u + 12u + 3u);
+  std::filesystem::remove_all(dir);
 }
 
 TEST_F(ConsoleTest, TokensCompareExactly) {
