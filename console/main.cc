@@ -68,6 +68,7 @@ int main(int argc, char** argv) {
   bool check = false;
   app.add_option("-c,--config", config_path, "console TOML config file");
   app.add_flag("--check", check, "validate the configuration and the users file, then exit");
+  app.set_version_flag("--version", std::string("breachwatch-console ") + BREACHWATCH_VERSION);
 
   auto* example = app.add_subcommand("example-config", "print the commented example config");
   auto* hash = app.add_subcommand(
