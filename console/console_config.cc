@@ -104,7 +104,8 @@ const std::vector<Section>& Sections() {
       {"users",
        "Who may log in: a TOML file of [[user]] tables (username, password_hash made by "
        "`breachwatch-console hash-password`, identity, role officer | control_room | "
-       "administrator, control_ids for a control room). Re-read on every login."},
+       "administrator, control_ids for a control room). Re-read when it changes: a removed user, "
+       "or one whose role changed, loses their session at their next request."},
       {"login", "Login and session limits."},
       {"audit",
        "The console's own events (logins, failed and refused logins, logouts, refused requests) "

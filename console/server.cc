@@ -235,6 +235,7 @@ struct ConsoleServer::Impl {
   DaemonLink& daemon;
   ConsoleAudit& audit;
   SessionStore sessions;
+  UsersFile users_file{config.users_file};
   LoginLimiter user_limiter;    // failed logins per username
   LoginLimiter client_limiter;  // failed logins per client address
   net::io_context io;
@@ -317,10 +318,27 @@ struct ConsoleServer::Impl {
 
   // --- sessions ---
 
+  // The request's session, if it is live and its user is still in the users file with the same
+  // identity and role: removing a user (or changing their role) ends their sessions at their
+  // next request.
   std::optional<Session> CurrentSession(const Request& req) {
     std::string token = CookieValue(req, kCookieName);
     if (token.empty()) return std::nullopt;
-    return sessions.Find(token, Clock::now());
+    auto s = sessions.Find(token, Clock::now());
+    if (s && !StillGranted(*s)) {
+      sessions.Remove(token);
+      return std::nullopt;
+    }
+    return s;
+  }
+
+  bool StillGranted(const Session& s) {
+    auto users = users_file.Get();
+    if (!users.ok()) return false;
+    for (const auto& u : **users) {
+      if (u.username == s.user.username) return SameGrant(s.user, u);
+    }
+    return false;
   }
 
   std::string SessionCookie(const std::string& token, int64_t max_age) {
@@ -343,14 +361,14 @@ struct ConsoleServer::Impl {
                   "<!doctype html><title>Too many failed logins</title><p>Too many failed "
                   "logins. Try again later, or ask an administrator.</p>");
     }
-    auto users = LoadUsersFile(config.users_file);
+    auto users = users_file.Get();
     if (!users.ok()) {
       spdlog::error("login refused: {}", users.status().ToString());
       return Make(req, http::status::service_unavailable, "text/plain",
                   "the users file cannot be read; see the console's log\n");
     }
     const User* found = nullptr;
-    for (const auto& u : *users) {
+    for (const auto& u : **users) {
       if (!too_long && u.username == username) found = &u;
     }
     bool ok = false;
@@ -684,7 +702,8 @@ struct ConsoleServer::Impl {
         if (now_gen != generation) break;
         if (!send(": keep-alive\n\n")) return;
       }
-      if (!sessions.Find(s.token, Clock::now())) return;  // logged out or expired
+      // Logged out, expired, or removed from the users file.
+      if (!sessions.Find(s.token, Clock::now()) || !StillGranted(s)) return;
     }
   }
 

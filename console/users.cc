@@ -1,6 +1,8 @@
 #include "console/users.h"
 
 #include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <algorithm>
 #include <fstream>
@@ -174,6 +176,37 @@ Result<std::vector<User>> LoadUsersFile(const std::string& path) {
     return Status::BadInput("users.file " + path + ": " + s.field(), s.message());
   }
   return users;
+}
+
+Result<std::shared_ptr<const std::vector<User>>> UsersFile::Get() {
+  std::lock_guard lock(mu_);
+  struct stat st {};
+  if (::stat(path_.c_str(), &st) == 0) {
+    const int64_t mtime_ns = int64_t{st.st_mtim.tv_sec} * 1'000'000'000 + st.st_mtim.tv_nsec;
+    if (mtime_ns != mtime_ns_ || st.st_size != size_ || !users_) {
+      auto loaded = LoadUsersFile(path_);
+      if (loaded.ok()) {
+        users_ = std::make_shared<const std::vector<User>>(std::move(*loaded));
+        mtime_ns_ = mtime_ns;
+        size_ = st.st_size;
+      } else if (users_) {
+        spdlog::error("users file refused, keeping the last good list: {}",
+                      loaded.status().ToString());
+        mtime_ns_ = mtime_ns;  // refused once, logged once, until it changes again
+        size_ = st.st_size;
+      } else {
+        return loaded.status();
+      }
+    }
+  } else if (!users_) {
+    return Status::NotFound("users.file: cannot read " + path_);
+  }
+  return users_;
+}
+
+bool SameGrant(const User& then, const User& now) {
+  return then.username == now.username && then.identity == now.identity && then.role == now.role &&
+         then.control_ids == now.control_ids;
 }
 
 }  // namespace bw::console

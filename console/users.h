@@ -17,6 +17,8 @@
 
 #include <boost/json.hpp>
 
+#include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -54,5 +56,25 @@ bool VerifyPassword(const std::string& hash, const std::string& password);
 // Parses a users file; errors name "user[N].field".  Duplicate usernames are errors.
 Result<std::vector<User>> ParseUsers(const std::string& toml_text, const std::string& source_name);
 Result<std::vector<User>> LoadUsersFile(const std::string& path);
+
+// The users file, re-read when its modification time or size changes.  A file that no longer
+// parses is refused whole and the last good list is kept (logged), as the daemon does with its
+// allow-list.  Thread-safe.
+class UsersFile {
+ public:
+  explicit UsersFile(std::string path) : path_(std::move(path)) {}
+  // The current list; an error only when no good list was ever read.
+  Result<std::shared_ptr<const std::vector<User>>> Get();
+
+ private:
+  std::string path_;
+  std::mutex mu_;
+  std::shared_ptr<const std::vector<User>> users_;
+  int64_t mtime_ns_ = -1;
+  int64_t size_ = -1;
+};
+
+// True when `now` is still the same user as `then` (same identity, role and control ids).
+bool SameGrant(const User& then, const User& now);
 
 }  // namespace bw::console

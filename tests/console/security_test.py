@@ -149,6 +149,8 @@ def main():
         check(resp.status == 200, "administrator sees feed health")
 
         # --- a role that may not see a page: an officer and the reports ---
+        with open(stack.users_file) as f:
+            users_before = f.read()
         with open(stack.users_file, "a") as f:
             harness.PASSWORDS["pc2222"] = "officer-pc2222-pw"
             f.write("\n" + stack.hash_entry("pc2222", "MP-PC2222", "officer", []))
@@ -167,6 +169,11 @@ def main():
                                 {"X-CSRF-Token": osess["csrf"]}, cookie=officer)
         check(resp.status == 403, "officer may not resolve an alert not sent to them: 403")
         check(not stack.audit_rows("alert.resolve"), "the daemon was never asked to resolve")
+        # Removed from the users file: the session ends at its next request.
+        with open(stack.users_file, "w") as f:
+            f.write(users_before)
+        resp, _ = stack.request("GET", "/api/queue", cookie=officer)
+        check(resp.status == 401, "officer removed from the users file: the session is refused")
 
         # --- person page: no reason, then a reason (audited by the daemon) ---
         resp, data = stack.request("POST", "/api/person", {"person_id": "PNC-79/123456X"},

@@ -174,6 +174,29 @@ User MakeUser(const std::string& identity, Role role, std::vector<std::string> c
   return u;
 }
 
+TEST_F(ConsoleTest, UsersFileIsReReadWhenItChangesAndABadOneIsRefusedWhole) {
+  char dir[] = "/tmp/bw-console-users-XXXXXX";
+  ASSERT_NE(mkdtemp(dir), nullptr);
+  const std::string path = std::string(dir) + "/users.toml";
+  auto write = [&](const std::string& text) { std::ofstream(path, std::ios::trunc) << text; };
+  UsersFile file(path);
+  EXPECT_FALSE(file.Get().ok()) << "no file, no list";
+  write(UserEntry("role = \"officer\"\n"));
+  auto first = file.Get();
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_EQ((*first)->at(0).role, Role::kOfficer);
+  write(UserEntry("role = \"administrator\"\n# now longer\n"));
+  auto second = file.Get();
+  ASSERT_TRUE(second.ok());
+  EXPECT_EQ((*second)->at(0).role, Role::kAdministrator);
+  EXPECT_FALSE(SameGrant((*first)->at(0), (*second)->at(0))) << "a role change ends sessions";
+  write("[[user]]\nusername = \"broken\"\n");
+  auto third = file.Get();
+  ASSERT_TRUE(third.ok()) << "the last good list is kept";
+  EXPECT_EQ((*third)->at(0).role, Role::kAdministrator);
+  std::filesystem::remove_all(dir);
+}
+
 TEST_F(ConsoleTest, WhoSeesWhichAlertFollowsTheRecipients) {
   boost::json::object alert{
       {"recipients", boost::json::array{"officer/MP-PC1234/", "control/E09000023/"}}};
