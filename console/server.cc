@@ -256,7 +256,9 @@ struct ConsoleServer::Impl {
     res.set("Content-Security-Policy", csp);
     res.set("X-Content-Type-Options", "nosniff");
     res.set("X-Frame-Options", "DENY");
-    res.set("Referrer-Policy", "no-referrer");
+    // same-origin: no referrer leaves the console, and a same-origin POST carries its Origin
+    // (with no-referrer, browsers send "Origin: null", which SameOrigin refuses).
+    res.set("Referrer-Policy", "same-origin");
     if (!res.count(http::field::cache_control)) res.set(http::field::cache_control, "no-store");
     if (tls) res.set("Strict-Transport-Security", "max-age=31536000");
     res.keep_alive(req.keep_alive());
@@ -390,6 +392,18 @@ struct ConsoleServer::Impl {
     audit.Write("login", found->username, found->identity, client,
                 std::string("role ") + RoleName(found->role));
     return Redirect(req, "/", SessionCookie(s.token, config.session_max_s));
+  }
+
+  // True without an Origin header (not a browser, or an old one: the CSRF token still guards),
+  // or when the Origin's host:port is the Host the request was sent to.
+  static bool SameOrigin(const Request& req) {
+    auto origin = req.find(http::field::origin);
+    if (origin == req.end()) return true;
+    std::string_view o = origin->value();
+    auto scheme = o.find("://");
+    if (scheme == std::string_view::npos) return false;  // "null" and the like
+    auto host = req.find(http::field::host);
+    return host != req.end() && o.substr(scheme + 3) == host->value();
   }
 
   bool CsrfOk(const Request& req, const Session& s) {
@@ -724,6 +738,14 @@ struct ConsoleServer::Impl {
     };
     if (req.method() != http::verb::get && !post) {
       return reply(Make(req, http::status::method_not_allowed, "text/plain", "GET or POST\n"));
+    }
+    // A browser names the page a POST comes from: one from another site is refused, the login
+    // form included (it has no session, so no CSRF token, yet).
+    if (post && !SameOrigin(req)) {
+      audit.Write("csrf_refused", "", "", client,
+                  "POST " + path + " from another origin: " +
+                      std::string(req[http::field::origin]).substr(0, 200));
+      return reply(Error(req, http::status::forbidden, "cross-origin request refused"));
     }
     // Open to everyone: the login page and the code and styles (no data in them).
     if (path == "/login" && !post) return reply(Page(req, "login.html"));

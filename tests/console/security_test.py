@@ -98,6 +98,12 @@ def main():
               "wrong password: no cookie, back to the login page")
         check(any(e.get("username") == "cr-lewisham" and e["detail"] == "wrong password"
                   for e in events(stack, "login_failed")), "failed login recorded")
+        form = "username=cr-lewisham&password=" + harness.PASSWORDS["cr-lewisham"]
+        resp, _ = stack.request("POST", "/login", form,
+                                {"Content-Type": "application/x-www-form-urlencoded",
+                                 "Origin": "https://evil.example"})
+        check(resp.status == 403 and not resp.getheader("Set-Cookie"),
+              "login form posted from another site: 403, no session (login CSRF)")
         resp, bad = stack.login("nobody", "whatever-it-is")
         check(bad is None, "unknown user: no cookie")
 
