@@ -13,7 +13,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev   # Asio, Beast, Geometry (headers) and Boost.JSON
   libzmq3-dev cppzmq-dev                   # ZeroMQ transport and its C++ binding
   libsqlite3-dev sqlite3                   # the embedded store (and its shell, for audit tests)
-  libsodium-dev                            # SHA-256 for the audit log's hash chain
+  libsodium-dev                            # SHA-256 for the audit log's hash chain; argon2id console passwords
   libspdlog-dev libfmt-dev                 # logging
   libtomlplusplus-dev                      # TOML config parser
   libcli11-dev                             # command-line parsing
@@ -23,6 +23,9 @@ packages=(
   libbenchmark-dev                         # micro-benchmarks
   clang-14 libclang-rt-14-dev llvm-14      # libFuzzer + ASan/UBSan and llvm-symbolizer (scripts/fuzz.sh)
   python3                                  # demo and helper scripts
+  libssl-dev openssl                       # HTTPS of breachwatch-console (Beast + OpenSSL); test certificates
+  libjs-leaflet                            # the console's map (served locally, no CDN)
+  chromium chromium-driver python3-selenium  # the console's browser test (headless Chromium)
 )
 # apt lists may be missing on a fresh machine; refresh once if a package cannot be found.
 if ! apt-get install -y --no-install-recommends "${packages[@]}" >/tmp/breachwatch-apt.log 2>&1; then

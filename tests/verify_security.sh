@@ -11,10 +11,11 @@ fi
 # --offline needs a unit file named like the unit; analyze a copy so the path is ours.
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-cp "$unit" "$work/breachwatchd.service"
+name=$(basename "$unit")
+cp "$unit" "$work/$name"
 status=0
 out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze security --offline=true --threshold=20 \
-  --no-pager "$work/breachwatchd.service" 2>&1) || status=$?
+  --no-pager "$work/$name" 2>&1) || status=$?
 echo "$out" | grep -E '^(✗|→)' || true
 if [ "$status" -ne 0 ]; then
   echo "systemd-analyze security: exposure above 2.0 (or the analysis failed, exit $status):"

@@ -8,19 +8,21 @@ if ! command -v systemd-analyze >/dev/null; then
   echo "systemd-analyze is not installed" >&2
   exit 1
 fi
+name=$(basename "$unit")
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-sed "s|^ExecStart=/usr/sbin/breachwatchd|ExecStart=${binary}|" "$unit" >"$work/breachwatchd.service"
+sed "s|^ExecStart=[^ ]*|ExecStart=${binary}|" "$unit" >"$work/$name"
 # A user the unit names must exist for verify to be quiet; fall back to root in CI sandboxes.
-if ! getent passwd breachwatch >/dev/null; then
-  sed -i 's/^User=breachwatch/User=root/; s/^Group=breachwatch/Group=root/' "$work/breachwatchd.service"
+user=$(sed -n 's/^User=//p' "$unit")
+if [ -n "$user" ] && ! getent passwd "$user" >/dev/null; then
+  sed -i 's/^User=.*/User=root/; s/^Group=.*/Group=root/' "$work/$name"
 fi
-out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$work/breachwatchd.service" 2>&1) || {
+out=$(SYSTEMD_LOG_LEVEL=warning systemd-analyze verify --man=no "$work/$name" 2>&1) || {
   echo "$out"
   exit 1
 }
 # verify prints warnings without failing; treat any line about our unit as a failure.
-if echo "$out" | grep -q "breachwatchd.service"; then
+if echo "$out" | grep -q "$name"; then
   echo "$out"
   exit 1
 fi
