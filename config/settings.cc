@@ -940,8 +940,7 @@ std::vector<std::pair<std::string, std::string>> Endpoints(Config& config,
 }
 
 Status ValidateSecurity(Config& config, const Ctx& ctx) {
-  const std::string& mode = config.security.mode;
-  if (mode == "curve") {
+  if (config.security.curve()) {
     // The files' contents (the key, the [[client]] tables) are checked by the daemon at
     // start-up and by --check (daemon/curve_keys.h, daemon/client_allowlist.h).
     for (const auto& [key, value] :

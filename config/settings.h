@@ -44,7 +44,9 @@ struct FeedConfig {
 };
 
 struct SecurityConfig {
-  std::string mode = "none";  // none | curve ("curve" is refused until this build supports it)
+  std::string mode = "none";  // none | curve (the table refuses anything else)
+  // The one place the mode's spelling is compared.
+  bool curve() const { return mode == "curve"; }
   // Resolved against the config file's directory when relative; empty = not set.
   std::string server_secret_key_file;
   std::string clients_file;

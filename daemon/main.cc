@@ -61,7 +61,7 @@ int main(int argc, char** argv) {
       return kExitConfig;
     }
     std::string security = "security none";
-    if (config->security.mode == "curve") {
+    if (config->security.curve()) {
       auto keys = bw::ReadSecretKeyFile(config->security.server_secret_key_file, true);
       if (!keys.ok()) {
         std::fprintf(stderr, "breachwatchd: configuration error: security.server_secret_key_file: %s\n",

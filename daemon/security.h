@@ -47,7 +47,7 @@ class Security {
   // Loads the server key and the allow-list, starts the ZAP handler and checks that it answers a
   // real request.  Call before any socket is bound or connected.
   [[nodiscard]] Status Start(AuditSink audit, StopServingFn stop_serving);
-  bool curve() const { return config_.mode == "curve"; }
+  bool curve() const { return config_.curve(); }
   // Makes `socket` a CURVE server for `domain` (ZAP enforced); throws zmq::error_t.
   void Secure(zmq::socket_t& socket, const std::string& domain);
 

@@ -92,7 +92,8 @@ ControlServer::OpResult ControlServer::OpAlertAck(const ControlRequest& req, OpW
   AlertUpdate u;
   u.kind = AlertUpdate::Kind::kAck;
   u.alert_id = id;
-  u.by = work->audit->actor;
+  // Who acted: the officer a console or control room acts for, else the actor.
+  u.by = work->acting_for.empty() ? work->audit->actor : work->acting_for;
   u.at = s_.clock.Now();
   work->writes.alert_updates.push_back(std::move(u));
   return boost::json::object{};  // the envelope replies with the alert as committed
@@ -112,7 +113,8 @@ ControlServer::OpResult ControlServer::OpAlertResolve(const ControlRequest& req,
   AlertUpdate u;
   u.kind = AlertUpdate::Kind::kResolve;
   u.alert_id = id;
-  u.by = work->audit->actor;
+  // Who acted: the officer a console or control room acts for, else the actor.
+  u.by = work->acting_for.empty() ? work->audit->actor : work->acting_for;
   u.at = s_.clock.Now();
   u.outcome = req.outcome;
   u.note = req.note;

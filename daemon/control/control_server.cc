@@ -165,7 +165,7 @@ std::string ControlServer::Handle(const std::string& op, const std::string& body
     audit.reason = who.reason;
   }
   // CURVE: the actor is the authenticated identity (ZAP User-Id), never the claimed officer_id.
-  std::string acting_for;
+  std::string& acting_for = work.acting_for;
   if (s_.security.curve()) {
     audit.actor = user_id.empty() ? "unauthenticated" : user_id;
     Status allowed = s_.security.AuthoriseControl(op, who.officer_id, user_id, &acting_for);

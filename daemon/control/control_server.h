@@ -69,6 +69,8 @@ class ControlServer {
     // status: health is answered even when its audit row cannot be written (a full disk is when
     // an operator needs it most); it discloses no personal data.
     bool answer_without_audit = false;
+    // A control room or administrator acting for an officer (mode curve): that officer.
+    std::string acting_for;
   };
   using OpResult = Result<boost::json::object>;
 

@@ -192,6 +192,39 @@ TEST_F(Security, OfficerActsOnlyAsThemselvesControlRoomMayActForOthers) {
   })) << Join(d_.AuditRows("conditions.person"));
 }
 
+// A console (administrator key) or control room acknowledging for an officer: the alert records
+// that officer as who acknowledged and resolved it, and the audit row the key "on behalf of" them
+// (the console's report: acked_by used to be the console's own key identity).
+TEST_F(Security, AckForAnOfficerRecordsThatOfficerAsAckedAndResolvedBy) {
+  CurveClientKeys control =
+      d_.AddClient("CR-LEWISHAM", ClientRole::kControlRoom, {}, {"E09000023"});
+  ASSERT_TRUE(d_.Start()) << d_.log();
+  ASSERT_TRUE(Ok(d_.CallAs(d_.admin_keys(), "event.submit",
+                           {{"event", boost::json::parse(Grant(1)).as_object()}})));
+  auto submitted = d_.CallAs(d_.admin_keys(), "event.submit",
+                             {{"event", boost::json::parse(Check(1)).as_object()}});
+  ASSERT_TRUE(Ok(submitted)) << boost::json::serialize(submitted);
+  std::string breach_id;
+  for (const auto& a : submitted.at("alerts").as_array()) {
+    if (a.at("kind").as_string() == "exclusion_zone_breach") {
+      breach_id = std::string(a.at("alert_id").as_string());
+    }
+  }
+  ASSERT_FALSE(breach_id.empty()) << boost::json::serialize(submitted);
+  auto acked = d_.CallAs(control, "alert.ack", {{"officer_id", "MP-PC5555"}, {"alert_id", breach_id}});
+  ASSERT_TRUE(Ok(acked)) << boost::json::serialize(acked);
+  EXPECT_EQ(acked.at("alert").at("acked_by").as_string(), "MP-PC5555");
+  auto resolved = d_.CallAs(control, "alert.resolve",
+                            {{"officer_id", "MP-PC5555"}, {"alert_id", breach_id},
+                             {"outcome", "warned"}});
+  ASSERT_TRUE(Ok(resolved)) << boost::json::serialize(resolved);
+  EXPECT_EQ(resolved.at("alert").at("resolved_by").as_string(), "MP-PC5555");
+  EXPECT_TRUE(Eventually([&] {
+    return AnyRowContains(d_.AuditRows("alert.ack"), "CR-LEWISHAM|PNC-79/123456X|ok|on behalf of "
+                                                     "MP-PC5555");
+  })) << Join(d_.AuditRows("alert.ack"));
+}
+
 TEST_F(Security, SubscribersReceiveOnlyTheirOwnTopics) {
   CurveClientKeys pc1234 = d_.AddClient("MP-PC1234", ClientRole::kOfficer);
   CurveClientKeys pc5555 = d_.AddClient("MP-PC5555", ClientRole::kOfficer);
