@@ -24,6 +24,7 @@
 #include <algorithm>
 
 #include "handlers/base/time_util.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -81,15 +82,8 @@ void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument
   const int64_t previous = pos == 0 ? 0 : count_at(pos - 1);
   if (count % threshold != 0 || count <= previous) return;
 
-  Alert a;
-  a.kind = "repeat_breach";
-  a.severity = Severity::kHigh;
-  a.person_id = person;
-  a.instrument_id = instrument.instrument_id;
-  a.case_ref = instrument.case_ref;
-  a.oic = instrument.oic;
-  FillCommon(ctx, cause, &a);
-  a.event_time = time;
+  Alert a = NewEventAlert(ctx, cause, "repeat_breach", Severity::kHigh, person, &instrument);
+  a.event_time = time;  // the counted breach's time
   std::vector<std::shared_ptr<const Instrument>> in_force =
       ctx.state.instruments.SubjectInForce(person, time);
   boost::json::array instrument_ids;

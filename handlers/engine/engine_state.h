@@ -327,7 +327,9 @@ struct LastFix {
 // One period in custody: from arrest to a release other than remand (open while in custody).
 struct CustodyInterval {
   TimePoint from;
-  std::optional<TimePoint> until;
+  std::optional<TimePoint> until;  // none: still in custody
+
+  bool Contains(TimePoint t) const { return from <= t && (!until || t < *until); }
 };
 
 // One counted breach (an episode opened, or a breach arrest), for repeat-breach counting.
@@ -348,6 +350,8 @@ struct EngineState {
   void Clear();
   // True when `person` was in custody at `t`.
   bool InCustodyAt(const std::string& person, TimePoint t) const;
+  // The start of the custody interval containing `t`, if `person` was in custody then.
+  std::optional<TimePoint> CustodySince(const std::string& person, TimePoint t) const;
 };
 
 }  // namespace bw

@@ -15,7 +15,8 @@
 // area, when the event has a location).
 //
 // Custody (5.2): dated inside a custody interval, the alert does not page the
-// OIC: severity info, in_custody true, only control/<owning_control>/.
+// OIC: severity info, in_custody true, only control/<owning_control>/, the
+// usual severity in original_severity (PageOrInhibitForCustody).
 //
 // No instrument in force: unmatched_tag_event (see device_alerts.h), even for
 // a "restored" state - the data gap is what is reported.
@@ -23,10 +24,10 @@
 // repeat_breach.
 //
 // Stateless and read-only (no mutations); thread-safety as for every EventHandler.
-#include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
 #include "handlers/engine/event_handler.h"
 #include "handlers/rules/device_alerts.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -58,17 +59,6 @@ DeviceMeaning Classify(const Event& e) {
   }
 }
 
-// Start of the custody interval containing `t`, if any.
-std::optional<TimePoint> CustodySince(const EngineState& s, const std::string& person,
-                                      TimePoint t) {
-  auto it = s.custody.find(person);
-  if (it == s.custody.end()) return std::nullopt;
-  for (const auto& c : it->second) {
-    if (c.from <= t && (!c.until || t < *c.until)) return c.from;
-  }
-  return std::nullopt;
-}
-
 std::string Capitalised(std::string s) {
   if (!s.empty() && s[0] >= 'a' && s[0] <= 'z') s[0] = static_cast<char>(s[0] - 'a' + 'A');
   return s;
@@ -94,7 +84,7 @@ class DeviceHandler final : public EventHandler {
                 " has no instrument in force; unmatched_tag_event raised";
       return Status::Ok();
     }
-    const std::optional<TimePoint> custody_since = CustodySince(ctx.state, e.person_id, e.time);
+    const std::optional<TimePoint> custody_since = ctx.state.CustodySince(e.person_id, e.time);
     if (m.kind.empty()) {
       o->note = m.what + " from " + e.device_id + " for " + e.person_id + "; no alert";
       return Status::Ok();
@@ -103,34 +93,13 @@ class DeviceHandler final : public EventHandler {
     std::vector<std::string> areas, control_areas;
     ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
     for (const auto& ins : in_force) {
-      Alert a;
-      a.kind = m.kind;
-      a.person_id = e.person_id;
-      a.instrument_id = ins->instrument_id;
-      a.case_ref = ins->case_ref;
-      a.oic = ins->oic;
-      FillCommon(ctx, e, &a);
+      Alert a = NewEventAlert(ctx, e, m.kind, m.severity, e.person_id, ins.get());
       a.location_areas = areas;
       AddDeviceFields(e, &a);
       a.extra["owning_control"] = ins->owning_control;
       a.summary = Capitalised(m.what) + " on tag " + e.device_id + " worn by " + e.person_id +
                   " (" + ins->instrument_id + ")";
-      if (custody_since) {
-        a.severity = Severity::kInfo;
-        a.in_custody = true;
-        a.extra["original_severity"] = SeverityName(m.severity);
-        a.extra["custody_since"] = FormatRfc3339(*custody_since);
-        AddRecipient(&a, ControlTopic(ins->owning_control));
-        a.summary += "; in custody since " + FormatRfc3339(*custody_since) +
-                     ", recorded for the control room, OIC not paged";
-      } else {
-        a.severity = m.severity;
-        AddRecipient(&a, OfficerTopic(ins->oic));
-        if (m.severity == Severity::kCritical) {
-          for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
-          AddRecipient(&a, ControlTopic(ins->owning_control));
-        }
-      }
+      PageOrInhibitForCustody(custody_since, control_areas, *ins, &a);
       o->alerts.push_back(std::move(a));
     }
     o->note = m.what + " from " + e.device_id + " for " + e.person_id + ": " +
@@ -143,12 +112,8 @@ class DeviceHandler final : public EventHandler {
 }  // namespace
 
 Alert MakeUnmatchedTagAlert(const HandlerContext& ctx, const Event& e) {
-  Alert a;
-  a.kind = "unmatched_tag_event";
-  a.severity = Severity::kMedium;
-  a.person_id = e.person_id;
+  Alert a = NewEventAlert(ctx, e, "unmatched_tag_event", Severity::kMedium, e.person_id, nullptr);
   a.in_custody = ctx.state.InCustodyAt(e.person_id, e.time);
-  FillCommon(ctx, e, &a);
   std::vector<std::string> areas, control_areas;
   ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
   a.location_areas = areas;
