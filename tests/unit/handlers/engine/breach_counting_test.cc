@@ -4,16 +4,15 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-TimePoint T(const char* s) { return *ParseRfc3339(s); }
+using test::EngineFixture;
+using test::T;
 
 constexpr const char* kPerson = "PNC-79/123456X";
 
@@ -154,40 +153,15 @@ TEST_F(BreachCountingTest, ThresholdFromPolicy) {
   EXPECT_EQ(Count("2016-03-04T10:00:00Z").alerts.size(), 1u);
 }
 
-// Through the engine: one check breaching two conditions is two breaches.
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
+// Through the engine.
+class BreachCountingEngineTest : public EngineFixture {
+ protected:
+  BreachCountingEngineTest() : EngineFixture("2016-08-13T21:00:00Z") {}
+};
 
-TEST(BreachCountingEngineTest, OneEventBreachingTwoConditionsCountsTwo) {
-  ManualClock clock(T("2016-08-13T21:00:00Z"));
-  Engine engine(clock, LondonBoroughs(), Policy{});
-  auto handle = [&](const std::string& text) {
-    DecodeOptions o;
-    o.now = clock.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    auto out = engine.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    engine.Apply(*out);
-    return *out;
-  };
-  handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
+// One check breaching two conditions is two breaches.
+TEST_F(BreachCountingEngineTest, OneEventBreachingTwoConditionsCountsTwo) {
+  Handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
     "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-79/123456X",
     "oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
     "valid_from":"2016-05-10T14:00:00Z","valid_until":null,"conditions":[
@@ -200,45 +174,32 @@ TEST(BreachCountingEngineTest, OneEventBreachingTwoConditionsCountsTwo) {
            R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555",
               "at":[-0.026769491892293,51.456018429508376]})";
   };
-  Outcome first = handle(check("k1", "2016-08-13T20:00:00Z"));
-  EXPECT_EQ(engine.state().breaches.at(kPerson).size(), 2u);
+  Outcome first = Handle(check("k1", "2016-08-13T20:00:00Z"));
+  EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 2u);
   for (const auto& a : first.alerts) EXPECT_NE(a.kind, "repeat_breach");
   // Two more: the count goes 3, 4; one repeat_breach, at the third.
-  Outcome second = handle(check("k2", "2016-08-13T20:30:00Z"));
-  EXPECT_EQ(engine.state().breaches.at(kPerson).size(), 4u);
+  Outcome second = Handle(check("k2", "2016-08-13T20:30:00Z"));
+  EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 4u);
   int repeats = 0;
   for (const auto& a : second.alerts) repeats += a.kind == "repeat_breach";
   EXPECT_EQ(repeats, 1);
 }
 
-TEST(BreachCountingEngineTest, BreachArrestsCountTowardsRepeatBreach) {
-  ManualClock clock(T("2016-08-13T21:00:00Z"));
-  Engine engine(clock, LondonBoroughs(), Policy{});
-  auto handle = [&](const std::string& text) {
-    DecodeOptions o;
-    o.now = clock.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    auto out = engine.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    engine.Apply(*out);
-    return *out;
-  };
-  handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
+TEST_F(BreachCountingEngineTest, BreachArrestsCountTowardsRepeatBreach) {
+  Handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
     "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-79/123456X",
     "oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
     "valid_from":"2016-05-10T14:00:00Z","valid_until":null,"conditions":[]}})");
   Outcome last;
   for (int day = 1; day <= 3; ++day) {
     const std::string d = "2016-08-0" + std::to_string(day);
-    last = handle(R"({"type":"custody.arrested","id":"a)" + d + R"(","source":"custody","time":")" +
+    last = Handle(R"({"type":"custody.arrested","id":"a)" + d + R"(","source":"custody","time":")" +
                   d + R"(T10:00:00Z","person_id":"PNC-79/123456X","arresting_officer":"MP-PC7",
                   "reason":"breach"})");
-    handle(R"({"type":"custody.released","id":"r)" + d + R"(","source":"custody","time":")" + d +
+    Handle(R"({"type":"custody.released","id":"r)" + d + R"(","source":"custody","time":")" + d +
            R"(T18:00:00Z","person_id":"PNC-79/123456X","outcome":"rebailed"})");
   }
-  EXPECT_EQ(engine.state().breaches.at(kPerson).size(), 3u);
+  EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 3u);
   ASSERT_EQ(last.alerts.size(), 2u);
   EXPECT_EQ(last.alerts[0].kind, "breach_arrest");
   EXPECT_EQ(last.alerts[0].extra.at("breach_count").as_int64(), 3);

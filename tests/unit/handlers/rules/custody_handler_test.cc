@@ -3,34 +3,16 @@
 // tag alerts.  Injected clock, no sleeps.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
-
-TimePoint T(const char* s) { return *ParseRfc3339(s); }
+using test::EngineFixture;
+using test::LondonBoroughs;
+using test::T;
 
 constexpr const char* kSubject = "PNC-13/000001A";
 
@@ -93,28 +75,11 @@ std::string Tag(const std::string& type, const std::string& time, const char* ke
   return Envelope(type, time, b);
 }
 
-class CustodyTest : public ::testing::Test {
+class CustodyTest : public EngineFixture {
  protected:
-  CustodyTest() : clock_(T("2013-07-20T00:00:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Outcome Handle(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    if (!e.ok()) return {};
-    auto out = engine_.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
+  CustodyTest() : EngineFixture("2013-07-20T00:00:00Z") {}
 
   bool InCustody(const char* t) const { return engine_.state().InCustodyAt(kSubject, T(t)); }
-
-  ManualClock clock_;
-  Engine engine_;
 };
 
 bool PagesAnOfficer(const Alert& a) {

@@ -2,35 +2,17 @@
 // 4.1, 5.4, 6.3), and the unmatched_tag_event helper.  Injected clock, no sleeps.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
 #include "handlers/rules/device_alerts.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
-
-TimePoint T(const char* s) { return *ParseRfc3339(s); }
+using test::EngineFixture;
+using test::LondonBoroughs;
+using test::T;
 
 // Lewisham 014 MSOA population-weighted centroid (ONS).
 constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
@@ -55,26 +37,9 @@ std::string Tag(const std::string& type, const std::string& extra = "",
          (extra.empty() ? "" : "," + extra) + "}";
 }
 
-class DeviceTest : public ::testing::Test {
+class DeviceTest : public EngineFixture {
  protected:
-  DeviceTest() : clock_(T("2016-08-13T20:01:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Outcome Handle(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    if (!e.ok()) return {};
-    auto out = engine_.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
-
-  ManualClock clock_;
-  Engine engine_;
+  DeviceTest() : EngineFixture("2016-08-13T20:01:00Z") {}
 };
 
 TEST_F(DeviceTest, StrapTamperIsCriticalToEveryOicAndOwningControl) {

@@ -2,44 +2,24 @@
 // exclusion zones and addresses at the incident's location, recipients.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
+
+using test::EngineFixture;
+using test::LondonBoroughs;
+using test::T;
 
 constexpr char kSubject[] = "PNC-79/123456X";
 constexpr char kProtected[] = "PNC-72/654321Y";
 constexpr char kBystander[] = "PNC-90/111111A";
 constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
 constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.481203765754287;
-
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
-
-TimePoint T(const std::string& s) {
-  auto t = ParseRfc3339(s);
-  EXPECT_TRUE(t.has_value()) << s;
-  return t.value_or(TimePoint{});
-}
 
 std::string Grant(const std::string& conditions, const std::string& owning_control = "E09000011") {
   return R"({"type":"instrument.granted","id":"g1","source":"custody-lewisham",
@@ -74,24 +54,9 @@ std::string At(double lon, double lat) {
 
 const char* kNoContact = R"([{"condition_id":"c3","kind":"no_contact","person":"PNC-72/654321Y"}])";
 
-class IncidentHandlerTest : public ::testing::Test {
+class IncidentHandlerTest : public EngineFixture {
  protected:
-  IncidentHandlerTest()
-      : clock_(T("2016-08-13T21:00:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Outcome Handle(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    if (!e.ok()) return {};
-    auto out = engine_.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
+  IncidentHandlerTest() : EngineFixture("2016-08-13T21:00:00Z") {}
 
   // The breach alerts of `out` (a repeat_breach from counting is another engineer's concern).
   static std::vector<Alert> Breaches(const Outcome& out) {
@@ -101,9 +66,6 @@ class IncidentHandlerTest : public ::testing::Test {
     }
     return v;
   }
-
-  ManualClock clock_;
-  Engine engine_;
 };
 
 TEST_F(IncidentHandlerTest, NoContactBreachedWhenBothAreInTheIncident) {

@@ -3,14 +3,18 @@
 // conditions in force at the fix's time, custody inhibition.  Injected clock.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
+
+using test::EngineFixture;
+using test::LondonBoroughs;
+using test::T;
 
 using std::chrono::seconds;
 
@@ -21,30 +25,6 @@ constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.48120376
 // West (Southwark) and east (Greenwich) of Lewisham on the same parallel: the
 // straight segment between them crosses Lewisham.
 constexpr double kWestLon = -0.065, kEastLon = 0.03, kAcrossLat = 51.45;
-
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
-
-TimePoint T(const std::string& s) {
-  auto t = ParseRfc3339(s);
-  EXPECT_TRUE(t.has_value()) << s;
-  return t.value_or(TimePoint{});
-}
 
 std::string Grant(const std::string& type, const std::string& time, const std::string& conditions,
                   const std::string& valid_until = "null",
@@ -83,27 +63,9 @@ const char* kCurfew = R"([{"condition_id":"c4","kind":"curfew",
     "windows":[{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"19:00","end":"07:00"}],
     "tz":"Europe/London","grace_min":5}])";
 
-class PositionHandlerTest : public ::testing::Test {
+class PositionHandlerTest : public EngineFixture {
  protected:
-  PositionHandlerTest()
-      : clock_(T("2016-08-13T21:00:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Event Decode(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    return e.ok() ? *e : Event{};
-  }
-
-  Outcome Handle(const std::string& text) {
-    auto out = engine_.Decide(Decode(text));
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
+  PositionHandlerTest() : EngineFixture("2016-08-13T21:00:00Z") {}
 
   // Alerts of `kind` in `out` (repeat_breach alerts from counting are ignored).
   static std::vector<Alert> Of(const Outcome& out, const std::string& kind) {
@@ -126,9 +88,6 @@ class PositionHandlerTest : public ::testing::Test {
     auto it = engine_.state().breaches.find(kPerson);
     return it == engine_.state().breaches.end() ? 0 : it->second.size();
   }
-
-  ManualClock clock_;
-  Engine engine_;
 };
 
 struct ConditionCase {
