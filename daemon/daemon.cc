@@ -390,10 +390,10 @@ Status Daemon::StoreAlert(Alert* a, TimePoint now) {
   a->alert_id = NewAlertId();
   a->raised_at = now;
   std::optional<TimePoint> escalate_at;
-  if (a->kind != "unacknowledged") {
+  if (a->kind != AlertKind::kUnacknowledged) {
     if (auto step = NextEscalation(*a, "", 0, now, config_.policy)) escalate_at = step->due;
   }
-  ++alerts_by_kind_[a->kind];
+  ++alerts_by_kind_[AlertKindName(a->kind)];
   return store_->InsertAlert(*a, escalate_at);
 }
 
@@ -547,7 +547,7 @@ void Daemon::RunTick() {
   for (const auto& gap : health_.ExpiredGaps(now)) {
     for (auto& f : feeds_) {
       if (f->config.name != gap.feed) continue;
-      Alert a = FeedAlert("feed_gap", Severity::kHigh, *f, gap.source,
+      Alert a = FeedAlert(AlertKind::kFeedGap, Severity::kHigh, *f, gap.source,
                           "feed " + gap.feed + " source " + gap.source + ": messages " +
                               std::to_string(gap.from_seq) + " to " + std::to_string(gap.to_seq) +
                               " never arrived" +
@@ -563,7 +563,7 @@ void Daemon::RunTick() {
     for (auto& f : feeds_) {
       if (f->config.name != silence.feed) continue;
       health_alerts.push_back(
-          FeedAlert("feed_silent", Severity::kCritical, *f, "",
+          FeedAlert(AlertKind::kFeedSilent, Severity::kCritical, *f, "",
                     "feed " + silence.feed + " has sent nothing (not even a heartbeat) for " +
                         std::to_string(silence.quiet_for_s) + " s: breaches may be going unseen"));
     }
@@ -588,7 +588,9 @@ void Daemon::RunTick() {
     boost::json::error_code ec;
     auto payload = boost::json::parse(state.payload, ec);
     if (ec || !payload.is_object()) continue;
-    Alert about = AlertFromJson(payload.get_object());
+    auto about_read = AlertFromJson(payload.get_object());
+    if (!about_read.ok()) continue;
+    Alert about = std::move(*about_read);
     // Level 1 goes to the instrument's supervisor; level 2 to the control rooms
     // the alert went to, else the instrument's owning control room, else all.
     std::string supervisor;
@@ -794,7 +796,7 @@ void Daemon::AfterFeedResults(FeedSocket& feed, const std::vector<ItemResult>& r
   feed.last_seen = now;
   std::vector<Alert> alerts;
   if (auto restored = health_.Heard(feed.config.name, now)) {
-    alerts.push_back(FeedAlert("feed_restored", Severity::kInfo, feed, "",
+    alerts.push_back(FeedAlert(AlertKind::kFeedRestored, Severity::kInfo, feed, "",
                                "feed " + feed.config.name + " is sending again after " +
                                    std::to_string(restored->quiet_for_s) + " s of silence"));
   }
@@ -832,7 +834,7 @@ void Daemon::MaybeFeedRejectedAlert(FeedSocket& feed, TimePoint now, std::vector
       now - feed.last_rejected_alert < std::chrono::minutes(1)) {
     return;
   }
-  Alert a = FeedAlert("feed_rejected", Severity::kMedium, feed, "",
+  Alert a = FeedAlert(AlertKind::kFeedRejected, Severity::kMedium, feed, "",
                       std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
                           feed.config.name +
                           " rejected as bad input; kept in the dead-letter store (latest "
@@ -845,7 +847,7 @@ void Daemon::MaybeFeedRejectedAlert(FeedSocket& feed, TimePoint now, std::vector
   feed.last_rejected_alert = now;
 }
 
-Alert Daemon::FeedAlert(const std::string& kind, Severity severity, const FeedSocket& feed,
+Alert Daemon::FeedAlert(AlertKind kind, Severity severity, const FeedSocket& feed,
                         const std::string& source, const std::string& summary) {
   Alert a;
   a.kind = kind;
@@ -885,7 +887,7 @@ void Daemon::RaiseDaemonAlerts(std::vector<Alert> alerts) {
     }
     return;
   }
-  for (const auto& a : alerts) spdlog::warn("{}: {}", a.kind, a.summary);
+  for (const auto& a : alerts) spdlog::warn("{}: {}", AlertKindName(a.kind), a.summary);
   Publish(alerts);
 }
 
@@ -1576,7 +1578,7 @@ Result<boost::json::object> Daemon::OpEventSubmit(const ControlRequest& req,
   o["note"] = r.message;
   boost::json::array ids;
   for (const auto& a : r.alerts) {
-    ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq}, {"kind", a.kind}});
+    ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq}, {"kind", AlertKindName(a.kind)}});
   }
   o["alerts"] = std::move(ids);
   return o;

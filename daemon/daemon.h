@@ -118,7 +118,7 @@ class Daemon {
   void FinishCatchUp(FeedSocket& feed, const char* why);
   void RequestReplay(FeedSocket& feed, const std::string& source, int64_t from_seq);
   // A feed-health alert to every control room.
-  Alert FeedAlert(const std::string& kind, Severity severity, const FeedSocket& feed,
+  Alert FeedAlert(AlertKind kind, Severity severity, const FeedSocket& feed,
                   const std::string& source, const std::string& summary);
   // Stores (one transaction) and publishes alerts raised by the daemon itself.
   void RaiseDaemonAlerts(std::vector<Alert> alerts);

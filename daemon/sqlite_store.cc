@@ -346,7 +346,7 @@ class SqliteStore final : public Store {
         "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
     Stmt st(Cached(kSql));
     if (!st.ok()) return Error("preparing alert insert");
-    st.Bind(1, a.seq).Bind(2, a.alert_id).Bind(3, a.kind);
+    st.Bind(1, a.seq).Bind(2, a.alert_id).Bind(3, std::string(AlertKindName(a.kind)));
     st.Bind(4, std::string(SeverityName(a.severity)));
     st.BindOrNull(5, a.person_id).BindOrNull(6, a.instrument_id);
     st.Bind(7, FormatRfc3339(a.raised_at)).Bind(8, FormatRfc3339(a.event_time));
@@ -372,7 +372,7 @@ class SqliteStore final : public Store {
       c.op = "match";
       c.subjects = a.person_id;
       c.reason = "condition matching";
-      c.outcome = a.kind;
+      c.outcome = AlertKindName(a.kind);
       c.detail = "event " + a.caused_by_source + "/" + a.caused_by_id + " matched condition " +
                  a.condition_id + " of " + a.instrument_id + ": alert " + a.alert_id;
       s = InsertAudit(c);
@@ -382,7 +382,7 @@ class SqliteStore final : public Store {
     d.at = a.raised_at;
     d.category = "disclosure";
     d.actor = "breachwatchd";
-    d.op = "alert." + a.kind;
+    d.op = std::string("alert.") + AlertKindName(a.kind);
     d.subjects = a.person_id;
     d.reason = "alert delivery";
     d.outcome = "ok";

@@ -40,8 +40,9 @@ size_t InsertOrdered(std::vector<BreachRecord>* v, const BreachRecord& r) {
 boost::json::array HistoryJson(const std::vector<BreachRecord>& records) {
   boost::json::array history;
   for (const auto& r : records) {
-    history.push_back(
-        {{"time", FormatRfc3339(r.time)}, {"kind", r.kind}, {"instrument_id", r.instrument_id}});
+    history.push_back({{"time", FormatRfc3339(r.time)},
+                       {"kind", AlertKindName(r.kind)},
+                       {"instrument_id", r.instrument_id}});
   }
   return history;
 }
@@ -49,7 +50,7 @@ boost::json::array HistoryJson(const std::vector<BreachRecord>& records) {
 }  // namespace
 
 void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument& instrument,
-                 const std::string& person, TimePoint time, const std::string& kind, Outcome* out) {
+                 const std::string& person, TimePoint time, AlertKind kind, Outcome* out) {
   const BreachRecord record{time, kind, instrument.instrument_id};
 
   // The person's breaches as they will be once this Outcome is applied.
@@ -82,7 +83,8 @@ void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument
   const int64_t previous = pos == 0 ? 0 : count_at(pos - 1);
   if (count % threshold != 0 || count <= previous) return;
 
-  Alert a = NewEventAlert(ctx, cause, "repeat_breach", Severity::kHigh, person, &instrument);
+  Alert a =
+      NewEventAlert(ctx, cause, AlertKind::kRepeatBreach, Severity::kHigh, person, &instrument);
   a.event_time = time;  // the counted breach's time
   std::vector<std::shared_ptr<const Instrument>> in_force =
       ctx.state.instruments.SubjectInForce(person, time);
@@ -99,7 +101,7 @@ void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument
   for (const auto& ins : in_force) add_instrument(*ins);
 
   a.summary = person + " has breached conditions " + std::to_string(count) + " times within " +
-              std::to_string(window_days) + " days (latest: " + kind + " of " +
+              std::to_string(window_days) + " days (latest: " + AlertKindName(kind) + " of " +
               instrument.instrument_id + " at " + FormatRfc3339(time) + ")";
   a.extra["breach_count"] = count;
   a.extra["repeat_breach_threshold"] = threshold;

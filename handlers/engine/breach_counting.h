@@ -19,7 +19,6 @@ namespace bw {
 // new multiple of the threshold.  Breaches recorded earlier in the same `out`
 // are counted too.
 void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument& instrument,
-                 const std::string& person, TimePoint time, const std::string& kind,
-                 Outcome* out);
+                 const std::string& person, TimePoint time, AlertKind kind, Outcome* out);
 
 }  // namespace bw

@@ -26,6 +26,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "handlers/alerts/alert.h"
 #include "handlers/base/clock.h"
 #include "handlers/geo/geometry.h"
 #include "handlers/instruments/instrument.h"
@@ -311,7 +312,7 @@ struct EpisodeKey {
 struct Episode {
   TimePoint opened_at;       // event time of the first breaching observation
   TimePoint last_breach_at;  // event time of the latest breaching observation
-  std::string alert_kind;
+  AlertKind alert_kind = AlertKind::kExclusionZoneBreach;
   // Spans [opened_at, last_breach_at] of earlier episodes of the same key, most
   // recent last (bounded), so that late observations of an earlier visit join
   // the episode they belong to instead of paging again.
@@ -335,7 +336,7 @@ struct CustodyInterval {
 // One counted breach (an episode opened, or a breach arrest), for repeat-breach counting.
 struct BreachRecord {
   TimePoint time;
-  std::string kind;
+  AlertKind kind = AlertKind::kExclusionZoneBreach;
   std::string instrument_id;
 };
 

@@ -25,6 +25,6 @@ bool EpisodeContinues(const HandlerContext& ctx, const EpisodeKey& key, TimePoin
 void ExtendEpisode(const HandlerContext& ctx, const EpisodeKey& key, TimePoint t, Outcome* out);
 // Queues: record a new episode at `t` (the current one if it is the newest,
 // otherwise an earlier one).
-void OpenEpisode(const EpisodeKey& key, TimePoint t, const std::string& kind, Outcome* out);
+void OpenEpisode(const EpisodeKey& key, TimePoint t, AlertKind kind, Outcome* out);
 
 }  // namespace bw

@@ -43,17 +43,17 @@ class CheckPersonHandler final : public EventHandler {
         breached_ids.emplace_back(c.condition_id);
         breached_detail.push_back({{"instrument_id", ins->instrument_id},
                                    {"condition_id", c.condition_id},
-                                   {"kind", a.kind}});
+                                   {"kind", AlertKindName(a.kind)}});
         breach_texts.push_back(c.condition_id + " " + ConditionKindName(c.kind) + " of " +
                                ins->instrument_id);
-        const std::string kind = a.kind;
+        const AlertKind kind = a.kind;
         o->alerts.push_back(std::move(a));
         CountBreach(ctx, e, *ins, e.person_id, e.time, kind, o);
       }
     }
 
     // The officer on the street always learns the conditions in force.
-    Alert r = NewEventAlert(ctx, e, "check_result", Severity::kInfo, e.person_id, nullptr);
+    Alert r = NewEventAlert(ctx, e, AlertKind::kCheckResult, Severity::kInfo, e.person_id, nullptr);
     r.location_areas = areas;
     AddRecipient(&r, OfficerTopic(e.officer_id));
     size_t n_conditions = 0;
@@ -89,7 +89,7 @@ class CheckPersonHandler final : public EventHandler {
     if (c.kind == ConditionKind::kExclusionZone) {
       const std::optional<std::string> where = ReportedInsideExclusion(ctx.zones, c, e.location, a);
       if (!where) return false;
-      a->kind = "exclusion_zone_breach";
+      a->kind = AlertKind::kExclusionZoneBreach;
       a->summary = e.person_id + " is inside " + *where + ", excluded by " + ins.instrument_id;
       return true;
     }

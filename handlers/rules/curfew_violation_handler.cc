@@ -68,10 +68,11 @@ class CurfewViolationHandler final : public EventHandler {
           ExtendEpisode(ctx, key, e.time, out);
           continue;
         }
-        OpenEpisode(key, e.time, "curfew_breach", out);
+        OpenEpisode(key, e.time, AlertKind::kCurfewBreach, out);
         ++raised;
         const CurfewInterval& w = **window;
-        Alert a = NewEventAlert(ctx, e, "curfew_breach", Severity::kHigh, person, ins.get());
+        Alert a =
+            NewEventAlert(ctx, e, AlertKind::kCurfewBreach, Severity::kHigh, person, ins.get());
         a.condition_id = c.condition_id;
         a.extra["device_id"] = e.device_id;
         a.extra["state"] = e.state;
@@ -90,7 +91,7 @@ class CurfewViolationHandler final : public EventHandler {
         // High: to the OIC, or to the owning control room only while in custody.
         const bool pages = PageOrInhibitForCustody(custody_since, {}, *ins, &a);
         out->alerts.push_back(std::move(a));
-        if (pages) CountBreach(ctx, e, *ins, person, e.time, "curfew_breach", out);
+        if (pages) CountBreach(ctx, e, *ins, person, e.time, AlertKind::kCurfewBreach, out);
       }
     }
     out->note = "curfew violation start for " + person + ": " + std::to_string(curfews) +

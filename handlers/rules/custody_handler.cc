@@ -118,7 +118,7 @@ class CustodyHandler final : public EventHandler {
     const size_t first_alert = o->alerts.size();
     if (breach) {
       CountBreach(ctx, e, named != nullptr ? *named : *in_force.front(), e.person_id, e.time,
-                  "breach_arrest", o);
+                  AlertKind::kBreachArrest, o);
     }
 
     const std::vector<BreachRecord> records = BreachesWithPending(ctx.state, *o, e.person_id);
@@ -126,8 +126,9 @@ class CustodyHandler final : public EventHandler {
     int64_t window_count = 0;
     const int64_t window_days = ctx.policy.repeat_breach_window_days;
     for (const auto& r : records) {
-      history.push_back(
-          {{"time", FormatRfc3339(r.time)}, {"kind", r.kind}, {"instrument_id", r.instrument_id}});
+      history.push_back({{"time", FormatRfc3339(r.time)},
+                         {"kind", AlertKindName(r.kind)},
+                         {"instrument_id", r.instrument_id}});
       if (r.time <= e.time &&
           (window_days <= 0 || r.time > e.time - std::chrono::days(window_days))) {
         ++window_count;
@@ -140,8 +141,9 @@ class CustodyHandler final : public EventHandler {
     ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
     std::vector<Alert> alerts;
     for (const auto& ins : in_force) {
-      Alert a = NewEventAlert(ctx, e, breach ? "breach_arrest" : "subject_arrested",
-                              breach ? Severity::kHigh : Severity::kMedium, e.person_id, ins.get());
+      Alert a =
+          NewEventAlert(ctx, e, breach ? AlertKind::kBreachArrest : AlertKind::kSubjectArrested,
+                        breach ? Severity::kHigh : Severity::kMedium, e.person_id, ins.get());
       a.in_custody = true;
       a.location_areas = areas;
       AddRecipient(&a, OfficerTopic(ins->oic));
@@ -205,7 +207,8 @@ class CustodyHandler final : public EventHandler {
     boost::json::array instruments;
     for (const auto& ins : in_force) instruments.push_back(ins->raw);
     for (const auto& ins : in_force) {
-      Alert a = NewEventAlert(ctx, e, "custody_release", Severity::kMedium, e.person_id, ins.get());
+      Alert a = NewEventAlert(ctx, e, AlertKind::kCustodyRelease, Severity::kMedium, e.person_id,
+                              ins.get());
       a.in_custody = remanded;
       AddRecipient(&a, OfficerTopic(ins->oic));
       for (const auto& contact : ins->safety_contacts) AddRecipient(&a, OfficerTopic(contact));

@@ -32,10 +32,10 @@
 namespace bw {
 namespace {
 
-// What a device event means when the person has instruments in force; kind
-// empty when it raises no alert.
+// What a device event means when the person has instruments in force; no
+// kind when it raises no alert.
 struct DeviceMeaning {
-  std::string kind;
+  std::optional<AlertKind> kind;
   Severity severity = Severity::kMedium;
   std::string what;  // human-readable, e.g. "strap tamper"
 };
@@ -43,19 +43,19 @@ struct DeviceMeaning {
 DeviceMeaning Classify(const Event& e) {
   switch (e.type) {
     case EventType::kTagStrapTamper:
-      return {"tag_tamper", Severity::kCritical, "strap tamper"};
+      return {AlertKind::kTagTamper, Severity::kCritical, "strap tamper"};
     case EventType::kTagBattery:
-      return {"tag_battery", e.level == "dead" ? Severity::kHigh : Severity::kMedium,
+      return {AlertKind::kTagBattery, e.level == "dead" ? Severity::kHigh : Severity::kMedium,
               "battery " + e.level};
     case EventType::kTagSignal:
-      if (e.state == "restored") return {"", Severity::kInfo, "signal restored"};
-      return {"tag_signal_lost", Severity::kHigh, "signal lost"};
+      if (e.state == "restored") return {std::nullopt, Severity::kInfo, "signal restored"};
+      return {AlertKind::kTagSignalLost, Severity::kHigh, "signal lost"};
     case EventType::kTagHomeUnit:
-      if (e.state == "restored") return {"", Severity::kInfo, "home unit restored"};
-      return {"home_unit", e.state == "tamper" ? Severity::kHigh : Severity::kMedium,
+      if (e.state == "restored") return {std::nullopt, Severity::kInfo, "home unit restored"};
+      return {AlertKind::kHomeUnit, e.state == "tamper" ? Severity::kHigh : Severity::kMedium,
               "home unit " + e.state};
     default:
-      return {"", Severity::kInfo, EventTypeName(e.type)};
+      return {std::nullopt, Severity::kInfo, EventTypeName(e.type)};
   }
 }
 
@@ -85,7 +85,7 @@ class DeviceHandler final : public EventHandler {
       return Status::Ok();
     }
     const std::optional<TimePoint> custody_since = ctx.state.CustodySince(e.person_id, e.time);
-    if (m.kind.empty()) {
+    if (!m.kind) {
       o->note = m.what + " from " + e.device_id + " for " + e.person_id + "; no alert";
       return Status::Ok();
     }
@@ -93,7 +93,7 @@ class DeviceHandler final : public EventHandler {
     std::vector<std::string> areas, control_areas;
     ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
     for (const auto& ins : in_force) {
-      Alert a = NewEventAlert(ctx, e, m.kind, m.severity, e.person_id, ins.get());
+      Alert a = NewEventAlert(ctx, e, *m.kind, m.severity, e.person_id, ins.get());
       a.location_areas = areas;
       AddDeviceFields(e, &a);
       a.extra["owning_control"] = ins->owning_control;
@@ -112,7 +112,8 @@ class DeviceHandler final : public EventHandler {
 }  // namespace
 
 Alert MakeUnmatchedTagAlert(const HandlerContext& ctx, const Event& e) {
-  Alert a = NewEventAlert(ctx, e, "unmatched_tag_event", Severity::kMedium, e.person_id, nullptr);
+  Alert a =
+      NewEventAlert(ctx, e, AlertKind::kUnmatchedTagEvent, Severity::kMedium, e.person_id, nullptr);
   a.in_custody = ctx.state.InCustodyAt(e.person_id, e.time);
   std::vector<std::string> areas, control_areas;
   ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
@@ -151,7 +152,7 @@ void RaiseUnmatched(const HandlerContext& ctx, const Event& e, Outcome* out) {
   }
   out->alerts.push_back(MakeUnmatchedTagAlert(ctx, e));
   out->mutations.push_back([key, t = e.time](EngineState& s) {
-    s.episodes[key] = Episode{t, t, "unmatched_tag_event"};
+    s.episodes[key] = Episode{t, t, AlertKind::kUnmatchedTagEvent};
   });
 }
 

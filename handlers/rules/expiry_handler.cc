@@ -52,7 +52,7 @@ class ExpiryTickHandler final : public TickHandler {
         continue;
       }
       Alert a;
-      a.kind = "instrument_expiring";
+      a.kind = AlertKind::kInstrumentExpiring;
       a.severity = Severity::kMedium;
       a.event_time = ctx.now;
       SetSubject(ins->subject, ins.get(), &a);

@@ -56,7 +56,7 @@ class IncidentHandler final : public EventHandler {
           a.extra["incident_ref"] = e.incident_ref;
           if (!e.officer_id.empty()) a.extra["attending_officer"] = e.officer_id;
           if (!e.summary.empty()) a.extra["incident_summary"] = e.summary;
-          const std::string kind = a.kind;
+          const AlertKind kind = a.kind;
           out->alerts.push_back(std::move(a));
           ++breaches;
           CountBreach(ctx, e, *ins, person, e.time, kind, out);
@@ -81,7 +81,7 @@ class IncidentHandler final : public EventHandler {
         const std::optional<std::string> where =
             ReportedInsideExclusion(ctx.zones, c, e.location, a);
         if (!where) return false;
-        a->kind = "exclusion_zone_breach";
+        a->kind = AlertKind::kExclusionZoneBreach;
         a->summary =
             person + " is inside " + *where + in_incident + ", excluded by " + ins.instrument_id;
         return true;
@@ -98,7 +98,7 @@ class IncidentHandler final : public EventHandler {
             std::find(persons.begin(), persons.end(), c.person) == persons.end()) {
           return false;
         }
-        a->kind = "no_contact_breach";
+        a->kind = AlertKind::kNoContactBreach;
         a->extra["protected_person"] = c.person;
         a->summary = person + " and " + c.person + " are both involved" + in_incident +
                      (e.summary.empty() ? std::string() : " (" + e.summary + ")") +

@@ -189,7 +189,7 @@ class PositionHandler final : public EventHandler {
       a.extra["device_id"] = e.device_id;
       a.extra["accuracy_m"] = e.accuracy_m;
       const bool pages = PageOrInhibitForCustody(custody_since, control_areas, ins, &a);
-      const std::string kind = a.kind;
+      const AlertKind kind = a.kind;
       out->alerts.push_back(std::move(a));
       if (pages) CountBreach(ctx, e, ins, person, e.time, kind, out);
     }
@@ -223,7 +223,7 @@ class PositionHandler final : public EventHandler {
     if ((bbox == nullptr || BoxCovers(*bbox, at)) && Covers(*geom, at)) {
       const double inside = DistanceToBoundaryMeters(*geom, at);
       Found f{&ins, &c, c.condition_id, {}};
-      f.alert.kind = "exclusion_zone_breach";
+      f.alert.kind = AlertKind::kExclusionZoneBreach;
       f.alert.severity = Severity::kCritical;
       f.alert.extra["distance_inside_m"] = std::lround(inside);
       f.alert.summary = e.person_id + " is inside " + label() + ", " + RoundMetres(inside) +
@@ -241,7 +241,7 @@ class PositionHandler final : public EventHandler {
     if (Covers(*geom, crossing_from->at) || !SegmentCrosses(*geom, crossing_from->at, at)) return;
     const double gap_s = SecondsBetween(crossing_from->time, e.time);
     Found f{&ins, &c, c.condition_id + kZoneCrossedEpisodeSuffix, {}};
-    f.alert.kind = "zone_crossed";
+    f.alert.kind = AlertKind::kZoneCrossed;
     f.alert.severity = Severity::kHigh;
     f.alert.extra["zone"] = c.zone_code.empty() ? std::string("inline") : c.zone_code;
     f.alert.extra["previous_fix"] = {
@@ -284,7 +284,7 @@ class PositionHandler final : public EventHandler {
     const double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
     if (d <= c.place->radius_m) return;
     Found f{&ins, &c, c.condition_id, {}};
-    f.alert.kind = "curfew_breach";
+    f.alert.kind = AlertKind::kCurfewBreach;
     f.alert.severity = Severity::kHigh;
     f.alert.extra["distance_m"] = std::lround(d);
     f.alert.extra["window_start"] = FormatRfc3339(w.start);

@@ -23,10 +23,10 @@ void FillCommon(const HandlerContext& ctx, const Event& cause, Alert* a) {
   a->location_at = cause.location.at;
 }
 
-Alert NewEventAlert(const HandlerContext& ctx, const Event& cause, std::string kind,
+Alert NewEventAlert(const HandlerContext& ctx, const Event& cause, AlertKind kind,
                     Severity severity, const std::string& person, const Instrument* instrument) {
   Alert a;
-  a.kind = std::move(kind);
+  a.kind = kind;
   a.severity = severity;
   SetSubject(person, instrument, &a);
   FillCommon(ctx, cause, &a);
@@ -49,14 +49,14 @@ namespace {
 
 // The alerts about the tag and the home unit themselves (device_handler.cc),
 // as opposed to breaches of a condition.
-bool IsDeviceAlertKind(const std::string& kind) {
-  return kind == "tag_tamper" || kind == "tag_battery" || kind == "tag_signal_lost" ||
-         kind == "home_unit";
+bool IsDeviceAlertKind(AlertKind kind) {
+  return kind == AlertKind::kTagTamper || kind == AlertKind::kTagBattery ||
+         kind == AlertKind::kTagSignalLost || kind == AlertKind::kHomeUnit;
 }
 
 }  // namespace
 
-const char* CustodySeverityKey(const std::string& kind) {
+const char* CustodySeverityKey(AlertKind kind) {
   return IsDeviceAlertKind(kind) ? "original_severity" : "breach_severity";
 }
 
@@ -147,7 +147,7 @@ std::optional<double> NotToAttendDistance(const Condition& c, const GeoPoint& at
 void DescribeAddressBreach(const std::string& person, double distance_m, const Condition& c,
                            const Instrument& instrument, const std::string& context,
                            const std::string& detail, Alert* a) {
-  a->kind = "address_breach";
+  a->kind = AlertKind::kAddressBreach;
   a->extra["distance_m"] = std::lround(distance_m);
   const std::string label =
       c.place && !c.place->label.empty() ? c.place->label : std::string("a protected address");

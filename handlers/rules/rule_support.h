@@ -29,7 +29,7 @@ void SetSubject(const std::string& person, const Instrument* instrument, Alert* 
 void FillCommon(const HandlerContext& ctx, const Event& cause, Alert* a);
 // A new alert of `kind` and `severity` about `person` (SetSubject) caused by
 // `cause` (FillCommon): the header every event-driven alert starts from.
-Alert NewEventAlert(const HandlerContext& ctx, const Event& cause, std::string kind,
+Alert NewEventAlert(const HandlerContext& ctx, const Event& cause, AlertKind kind,
                     Severity severity, const std::string& person, const Instrument* instrument);
 
 // ---- Recipients (spec 6.3) ----
@@ -49,7 +49,7 @@ void AddPagedRecipients(const std::vector<std::string>& control_areas, const Ins
 // would have had: "original_severity" for the device alerts (tag_tamper,
 // tag_battery, tag_signal_lost, home_unit), "breach_severity" for breaches.
 // Both are documented per kind (docs/alerts/) and read by clients.
-const char* CustodySeverityKey(const std::string& kind);
+const char* CustodySeverityKey(AlertKind kind);
 
 // The custody step for an alert from the tag or the home unit (a breach seen
 // from a fix or a curfew violation, or a device alert) about `instrument`,

@@ -45,7 +45,8 @@ class BreachCountingTest : public ::testing::Test {
     cause.id = std::string("e-") + time;
     cause.source = "test";
     cause.time = T(time);
-    CountBreach(ctx, cause, ins ? *ins : *bail_, kPerson, T(time), "exclusion_zone_breach", &out);
+    CountBreach(ctx, cause, ins ? *ins : *bail_, kPerson, T(time), AlertKind::kExclusionZoneBreach,
+                &out);
     for (const auto& m : out.mutations) m(state_);
     return out;
   }
@@ -78,7 +79,7 @@ TEST_F(BreachCountingTest, RepeatAlertGoesToSupervisorAndOwningControlWithHistor
   Outcome out = Count("2016-03-03T10:00:00Z");
   ASSERT_EQ(out.alerts.size(), 1u);
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "repeat_breach");
+  EXPECT_EQ(a.kind, AlertKind::kRepeatBreach);
   EXPECT_EQ(a.severity, Severity::kHigh);
   EXPECT_EQ(a.person_id, kPerson);
   EXPECT_EQ(a.event_time, T("2016-03-03T10:00:00Z"));
@@ -126,9 +127,9 @@ TEST_F(BreachCountingTest, BreachesEarlierInTheSameOutcomeCount) {
   HandlerContext ctx{state_, *zones_, policy_, T("2017-01-01T00:00:00Z"), rooms_};
   Event cause;
   cause.time = T("2016-03-02T10:00:00Z");
-  CountBreach(ctx, cause, *bail_, kPerson, cause.time, "exclusion_zone_breach", &out);
+  CountBreach(ctx, cause, *bail_, kPerson, cause.time, AlertKind::kExclusionZoneBreach, &out);
   EXPECT_TRUE(out.alerts.empty());
-  CountBreach(ctx, cause, *bail_, kPerson, cause.time, "address_breach", &out);
+  CountBreach(ctx, cause, *bail_, kPerson, cause.time, AlertKind::kAddressBreach, &out);
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].extra.at("breach_count").as_int64(), 3);
   // Nothing changed until the mutations run.
@@ -176,12 +177,12 @@ TEST_F(BreachCountingEngineTest, OneEventBreachingTwoConditionsCountsTwo) {
   };
   Outcome first = Handle(check("k1", "2016-08-13T20:00:00Z"));
   EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 2u);
-  for (const auto& a : first.alerts) EXPECT_NE(a.kind, "repeat_breach");
+  for (const auto& a : first.alerts) EXPECT_NE(a.kind, AlertKind::kRepeatBreach);
   // Two more: the count goes 3, 4; one repeat_breach, at the third.
   Outcome second = Handle(check("k2", "2016-08-13T20:30:00Z"));
   EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 4u);
   int repeats = 0;
-  for (const auto& a : second.alerts) repeats += a.kind == "repeat_breach";
+  for (const auto& a : second.alerts) repeats += a.kind == AlertKind::kRepeatBreach;
   EXPECT_EQ(repeats, 1);
 }
 
@@ -201,9 +202,9 @@ TEST_F(BreachCountingEngineTest, BreachArrestsCountTowardsRepeatBreach) {
   }
   EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 3u);
   ASSERT_EQ(last.alerts.size(), 2u);
-  EXPECT_EQ(last.alerts[0].kind, "breach_arrest");
+  EXPECT_EQ(last.alerts[0].kind, AlertKind::kBreachArrest);
   EXPECT_EQ(last.alerts[0].extra.at("breach_count").as_int64(), 3);
-  EXPECT_EQ(last.alerts[1].kind, "repeat_breach");
+  EXPECT_EQ(last.alerts[1].kind, AlertKind::kRepeatBreach);
   EXPECT_EQ(last.alerts[1].recipients,
             (std::vector<std::string>{"officer/MP-DS0077/", "control/E09000023/"}));
 }

@@ -54,7 +54,7 @@ TEST_F(EngineTest, CheckInsideExcludedBoroughRaisesCriticalBreachToOfficersAndCo
   Outcome out = Handle(Check("2016-08-13T20:59:30Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 2u);
   const Alert& breach = out.alerts[0];
-  EXPECT_EQ(breach.kind, "exclusion_zone_breach");
+  EXPECT_EQ(breach.kind, AlertKind::kExclusionZoneBreach);
   EXPECT_EQ(breach.severity, Severity::kCritical);
   EXPECT_EQ(breach.instrument_id, "BAIL/LW/2016/0412");
   EXPECT_EQ(breach.condition_id, "c1");
@@ -67,7 +67,7 @@ TEST_F(EngineTest, CheckInsideExcludedBoroughRaisesCriticalBreachToOfficersAndCo
   EXPECT_GT(breach.extra.at("distance_inside_m").as_int64(), 0);
 
   const Alert& result = out.alerts[1];
-  EXPECT_EQ(result.kind, "check_result");
+  EXPECT_EQ(result.kind, AlertKind::kCheckResult);
   EXPECT_EQ(result.recipients, std::vector<std::string>{"officer/MP-PC5555/"});
   EXPECT_EQ(result.extra.at("instruments").as_array().size(), 1u);
   EXPECT_EQ(result.extra.at("breached").as_array(), boost::json::array{"c1"});
@@ -89,7 +89,7 @@ TEST_F(EngineTest, CheckOutsideTheZoneYieldsOnlyTheCheckResult) {
   Handle(Grant("instrument.granted", "2016-05-10T14:00:00Z", kLewishamExclusion));
   Outcome out = Handle(Check("2016-08-13T20:55:00Z", kGreenwichLon, kGreenwichLat));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "check_result");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kCheckResult);
   EXPECT_TRUE(out.alerts[0].extra.at("breached").as_array().empty());
   EXPECT_EQ(out.alerts[0].location_areas, std::vector<std::string>{"E09000011"});
 }
@@ -97,7 +97,7 @@ TEST_F(EngineTest, CheckOutsideTheZoneYieldsOnlyTheCheckResult) {
 TEST_F(EngineTest, CheckOfPersonWithoutInstrumentsStillAnswersTheOfficer) {
   Outcome out = Handle(Check("2016-08-13T20:55:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "check_result");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kCheckResult);
   EXPECT_NE(out.alerts[0].summary.find("no instrument in force"), std::string::npos);
 }
 
@@ -173,7 +173,7 @@ TEST_F(EngineTest, InlinePolygonZoneAndNotToAttendPlace) {
   // ~55 m north of the protected address: inside the 100 m radius.
   Outcome at_home = Handle(Check("2016-08-13T20:01:00Z", -0.0205, 51.4457));
   ASSERT_EQ(at_home.alerts.size(), 2u);
-  EXPECT_EQ(at_home.alerts[0].kind, "address_breach");
+  EXPECT_EQ(at_home.alerts[0].kind, AlertKind::kAddressBreach);
   EXPECT_EQ(at_home.alerts[0].severity, Severity::kCritical);
   EXPECT_NEAR(at_home.alerts[0].extra.at("distance_m").as_int64(), 56, 2);
   // ~220 m away: no breach.

@@ -113,7 +113,7 @@ TEST_F(CustodyTest, TagEventsWhileInCustodyGoToControlAsInfoAndNeverPageTheOic) 
     Outcome out = Handle(text);
     if (text.find("custody.released") != std::string::npos) {
       ASSERT_EQ(out.alerts.size(), 1u);
-      EXPECT_EQ(out.alerts[0].kind, "custody_release");
+      EXPECT_EQ(out.alerts[0].kind, AlertKind::kCustodyRelease);
       EXPECT_EQ(out.alerts[0].extra.at("outcome").as_string(), "remanded");
       EXPECT_TRUE(out.alerts[0].in_custody);
       continue;
@@ -134,7 +134,7 @@ TEST_F(CustodyTest, TagEventsWhileInCustodyGoToControlAsInfoAndNeverPageTheOic) 
   EXPECT_FALSE(InCustody("2013-07-12T10:00:00Z"));
   Outcome after = Handle(Tag("tag.strap_tamper", "2013-07-12T11:00:00Z"));
   ASSERT_EQ(after.alerts.size(), 1u);
-  EXPECT_EQ(after.alerts[0].kind, "tag_tamper");
+  EXPECT_EQ(after.alerts[0].kind, AlertKind::kTagTamper);
   EXPECT_EQ(after.alerts[0].severity, Severity::kCritical);
   EXPECT_FALSE(after.alerts[0].in_custody);
   EXPECT_EQ(after.alerts[0].recipients,
@@ -158,7 +158,7 @@ TEST_F(CustodyTest, ArrestWithoutInstrumentIdReachesEveryOicAndSupervisor) {
   ASSERT_EQ(out.alerts.size(), 2u);
   std::map<std::string, std::vector<std::string>> by_instrument;
   for (const auto& a : out.alerts) {
-    EXPECT_EQ(a.kind, "subject_arrested");
+    EXPECT_EQ(a.kind, AlertKind::kSubjectArrested);
     EXPECT_EQ(a.severity, Severity::kMedium);
     EXPECT_EQ(a.person_id, kSubject);
     EXPECT_EQ(a.extra.at("arresting_officer").as_string(), "MP-PC9999");
@@ -180,10 +180,10 @@ TEST_F(CustodyTest, BreachArrestNamingOneInstrumentStillReachesAllAndCountsOnce)
   Handle(Grant({.id = "DVPO/LW/2013/0007", .oic = "MP-PC3333", .supervisor = "MP-PC3333"}));
   Outcome out = Handle(Arrest("2013-07-05T22:00:00Z", "breach", "BAIL/LW/2013/0100"));
   ASSERT_EQ(out.alerts.size(), 2u);
-  EXPECT_EQ(out.alerts[0].kind, "breach_arrest");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kBreachArrest);
   EXPECT_EQ(out.alerts[0].severity, Severity::kHigh);
   EXPECT_EQ(out.alerts[0].instrument_id, "BAIL/LW/2013/0100");
-  EXPECT_EQ(out.alerts[1].kind, "breach_arrest");
+  EXPECT_EQ(out.alerts[1].kind, AlertKind::kBreachArrest);
   EXPECT_EQ(out.alerts[1].instrument_id, "DVPO/LW/2013/0007");
   // OIC and supervisor the same officer: one recipient, not two.
   EXPECT_EQ(out.alerts[1].recipients, std::vector<std::string>{"officer/MP-PC3333/"});
@@ -211,7 +211,7 @@ TEST_F(CustodyTest, ReleaseReachesOicAndSafetyContactsWithOutcomeAndInstruments)
   Outcome out = Handle(Release("2013-07-06T15:00:00Z", "charged_bailed"));
   ASSERT_EQ(out.alerts.size(), 2u);
   const Alert& bail = out.alerts[0];
-  EXPECT_EQ(bail.kind, "custody_release");
+  EXPECT_EQ(bail.kind, AlertKind::kCustodyRelease);
   EXPECT_EQ(bail.severity, Severity::kMedium);
   EXPECT_FALSE(bail.in_custody);
   EXPECT_EQ(bail.instrument_id, "BAIL/LW/2013/0100");

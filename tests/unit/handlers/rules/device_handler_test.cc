@@ -47,7 +47,7 @@ TEST_F(DeviceTest, StrapTamperIsCriticalToEveryOicAndOwningControl) {
   Handle(Grant("DVPO/2", "MP-PC2", "E09000011"));
   Outcome out = Handle(Tag("tag.strap_tamper"));
   ASSERT_EQ(out.alerts.size(), 2u);
-  EXPECT_EQ(out.alerts[0].kind, "tag_tamper");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kTagTamper);
   EXPECT_EQ(out.alerts[0].severity, Severity::kCritical);
   EXPECT_EQ(out.alerts[0].instrument_id, "BAIL/1");
   EXPECT_EQ(out.alerts[0].recipients,
@@ -76,7 +76,7 @@ TEST_F(DeviceTest, SeveritiesFollowTheSpecAndNonCriticalGoToTheOicOnly) {
   for (const auto& c : cases) {
     Outcome out = Handle(Tag(c.type, c.extra));
     ASSERT_EQ(out.alerts.size(), 1u) << c.type << " " << c.extra;
-    EXPECT_EQ(out.alerts[0].kind, c.kind) << c.extra;
+    EXPECT_EQ(AlertKindName(out.alerts[0].kind), c.kind) << c.extra;
     EXPECT_EQ(out.alerts[0].severity, c.severity) << c.extra;
     EXPECT_EQ(out.alerts[0].recipients, std::vector<std::string>{"officer/MP-PC1/"}) << c.extra;
   }
@@ -95,7 +95,7 @@ TEST_F(DeviceTest, NoInstrumentInForceRaisesUnmatchedTagEventToEveryControlRoom)
   Outcome out = Handle(Tag("tag.battery", R"("level":"low")"));
   ASSERT_EQ(out.alerts.size(), 1u);
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "unmatched_tag_event");
+  EXPECT_EQ(a.kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_EQ(a.severity, Severity::kMedium);
   EXPECT_EQ(a.person_id, kSubject);
   EXPECT_EQ(a.extra.at("event_type").as_string(), "tag.battery");
@@ -119,7 +119,7 @@ TEST_F(DeviceTest, UnmatchedHelperUsesTheAreaControlRoomWhenTheEventHasALocation
   e.device_id = "EM-1";
   e.location.at = GeoPoint(kLewishamLon, kLewishamLat);
   Alert located = MakeUnmatchedTagAlert(ctx, e);
-  EXPECT_EQ(located.kind, "unmatched_tag_event");
+  EXPECT_EQ(located.kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_EQ(located.recipients, std::vector<std::string>{"control/E09000023/"});
   EXPECT_EQ(located.location_areas, std::vector<std::string>{"E09000023"});
   EXPECT_EQ(located.caused_by_id, "p1");
@@ -137,7 +137,7 @@ TEST_F(DeviceTest, CustodyTurnsAlertsIntoInfoForTheOwningControlOnly) {
              "person_id":"PNC-79/123456X","arresting_officer":"MP-PC7","reason":"offence"})");
   Outcome out = Handle(Tag("tag.strap_tamper"));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "tag_tamper");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kTagTamper);
   EXPECT_EQ(out.alerts[0].severity, Severity::kInfo);
   EXPECT_TRUE(out.alerts[0].in_custody);
   EXPECT_EQ(out.alerts[0].recipients, std::vector<std::string>{"control/E09000023/"});

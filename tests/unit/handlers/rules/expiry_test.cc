@@ -58,7 +58,7 @@ TEST_F(ExpiryTest, WarnsOnceFromTwentyFourHoursBeforeValidUntil) {
   std::vector<Alert> alerts = TickAt("2016-07-14T09:00:00Z");
   ASSERT_EQ(alerts.size(), 1u);
   const Alert& a = alerts[0];
-  EXPECT_EQ(a.kind, "instrument_expiring");
+  EXPECT_EQ(a.kind, AlertKind::kInstrumentExpiring);
   EXPECT_EQ(a.severity, Severity::kMedium);
   EXPECT_EQ(a.instrument_id, "BAIL/LW/2016/0412");
   EXPECT_EQ(a.person_id, "PNC-79/123456X");

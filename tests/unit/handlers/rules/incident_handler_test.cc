@@ -62,7 +62,7 @@ class IncidentHandlerTest : public EngineFixture {
   static std::vector<Alert> Breaches(const Outcome& out) {
     std::vector<Alert> v;
     for (const auto& a : out.alerts) {
-      if (a.kind != "repeat_breach") v.push_back(a);
+      if (a.kind != AlertKind::kRepeatBreach) v.push_back(a);
     }
     return v;
   }
@@ -74,7 +74,7 @@ TEST_F(IncidentHandlerTest, NoContactBreachedWhenBothAreInTheIncident) {
       Handle(Incident({kBystander, kSubject, kProtected}, At(kGreenwichLon, kGreenwichLat)));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "no_contact_breach");
+  EXPECT_EQ(a.kind, AlertKind::kNoContactBreach);
   EXPECT_EQ(a.severity, Severity::kCritical);
   EXPECT_EQ(a.person_id, kSubject);
   EXPECT_EQ(a.instrument_id, "DVPO/LW/2016/0007");
@@ -122,7 +122,7 @@ TEST_F(IncidentHandlerTest, ExclusionZoneAtTheIncidentLocation) {
   Outcome out = Handle(Incident({kSubject}, At(kLewishamLon, kLewishamLat)));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "exclusion_zone_breach");
+  EXPECT_EQ(a.kind, AlertKind::kExclusionZoneBreach);
   EXPECT_EQ(a.severity, Severity::kCritical);
   EXPECT_EQ(a.recipients, (std::vector<std::string>{"officer/MP-PC1234/", "officer/MP-PC5555/",
                                                     "control/E09000023/", "control/E09000011/"}));
@@ -132,13 +132,13 @@ TEST_F(IncidentHandlerTest, ExclusionZoneAtTheIncidentLocation) {
   // Named by area only.
   Outcome by_area = Handle(Incident({kSubject}, R"("area":"E09000023")"));
   ASSERT_EQ(by_area.alerts.size(), 1u);
-  EXPECT_EQ(by_area.alerts[0].kind, "exclusion_zone_breach");
+  EXPECT_EQ(by_area.alerts[0].kind, AlertKind::kExclusionZoneBreach);
 
   // At the protected address (inside Lewisham too): both conditions.
   auto home = Breaches(Handle(Incident({kSubject}, At(-0.0205, 51.4457))));
   ASSERT_EQ(home.size(), 2u);
-  EXPECT_EQ(home[0].kind, "exclusion_zone_breach");
-  EXPECT_EQ(home[1].kind, "address_breach");
+  EXPECT_EQ(home[0].kind, AlertKind::kExclusionZoneBreach);
+  EXPECT_EQ(home[1].kind, AlertKind::kAddressBreach);
 
   // Outside: nothing; and someone else in the zone is not the subject.
   EXPECT_TRUE(Handle(Incident({kSubject}, At(kGreenwichLon, kGreenwichLat))).alerts.empty());

@@ -68,7 +68,7 @@ class PositionHandlerTest : public EngineFixture {
   PositionHandlerTest() : EngineFixture("2016-08-13T21:00:00Z") {}
 
   // Alerts of `kind` in `out` (repeat_breach alerts from counting are ignored).
-  static std::vector<Alert> Of(const Outcome& out, const std::string& kind) {
+  static std::vector<Alert> Of(const Outcome& out, AlertKind kind) {
     std::vector<Alert> v;
     for (const auto& a : out.alerts) {
       if (a.kind == kind) v.push_back(a);
@@ -176,7 +176,7 @@ TEST_F(PositionHandlerTest, EachConditionKindBreachingAndNot) {
     }
     ASSERT_EQ(out.alerts.size(), 1u) << out.note;
     const Alert& a = out.alerts[0];
-    EXPECT_EQ(a.kind, c.kind);
+    EXPECT_STREQ(AlertKindName(a.kind), c.kind);
     EXPECT_EQ(a.severity, c.severity);
     EXPECT_EQ(a.recipients, c.recipients);
     EXPECT_EQ(a.person_id, kPerson);
@@ -224,7 +224,7 @@ TEST_F(PositionHandlerTest, CurfewGraceAndWindowAtTheFixTime) {
   EXPECT_TRUE(Handle(Fix("2016-08-13T18:04:59Z", kLewishamLon, kLewishamLat)).alerts.empty());
   Outcome out = Handle(Fix("2016-08-13T18:05:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "curfew_breach");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kCurfewBreach);
   EXPECT_EQ(out.alerts[0].extra.at("window_start").as_string(), "2016-08-13T18:00:00Z");
   EXPECT_EQ(out.alerts[0].extra.at("window_end").as_string(), "2016-08-14T06:00:00Z");
   EXPECT_NE(out.alerts[0].summary.find("daily 19:00-07:00 Europe/London"), std::string::npos)
@@ -278,7 +278,7 @@ TEST_F(PositionHandlerTest, JumpOverAZoneBetweenCloseFixesIsAZoneCrossing) {
   Outcome out = Handle(Fix("2016-08-13T20:31:00Z", kEastLon, kAcrossLat, 15));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "zone_crossed");
+  EXPECT_EQ(a.kind, AlertKind::kZoneCrossed);
   EXPECT_EQ(a.severity, Severity::kHigh);
   EXPECT_EQ(a.condition_id, "c1");
   EXPECT_EQ(a.recipients, std::vector<std::string>{"officer/MP-PC1234/"});
@@ -290,10 +290,10 @@ TEST_F(PositionHandlerTest, JumpOverAZoneBetweenCloseFixesIsAZoneCrossing) {
   // Going back across a minute later is the same crossing episode...
   EXPECT_TRUE(Handle(Fix("2016-08-13T20:32:00Z", kWestLon, kAcrossLat)).alerts.empty());
   // ...and a fix inside the zone is a breach of its own.
-  EXPECT_EQ(
-      Of(Handle(Fix("2016-08-13T20:33:00Z", kLewishamLon, kLewishamLat)), "exclusion_zone_breach")
-          .size(),
-      1u);
+  EXPECT_EQ(Of(Handle(Fix("2016-08-13T20:33:00Z", kLewishamLon, kLewishamLat)),
+               AlertKind::kExclusionZoneBreach)
+                .size(),
+            1u);
 }
 
 TEST_F(PositionHandlerTest, CrossingDuringAnOpenPresenceEpisodeIsThatPresence) {
@@ -324,8 +324,9 @@ TEST_F(PositionHandlerTest, OutOfOrderFixNeitherCrossesNorMovesTheLastFixBack) {
   EXPECT_EQ(last.time, T("2016-08-13T20:31:00Z"));
   EXPECT_DOUBLE_EQ(last.at.x(), kWestLon);
   // The next fix in order crosses from the real last fix.
-  EXPECT_EQ(Of(Handle(Fix("2016-08-13T20:32:00Z", kEastLon, kAcrossLat)), "zone_crossed").size(),
-            1u);
+  EXPECT_EQ(
+      Of(Handle(Fix("2016-08-13T20:32:00Z", kEastLon, kAcrossLat)), AlertKind::kZoneCrossed).size(),
+      1u);
 }
 
 TEST_F(PositionHandlerTest, LateFixIsStillAlertedAndMarkedLate) {
@@ -345,25 +346,25 @@ TEST_F(PositionHandlerTest, ConditionsInForceAtTheFixTime) {
   // Midday, in Lewisham: before the variation a breach, after it nothing.
   Outcome before = Handle(Fix("2016-08-09T12:00:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(before.alerts.size(), 1u);
-  EXPECT_EQ(before.alerts[0].kind, "exclusion_zone_breach");
+  EXPECT_EQ(before.alerts[0].kind, AlertKind::kExclusionZoneBreach);
   EXPECT_TRUE(before.alerts[0].late);
   EXPECT_TRUE(Handle(Fix("2016-08-11T12:00:00Z", kLewishamLon, kLewishamLat)).alerts.empty());
   // At night after the variation: the curfew applies.
   Outcome night = Handle(Fix("2016-08-11T22:00:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(night.alerts.size(), 1u);
-  EXPECT_EQ(night.alerts[0].kind, "curfew_breach");
+  EXPECT_EQ(night.alerts[0].kind, AlertKind::kCurfewBreach);
   // After valid_until nothing is in force: the fix is monitoring data without
   // conditions, which the control room hears about.
   Outcome expired = Handle(Fix("2016-09-01T22:00:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(expired.alerts.size(), 1u);
-  EXPECT_EQ(expired.alerts[0].kind, "unmatched_tag_event");
+  EXPECT_EQ(expired.alerts[0].kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_NE(expired.note.find("no instrument in force"), std::string::npos) << expired.note;
 }
 
 TEST_F(PositionHandlerTest, PersonWithoutInstrumentRaisesOneUnmatchedTagEventPerRun) {
   Outcome out = Handle(Fix("2016-08-13T20:30:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "unmatched_tag_event");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_NE(out.note.find("no instrument in force"), std::string::npos) << out.note;
   EXPECT_EQ(engine_.state().last_fix.at(kPerson).time, T("2016-08-13T20:30:00Z"));
   // The next fix a minute later belongs to the same run: no second alert.
@@ -394,7 +395,7 @@ TEST_F(PositionHandlerTest, InCustodyBreachGoesToOwningControlAsInfo) {
   Outcome out = Handle(Fix("2016-08-13T20:30:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 1u);
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "exclusion_zone_breach");
+  EXPECT_EQ(a.kind, AlertKind::kExclusionZoneBreach);
   EXPECT_EQ(a.severity, Severity::kInfo);
   EXPECT_TRUE(a.in_custody);
   EXPECT_EQ(a.recipients, std::vector<std::string>{"control/E09000011/"});
@@ -422,7 +423,7 @@ TEST_F(PositionHandlerTest, CurfewViolationStartInsideWindow) {
   Outcome out = Handle(CurfewViolation("2016-08-13T20:30:00Z", "start"));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "curfew_breach");
+  EXPECT_EQ(a.kind, AlertKind::kCurfewBreach);
   EXPECT_EQ(a.severity, Severity::kHigh);
   EXPECT_EQ(a.condition_id, "c4");
   EXPECT_EQ(a.recipients, std::vector<std::string>{"officer/MP-PC1234/"});
@@ -448,7 +449,7 @@ TEST_F(PositionHandlerTest, CurfewViolationInCustodyIsInfoToControl) {
 TEST_F(PositionHandlerTest, CurfewViolationWithoutInstrumentIsAnUnmatchedTagEvent) {
   Outcome out = Handle(CurfewViolation("2016-08-13T20:30:00Z", "start"));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "unmatched_tag_event");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_NE(out.note.find("no instrument in force"), std::string::npos) << out.note;
 }
 
