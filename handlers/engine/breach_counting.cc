@@ -37,7 +37,19 @@ size_t InsertOrdered(std::vector<BreachRecord>* v, const BreachRecord& r) {
   return static_cast<size_t>(inserted - v->begin());
 }
 
-boost::json::array HistoryJson(const std::vector<BreachRecord>& records) {
+}  // namespace
+
+std::vector<BreachRecord> BreachesWithPending(const EngineState& state, const Outcome& out,
+                                              const std::string& person) {
+  std::vector<BreachRecord> merged;
+  if (auto it = state.breaches.find(person); it != state.breaches.end()) merged = it->second;
+  for (const auto& [p, r] : out.pending_breaches) {
+    if (p == person) InsertOrdered(&merged, r);
+  }
+  return merged;
+}
+
+boost::json::array BreachHistoryJson(const std::vector<BreachRecord>& records) {
   boost::json::array history;
   for (const auto& r : records) {
     history.push_back({{"time", FormatRfc3339(r.time)},
@@ -47,20 +59,12 @@ boost::json::array HistoryJson(const std::vector<BreachRecord>& records) {
   return history;
 }
 
-}  // namespace
-
 void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument& instrument,
                  const std::string& person, TimePoint time, AlertKind kind, Outcome* out) {
   const BreachRecord record{time, kind, instrument.instrument_id};
 
   // The person's breaches as they will be once this Outcome is applied.
-  std::vector<BreachRecord> merged;
-  if (auto it = ctx.state.breaches.find(person); it != ctx.state.breaches.end()) {
-    merged = it->second;
-  }
-  for (const auto& [p, r] : out->pending_breaches) {
-    if (p == person) InsertOrdered(&merged, r);
-  }
+  std::vector<BreachRecord> merged = BreachesWithPending(ctx.state, *out, person);
   const size_t pos = InsertOrdered(&merged, record);
 
   out->pending_breaches.emplace_back(person, record);
@@ -106,7 +110,7 @@ void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument
   a.extra["breach_count"] = count;
   a.extra["repeat_breach_threshold"] = threshold;
   a.extra["breach_window_days"] = window_days;
-  a.extra["history"] = HistoryJson(merged);
+  a.extra["history"] = BreachHistoryJson(merged);
   a.extra["instruments_in_force"] = std::move(instrument_ids);
   a.extra["owning_control"] = instrument.owning_control;
   out->alerts.push_back(std::move(a));

@@ -64,20 +64,6 @@ void CloseCustody(std::vector<CustodyInterval>* v, TimePoint t) {
   }
 }
 
-// The person's breach records once `o` is applied, ordered by time.
-std::vector<BreachRecord> BreachesWithPending(const EngineState& s, const Outcome& o,
-                                              const std::string& person) {
-  std::vector<BreachRecord> v;
-  if (auto it = s.breaches.find(person); it != s.breaches.end()) v = it->second;
-  for (const auto& [p, r] : o.pending_breaches) {
-    if (p != person) continue;
-    auto pos = std::upper_bound(v.begin(), v.end(), r.time,
-                                [](TimePoint t, const BreachRecord& x) { return t < x.time; });
-    v.insert(pos, r);
-  }
-  return v;
-}
-
 std::string InstrumentList(const std::vector<std::shared_ptr<const Instrument>>& in_force) {
   std::string s;
   for (size_t i = 0; i < in_force.size(); ++i) {
@@ -122,13 +108,10 @@ class CustodyHandler final : public EventHandler {
     }
 
     const std::vector<BreachRecord> records = BreachesWithPending(ctx.state, *o, e.person_id);
-    boost::json::array history;
+    const boost::json::array history = BreachHistoryJson(records);
     int64_t window_count = 0;
     const int64_t window_days = ctx.policy.repeat_breach_window_days;
     for (const auto& r : records) {
-      history.push_back({{"time", FormatRfc3339(r.time)},
-                         {"kind", AlertKindName(r.kind)},
-                         {"instrument_id", r.instrument_id}});
       if (r.time <= e.time &&
           (window_days <= 0 || r.time > e.time - std::chrono::days(window_days))) {
         ++window_count;
