@@ -86,20 +86,7 @@ class CheckPersonHandler final : public EventHandler {
   // True (and `a` filled with kind, summary and extras) when the check breaches `c`.
   static bool Breaches(const HandlerContext& ctx, const Event& e, const Instrument& ins,
                        const Condition& c, Alert* a) {
-    if (c.kind == ConditionKind::kExclusionZone) {
-      const std::optional<std::string> where = ReportedInsideExclusion(ctx.zones, c, e.location, a);
-      if (!where) return false;
-      a->kind = AlertKind::kExclusionZoneBreach;
-      a->summary = e.person_id + " is inside " + *where + ", excluded by " + ins.instrument_id;
-      return true;
-    }
-    if (c.kind == ConditionKind::kNotToAttend && e.location.at) {
-      const std::optional<double> d = NotToAttendDistance(c, *e.location.at);
-      if (!d) return false;
-      DescribeAddressBreach(e.person_id, *d, c, ins, "", "", a);
-      return true;
-    }
-    return false;
+    return BreachedAtReportedLocation(ctx.zones, c, e.location, e.person_id, ins, "", a);
   }
 };
 

@@ -77,22 +77,9 @@ class IncidentHandler final : public EventHandler {
                        const Condition& c, Alert* a) {
     const std::string in_incident = " in incident " + e.incident_ref;
     switch (c.kind) {
-      case ConditionKind::kExclusionZone: {
-        const std::optional<std::string> where =
-            ReportedInsideExclusion(ctx.zones, c, e.location, a);
-        if (!where) return false;
-        a->kind = AlertKind::kExclusionZoneBreach;
-        a->summary =
-            person + " is inside " + *where + in_incident + ", excluded by " + ins.instrument_id;
-        return true;
-      }
-      case ConditionKind::kNotToAttend: {
-        if (!e.location.at) return false;
-        const std::optional<double> d = NotToAttendDistance(c, *e.location.at);
-        if (!d) return false;
-        DescribeAddressBreach(person, *d, c, ins, in_incident, "", a);
-        return true;
-      }
+      case ConditionKind::kExclusionZone:
+      case ConditionKind::kNotToAttend:
+        return BreachedAtReportedLocation(ctx.zones, c, e.location, person, ins, in_incident, a);
       case ConditionKind::kNoContact: {
         if (c.person.empty() || c.person == person ||
             std::find(persons.begin(), persons.end(), c.person) == persons.end()) {

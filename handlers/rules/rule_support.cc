@@ -123,20 +123,6 @@ std::string ExclusionAreaLabel(const ZoneIndex& zones, const Condition& c) {
   return c.inline_zone ? std::string("an excluded area") : ZoneLabel(zones, c.zone_code);
 }
 
-std::optional<std::string> ReportedInsideExclusion(const ZoneIndex& zones, const Condition& c,
-                                                   const Location& loc, Alert* a) {
-  const ExclusionArea area = ExclusionAreaOf(zones, c);
-  if (loc.at && area.geometry != nullptr && Covers(*area.geometry, *loc.at)) {
-    const double inside = DistanceToBoundaryMeters(*area.geometry, *loc.at);
-    a->extra["distance_inside_m"] = std::lround(inside);
-    return ExclusionAreaLabel(zones, c) + ", " + RoundMetres(inside) + " inside the boundary";
-  }
-  if (!c.zone_code.empty() && !loc.area.empty() && loc.area == c.zone_code) {
-    return ZoneLabel(zones, c.zone_code);
-  }
-  return std::nullopt;
-}
-
 std::optional<double> NotToAttendDistance(const Condition& c, const GeoPoint& at) {
   if (!c.place) return std::nullopt;
   const double d = GeodesicDistanceMeters(at, c.place->at);
@@ -155,6 +141,46 @@ void DescribeAddressBreach(const std::string& person, double distance_m, const C
   a->summary = person + " is " + RoundMetres(distance_m) + " from " + label + context +
                " (not to attend within " + RoundMetres(radius_m) + detail + "), " +
                instrument.instrument_id;
+}
+
+namespace {
+
+// Where a reported location lies in exclusion zone `c` ("E09000023 (Lewisham),
+// 120 m inside the boundary", distance_inside_m into `a`), or nullopt.
+std::optional<std::string> ReportedInsideExclusion(const ZoneIndex& zones, const Condition& c,
+                                                   const Location& loc, Alert* a) {
+  const ExclusionArea area = ExclusionAreaOf(zones, c);
+  if (loc.at && area.geometry != nullptr && Covers(*area.geometry, *loc.at)) {
+    const double inside = DistanceToBoundaryMeters(*area.geometry, *loc.at);
+    a->extra["distance_inside_m"] = std::lround(inside);
+    return ExclusionAreaLabel(zones, c) + ", " + RoundMetres(inside) + " inside the boundary";
+  }
+  if (!c.zone_code.empty() && !loc.area.empty() && loc.area == c.zone_code) {
+    return ZoneLabel(zones, c.zone_code);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+bool BreachedAtReportedLocation(const ZoneIndex& zones, const Condition& c, const Location& loc,
+                                const std::string& person, const Instrument& instrument,
+                                const std::string& context, Alert* a) {
+  if (c.kind == ConditionKind::kExclusionZone) {
+    const std::optional<std::string> where = ReportedInsideExclusion(zones, c, loc, a);
+    if (!where) return false;
+    a->kind = AlertKind::kExclusionZoneBreach;
+    a->summary =
+        person + " is inside " + *where + context + ", excluded by " + instrument.instrument_id;
+    return true;
+  }
+  if (c.kind == ConditionKind::kNotToAttend && loc.at) {
+    const std::optional<double> d = NotToAttendDistance(c, *loc.at);
+    if (!d) return false;
+    DescribeAddressBreach(person, *d, c, instrument, context, "", a);
+    return true;
+  }
+  return false;
 }
 
 }  // namespace bw

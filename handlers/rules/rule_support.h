@@ -86,13 +86,16 @@ ExclusionArea ExclusionAreaOf(const ZoneIndex& zones, const Condition& c);
 // How alerts name that area: ZoneLabel of the code, or "an excluded area".
 std::string ExclusionAreaLabel(const ZoneIndex& zones, const Condition& c);
 
-// Whether a reported location (a check or an incident: a point and/or an area
-// code) lies in the exclusion zone `c`: by its point inside the area (then
-// distance_inside_m goes into `a`'s extras), else by its area code being the
-// zone's.  Returns where, for the summary ("E09000023 (Lewisham), 120 m inside
-// the boundary"), or nullopt.
-std::optional<std::string> ReportedInsideExclusion(const ZoneIndex& zones, const Condition& c,
-                                                   const Location& loc, Alert* a);
+// Whether a location reported by a check or an incident (a point and/or an
+// area code) shows `person` breaching `c`: an exclusion_zone by the point
+// inside the area or the area code being the zone's, a not_to_attend place by
+// the point within radius_m.  If so, makes `a` that breach (kind, summary, and
+// distance_inside_m or distance_m) and returns true; `context` (e.g. " in
+// incident INC-1") follows the place in the summary.  Other condition kinds:
+// false.
+bool BreachedAtReportedLocation(const ZoneIndex& zones, const Condition& c, const Location& loc,
+                                const std::string& person, const Instrument& instrument,
+                                const std::string& context, Alert* a);
 
 // The not_to_attend rule (spec 5.1): the geodesic distance from `at` to the
 // condition's place when it is within radius_m (the boundary counts), else
