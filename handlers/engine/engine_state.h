@@ -312,7 +312,7 @@ struct EpisodeKey {
 struct Episode {
   TimePoint opened_at;       // event time of the first breaching observation
   TimePoint last_breach_at;  // event time of the latest breaching observation
-  AlertKind alert_kind = AlertKind::kExclusionZoneBreach;
+  AlertKind alert_kind = AlertKind::kExclusionZoneBreach;  // of the episode's alert
   // Spans [opened_at, last_breach_at] of earlier episodes of the same key, most
   // recent last (bounded), so that late observations of an earlier visit join
   // the episode they belong to instead of paging again.

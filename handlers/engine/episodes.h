@@ -9,7 +9,9 @@
 // is not (the officer in the case, not paged during custody, is paged now).
 // Besides the current episode, the spans of up to kMaxEarlierEpisodes earlier
 // ones are remembered, for late observations of an earlier visit.
-// Pure functions; state changes are queued as Outcome mutations.
+//
+// Pure functions; state changes are queued as Outcome mutations.  Thread-safety
+// as for handlers (read-only use of a state nobody is changing).
 #pragma once
 
 #include <string>
