@@ -23,6 +23,11 @@
 
 namespace bw::test {
 
+// Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS): a
+// point inside the borough of Lewisham (E09000023) and one outside it.
+inline constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
+inline constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.481203765754287;
+
 // The time `text` names; a parse failure fails the calling test.
 inline TimePoint T(std::string_view text) {
   auto t = ParseRfc3339(text);

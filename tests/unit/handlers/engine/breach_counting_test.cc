@@ -11,8 +11,7 @@
 namespace bw {
 namespace {
 
-using test::EngineFixture;
-using test::T;
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 constexpr const char* kPerson = "PNC-79/123456X";
 

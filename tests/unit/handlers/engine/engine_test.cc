@@ -12,13 +12,7 @@
 namespace bw {
 namespace {
 
-using test::EngineFixture;
-using test::LondonBoroughs;
-using test::T;
-
-// Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS).
-constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
-constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.481203765754287;
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 std::string Grant(const std::string& type, const std::string& time, const std::string& conditions,
                   const std::string& valid_until = "null") {

@@ -10,9 +10,7 @@
 namespace bw {
 namespace {
 
-using test::EngineFixture;
-using test::LondonBoroughs;
-using test::T;
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 constexpr const char* kSubject = "PNC-13/000001A";
 

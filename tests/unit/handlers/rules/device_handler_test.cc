@@ -10,12 +10,8 @@
 namespace bw {
 namespace {
 
-using test::EngineFixture;
-using test::LondonBoroughs;
-using test::T;
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
-// Lewisham 014 MSOA population-weighted centroid (ONS).
-constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
 constexpr const char* kSubject = "PNC-79/123456X";
 
 std::string Grant(const std::string& id, const std::string& oic, const std::string& control,

@@ -9,8 +9,7 @@
 namespace bw {
 namespace {
 
-using test::EngineFixture;
-using test::T;
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 std::string Instrument(const std::string& type, const std::string& time,
                        const std::string& valid_until) {

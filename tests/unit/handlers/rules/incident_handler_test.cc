@@ -11,15 +11,11 @@
 namespace bw {
 namespace {
 
-using test::EngineFixture;
-using test::LondonBoroughs;
-using test::T;
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 constexpr char kSubject[] = "PNC-79/123456X";
 constexpr char kProtected[] = "PNC-72/654321Y";
 constexpr char kBystander[] = "PNC-90/111111A";
-constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
-constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.481203765754287;
 
 std::string Grant(const std::string& conditions, const std::string& owning_control = "E09000011") {
   return R"({"type":"instrument.granted","id":"g1","source":"custody-lewisham",

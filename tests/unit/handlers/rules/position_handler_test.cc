@@ -12,16 +12,11 @@
 namespace bw {
 namespace {
 
-using test::EngineFixture;
-using test::LondonBoroughs;
-using test::T;
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 using std::chrono::seconds;
 
 constexpr char kPerson[] = "PNC-79/123456X";
-// Lewisham 014 MSOA centroid (inside Lewisham), Greenwich 035 (outside it).
-constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
-constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.481203765754287;
 // West (Southwark) and east (Greenwich) of Lewisham on the same parallel: the
 // straight segment between them crosses Lewisham.
 constexpr double kWestLon = -0.065, kEastLon = 0.03, kAcrossLat = 51.45;
