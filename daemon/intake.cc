@@ -200,7 +200,7 @@ void Intake::AfterResults(Feed& feed, const std::vector<ItemOutcome>& results) {
   feed.stats.last_seen = now;
   std::vector<Alert> alerts;
   if (auto restored = health_.Heard(feed.config.name, now)) {
-    alerts.push_back(FeedAlert("feed_restored", Severity::kInfo, feed, "",
+    alerts.push_back(FeedAlert(AlertKind::kFeedRestored, Severity::kInfo, feed, "",
                                "feed " + feed.config.name + " is sending again after " +
                                    std::to_string(restored->quiet_for_s) + " s of silence"));
   }
@@ -244,7 +244,7 @@ void Intake::Tick(TimePoint now) {
   for (const auto& gap : health_.ExpiredGaps(now)) {
     for (auto& f : feeds_) {
       if (f->config.name != gap.feed) continue;
-      Alert a = FeedAlert("feed_gap", Severity::kHigh, *f, gap.source,
+      Alert a = FeedAlert(AlertKind::kFeedGap, Severity::kHigh, *f, gap.source,
                           "feed " + gap.feed + " source " + gap.source + ": messages " +
                               std::to_string(gap.from_seq) + " to " + std::to_string(gap.to_seq) +
                               " never arrived" +
@@ -260,7 +260,7 @@ void Intake::Tick(TimePoint now) {
     for (auto& f : feeds_) {
       if (f->config.name != silence.feed) continue;
       alerts.push_back(
-          FeedAlert("feed_silent", Severity::kCritical, *f, "",
+          FeedAlert(AlertKind::kFeedSilent, Severity::kCritical, *f, "",
                     "feed " + silence.feed + " has sent nothing (not even a heartbeat) for " +
                         std::to_string(silence.quiet_for_s) + " s: breaches may be going unseen"));
     }
@@ -278,7 +278,7 @@ void Intake::MaybeRejectedAlert(Feed& feed, TimePoint now, std::vector<Alert>* a
       now - feed.last_rejected_alert < std::chrono::minutes(1)) {
     return;
   }
-  Alert a = FeedAlert("feed_rejected", Severity::kMedium, feed, "",
+  Alert a = FeedAlert(AlertKind::kFeedRejected, Severity::kMedium, feed, "",
                       std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
                           feed.config.name +
                           " rejected as bad input; kept in the dead-letter store (latest "
@@ -291,7 +291,7 @@ void Intake::MaybeRejectedAlert(Feed& feed, TimePoint now, std::vector<Alert>* a
   feed.last_rejected_alert = now;
 }
 
-Alert Intake::FeedAlert(const std::string& kind, Severity severity, const Feed& feed,
+Alert Intake::FeedAlert(AlertKind kind, Severity severity, const Feed& feed,
                         const std::string& source, const std::string& summary) const {
   Alert a;
   a.kind = kind;

@@ -89,7 +89,7 @@ class Intake {
   void MaybeRejectedAlert(Feed& feed, TimePoint now, std::vector<Alert>* alerts);
   void FinishCatchUp(Feed& feed, const char* why);
   void RequestReplay(Feed& feed, const std::string& source, int64_t from_seq);
-  Alert FeedAlert(const std::string& kind, Severity severity, const Feed& feed,
+  Alert FeedAlert(AlertKind kind, Severity severity, const Feed& feed,
                   const std::string& source, const std::string& summary) const;
   void Pause();
   void Resume();

@@ -88,7 +88,7 @@ Status StoreJournal::WriteAlert(Alert* a, TimePoint at, CommittedBatch* out) {
   a->alert_id = MakeUlid(at, rng_);
   a->raised_at = at;
   std::optional<TimePoint> escalate_at;
-  if (a->kind != "unacknowledged") {  // an unacknowledged alert is itself the escalation
+  if (a->kind != AlertKind::kUnacknowledged) {  // an unacknowledged alert is itself the escalation
     if (auto step = NextEscalation(*a, "", 0, at, policy_)) escalate_at = step->due;
   }
   if (Status s = store_.InsertAlert(*a, escalate_at); !s.ok()) return s;

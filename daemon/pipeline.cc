@@ -61,7 +61,7 @@ void Pipeline::Raise(std::vector<Alert> alerts) {
     stats_.pending_daemon_alerts = static_cast<int64_t>(unsent_daemon_alerts_.size());
     return;
   }
-  for (const auto& a : committed->alerts) spdlog::warn("{}: {}", a.alert.kind, a.alert.summary);
+  for (const auto& a : committed->alerts) spdlog::warn("{}: {}", AlertKindName(a.alert.kind), a.alert.summary);
 }
 
 bool Pipeline::Recover() {

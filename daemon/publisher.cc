@@ -41,7 +41,7 @@ void Publisher::Close() {
 
 void Publisher::Publish(const std::vector<CommittedAlert>& alerts) {
   for (const auto& [a, body] : alerts) {
-    ++alerts_by_kind_[a.kind];
+    ++alerts_by_kind_[AlertKindName(a.kind)];
     for (const auto& topic : a.recipients) {
       try {
         if (!socket_->send(zmq::buffer(topic),

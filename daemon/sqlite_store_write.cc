@@ -79,7 +79,7 @@ Status SqliteStore::InsertAlert(const Alert& a, std::optional<TimePoint> escalat
       "VALUES (?1,?2,?3,?4,?5,?6,?7,?8,?9,?10,?11)";
   Stmt st(db_.Cached(kSql));
   if (!st.ok()) return db_.Error("preparing alert insert");
-  st.Bind(1, a.seq).Bind(2, a.alert_id).Bind(3, a.kind);
+  st.Bind(1, a.seq).Bind(2, a.alert_id).Bind(3, std::string(AlertKindName(a.kind)));
   st.Bind(4, std::string(SeverityName(a.severity)));
   st.BindOrNull(5, a.person_id).BindOrNull(6, a.instrument_id);
   st.Bind(7, FormatRfc3339(a.raised_at)).Bind(8, FormatRfc3339(a.event_time));

@@ -24,9 +24,11 @@ void Ticks::Escalate(TimePoint now) {
     boost::json::error_code ec;
     auto payload = boost::json::parse(state.payload, ec);
     if (ec || !payload.is_object()) continue;
+    auto about = AlertFromJson(payload.get_object());
+    if (!about.ok()) continue;  // this daemon never stores a payload it cannot read back
     auto decision =
-        DecideEscalation(AlertFromJson(payload.get_object()), state.escalation_level,
-                         state.raised_at, engine_.state(), engine_.control_rooms(), config_.policy);
+        DecideEscalation(std::move(*about), state.escalation_level, state.raised_at,
+                         engine_.state(), engine_.control_rooms(), config_.policy);
     entry.escalations.push_back({state.alert_id, decision.level, decision.next_at});
     if (!decision.unacknowledged) continue;
     entry.alerts.push_back(std::move(*decision.unacknowledged));

@@ -159,7 +159,7 @@ ControlServer::OpResult ControlServer::OpEventSubmit(const ControlRequest& req, 
   o["note"] = r.message;
   boost::json::array ids;
   for (const auto& a : r.alerts) {
-    ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq}, {"kind", a.kind}});
+    ids.push_back({{"alert_id", a.alert_id}, {"seq", a.seq}, {"kind", AlertKindName(a.kind)}});
   }
   o["alerts"] = std::move(ids);
   return o;

@@ -7,12 +7,6 @@
 #include "handlers/base/time_util.h"
 
 namespace bw {
-namespace {
-// The kinds counted as breaches in conditions.person's breach_count.
-const std::vector<std::string> kBreachKinds = {"exclusion_zone_breach", "zone_crossed",
-                                               "address_breach", "no_contact_breach",
-                                               "curfew_breach"};
-}  // namespace
 
 ControlServer::OpResult ControlServer::OpStatus(const ControlRequest&, OpWork* work) {
   work->answer_without_audit = true;
@@ -26,7 +20,9 @@ ControlServer::OpResult ControlServer::OpConditionsPerson(const ControlRequest& 
   const TimePoint at = req.at_time.value_or(s_.clock.Now());
   boost::json::array instruments;
   for (const auto& ins : s_.engine.InForce(person, at)) instruments.push_back(ins->raw);
-  auto breaches = s_.store.CountAlerts(person, kBreachKinds);
+  std::vector<std::string> breach_kinds;
+  for (AlertKind k : ConditionBreachKinds()) breach_kinds.emplace_back(AlertKindName(k));
+  auto breaches = s_.store.CountAlerts(person, breach_kinds);
   if (!breaches.ok()) return breaches.status();
   boost::json::object o;
   o["person_id"] = person;

@@ -1,6 +1,9 @@
 #include "handlers/alerts/alert.h"
 
 #include <algorithm>
+#include <array>
+#include <ostream>
+#include <utility>
 
 #include "handlers/base/time_util.h"
 
@@ -19,6 +22,57 @@ const char* SeverityName(Severity s) {
   }
   return "info";
 }
+
+namespace {
+
+constexpr std::array<std::pair<AlertKind, const char*>, 21> kAlertKindNames = {{
+    {AlertKind::kExclusionZoneBreach, "exclusion_zone_breach"},
+    {AlertKind::kZoneCrossed, "zone_crossed"},
+    {AlertKind::kAddressBreach, "address_breach"},
+    {AlertKind::kNoContactBreach, "no_contact_breach"},
+    {AlertKind::kCurfewBreach, "curfew_breach"},
+    {AlertKind::kTagTamper, "tag_tamper"},
+    {AlertKind::kTagBattery, "tag_battery"},
+    {AlertKind::kTagSignalLost, "tag_signal_lost"},
+    {AlertKind::kHomeUnit, "home_unit"},
+    {AlertKind::kUnmatchedTagEvent, "unmatched_tag_event"},
+    {AlertKind::kCheckResult, "check_result"},
+    {AlertKind::kBreachArrest, "breach_arrest"},
+    {AlertKind::kSubjectArrested, "subject_arrested"},
+    {AlertKind::kCustodyRelease, "custody_release"},
+    {AlertKind::kRepeatBreach, "repeat_breach"},
+    {AlertKind::kInstrumentExpiring, "instrument_expiring"},
+    {AlertKind::kUnacknowledged, "unacknowledged"},
+    {AlertKind::kFeedGap, "feed_gap"},
+    {AlertKind::kFeedSilent, "feed_silent"},
+    {AlertKind::kFeedRestored, "feed_restored"},
+    {AlertKind::kFeedRejected, "feed_rejected"},
+}};
+
+}  // namespace
+
+const std::vector<AlertKind>& ConditionBreachKinds() {
+  static const std::vector<AlertKind> kinds = {
+      AlertKind::kExclusionZoneBreach, AlertKind::kZoneCrossed, AlertKind::kAddressBreach,
+      AlertKind::kNoContactBreach, AlertKind::kCurfewBreach};
+  return kinds;
+}
+
+const char* AlertKindName(AlertKind kind) {
+  for (const auto& [k, name] : kAlertKindNames) {
+    if (k == kind) return name;
+  }
+  return "unknown";
+}
+
+std::optional<AlertKind> ParseAlertKind(std::string_view name) {
+  for (const auto& [k, n] : kAlertKindNames) {
+    if (name == n) return k;
+  }
+  return std::nullopt;
+}
+
+std::ostream& operator<<(std::ostream& os, AlertKind kind) { return os << AlertKindName(kind); }
 
 std::string OfficerTopic(const std::string& officer_id) {
   return officer_id.empty() ? std::string() : "officer/" + officer_id + "/";
@@ -41,7 +95,7 @@ boost::json::object AlertToJson(const Alert& a) {
   boost::json::object o;
   o["alert_id"] = a.alert_id;
   o["seq"] = a.seq;
-  o["kind"] = a.kind;
+  o["kind"] = AlertKindName(a.kind);
   o["severity"] = SeverityName(a.severity);
   o["raised_at"] = FormatRfc3339(a.raised_at);
   o["event_time"] = FormatRfc3339(a.event_time);
@@ -79,7 +133,7 @@ std::string StrField(const boost::json::object& o, const char* key) {
 }
 }  // namespace
 
-Alert AlertFromJson(const boost::json::object& o) {
+Result<Alert> AlertFromJson(const boost::json::object& o) {
   static const char* const kCommon[] = {
       "alert_id", "seq",        "kind",        "severity",      "raised_at",
       "event_time", "late",     "in_custody",  "person_id",     "instrument_id",
@@ -88,7 +142,10 @@ Alert AlertFromJson(const boost::json::object& o) {
   Alert a;
   a.alert_id = StrField(o, "alert_id");
   if (auto it = o.find("seq"); it != o.end() && it->value().is_int64()) a.seq = it->value().get_int64();
-  a.kind = StrField(o, "kind");
+  const std::string kind = StrField(o, "kind");
+  const std::optional<AlertKind> parsed_kind = ParseAlertKind(kind);
+  if (!parsed_kind) return Status::BadInput("kind", "unknown alert kind \"" + kind + "\"");
+  a.kind = *parsed_kind;
   const std::string severity = StrField(o, "severity");
   a.severity = severity == "critical" ? Severity::kCritical
                : severity == "high"   ? Severity::kHigh

@@ -2,16 +2,19 @@
 //
 // The engine produces Alert values with everything but `alert_id`, `seq` and
 // `raised_at`, which the daemon assigns when it commits them to the store.
-// Thread-safety: plain values.
+// Thread-safety: plain values and pure functions.
 #pragma once
 
 #include <boost/json.hpp>
 
+#include <iosfwd>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "handlers/base/clock.h"
+#include "handlers/base/status.h"
 #include "handlers/geo/geometry.h"
 
 namespace bw {
@@ -19,13 +22,53 @@ namespace bw {
 enum class Severity { kCritical, kHigh, kMedium, kInfo };
 const char* SeverityName(Severity s);
 
+// Every kind of alert (spec section 6.2); AlertKindName is its name on the wire
+// and in the store.  docs/alerts/<name>.md describes each.
+enum class AlertKind {
+  // Breaches of a condition.
+  kExclusionZoneBreach,
+  kZoneCrossed,
+  kAddressBreach,
+  kNoContactBreach,
+  kCurfewBreach,
+  // The tag and the home unit.
+  kTagTamper,
+  kTagBattery,
+  kTagSignalLost,
+  kHomeUnit,
+  kUnmatchedTagEvent,
+  // Checks, custody, counting, instruments.
+  kCheckResult,
+  kBreachArrest,
+  kSubjectArrested,
+  kCustodyRelease,
+  kRepeatBreach,
+  kInstrumentExpiring,
+  // Escalation (alerts/escalation.h) and the feeds (raised by the daemon).
+  kUnacknowledged,
+  kFeedGap,
+  kFeedSilent,
+  kFeedRestored,
+  kFeedRejected,
+};
+// "exclusion_zone_breach", ...
+const char* AlertKindName(AlertKind kind);
+// The kinds that breach a condition (counted as a person's breaches, e.g. conditions.person's
+// breach_count): exclusion_zone_breach, zone_crossed, address_breach, no_contact_breach,
+// curfew_breach.
+const std::vector<AlertKind>& ConditionBreachKinds();
+// The kind named `name`; nullopt for a name that is none of them.
+std::optional<AlertKind> ParseAlertKind(std::string_view name);
+// Writes AlertKindName (test failure messages, logs).
+std::ostream& operator<<(std::ostream& os, AlertKind kind);
+
 struct Alert {
   // Assigned at commit.
   std::string alert_id;
   int64_t seq = 0;
   TimePoint raised_at;
 
-  std::string kind;  // e.g. "exclusion_zone_breach", "check_result"
+  AlertKind kind = AlertKind::kCheckResult;  // always set by whoever makes the alert
   Severity severity = Severity::kInfo;
   TimePoint event_time;
   bool late = false;
@@ -53,7 +96,8 @@ void AddRecipient(Alert* alert, const std::string& topic);
 boost::json::object AlertToJson(const Alert& alert);
 
 // Reads back a stored payload (the inverse of AlertToJson for every field the
-// escalation rules need; kind-specific fields land in `extra`).
-Alert AlertFromJson(const boost::json::object& payload);
+// escalation rules need; kind-specific fields land in `extra`).  BadInput when
+// its "kind" is not an AlertKind name.
+[[nodiscard]] Result<Alert> AlertFromJson(const boost::json::object& payload);
 
 }  // namespace bw

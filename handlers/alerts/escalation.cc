@@ -28,7 +28,7 @@ std::optional<int64_t> AckSlaSeconds(Severity severity, const Policy& policy) {
 std::optional<EscalationStep> NextEscalation(
     const Alert& alert, const std::string& supervisor, int current_level, TimePoint raised_at,
     const Policy& policy, const std::vector<std::string>& fallback_control_rooms) {
-  if (alert.kind == "unacknowledged") return std::nullopt;
+  if (alert.kind == AlertKind::kUnacknowledged) return std::nullopt;
   const std::optional<int64_t> sla = AckSlaSeconds(alert.severity, policy);
   if (!sla || current_level < 0 || current_level >= 2) return std::nullopt;
 
@@ -60,7 +60,7 @@ std::optional<EscalationStep> NextEscalation(
 Alert MakeUnacknowledgedAlert(const Alert& about, int level,
                               const std::vector<std::string>& recipients) {
   Alert a;
-  a.kind = "unacknowledged";
+  a.kind = AlertKind::kUnacknowledged;
   a.severity = about.severity;
   a.event_time = about.event_time;
   a.late = about.late;
@@ -77,10 +77,10 @@ Alert MakeUnacknowledgedAlert(const Alert& about, int level,
   a.caused_by_id = about.caused_by_id;
   a.summary = std::string(level == 1 ? "Not acknowledged by " : "Still not acknowledged by ") +
               (about.oic.empty() ? std::string("its recipients") : about.oic) + ": " +
-              SeverityName(about.severity) + " " + about.kind + " " + about.alert_id + " - " +
-              about.summary;
+              SeverityName(about.severity) + " " + AlertKindName(about.kind) + " " +
+              about.alert_id + " - " + about.summary;
   a.extra["about_alert_id"] = about.alert_id;
-  a.extra["about_kind"] = about.kind;
+  a.extra["about_kind"] = AlertKindName(about.kind);
   a.extra["about_seq"] = about.seq;
   a.extra["level"] = level;
   if (auto it = about.extra.find("owning_control"); it != about.extra.end()) {

@@ -51,7 +51,7 @@ std::optional<AuditRecord> CombinationAudit(const Alert& alert) {
   c.op = "match";
   c.subjects = alert.person_id;
   c.reason = "condition matching";
-  c.outcome = alert.kind;
+  c.outcome = AlertKindName(alert.kind);
   c.detail = "event " + alert.caused_by_source + "/" + alert.caused_by_id + " matched condition " +
              alert.condition_id + " of " + alert.instrument_id + ": alert " + alert.alert_id;
   return c;
@@ -62,7 +62,7 @@ AuditRecord DisclosureAudit(const Alert& alert) {
   d.at = alert.raised_at;
   d.category = "disclosure";
   d.actor = "breachwatchd";
-  d.op = "alert." + alert.kind;
+  d.op = std::string("alert.") + AlertKindName(alert.kind);
   d.subjects = alert.person_id;
   d.reason = "alert delivery";
   d.outcome = "ok";

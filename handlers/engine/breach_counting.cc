@@ -24,6 +24,7 @@
 #include <algorithm>
 
 #include "handlers/base/time_util.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -36,29 +37,34 @@ size_t InsertOrdered(std::vector<BreachRecord>* v, const BreachRecord& r) {
   return static_cast<size_t>(inserted - v->begin());
 }
 
-boost::json::array HistoryJson(const std::vector<BreachRecord>& records) {
+}  // namespace
+
+std::vector<BreachRecord> BreachesWithPending(const EngineState& state, const Outcome& out,
+                                              const std::string& person) {
+  std::vector<BreachRecord> merged;
+  if (auto it = state.breaches.find(person); it != state.breaches.end()) merged = it->second;
+  for (const auto& [p, r] : out.pending_breaches) {
+    if (p == person) InsertOrdered(&merged, r);
+  }
+  return merged;
+}
+
+boost::json::array BreachHistoryJson(const std::vector<BreachRecord>& records) {
   boost::json::array history;
   for (const auto& r : records) {
-    history.push_back(
-        {{"time", FormatRfc3339(r.time)}, {"kind", r.kind}, {"instrument_id", r.instrument_id}});
+    history.push_back({{"time", FormatRfc3339(r.time)},
+                       {"kind", AlertKindName(r.kind)},
+                       {"instrument_id", r.instrument_id}});
   }
   return history;
 }
 
-}  // namespace
-
 void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument& instrument,
-                 const std::string& person, TimePoint time, const std::string& kind, Outcome* out) {
+                 const std::string& person, TimePoint time, AlertKind kind, Outcome* out) {
   const BreachRecord record{time, kind, instrument.instrument_id};
 
   // The person's breaches as they will be once this Outcome is applied.
-  std::vector<BreachRecord> merged;
-  if (auto it = ctx.state.breaches.find(person); it != ctx.state.breaches.end()) {
-    merged = it->second;
-  }
-  for (const auto& [p, r] : out->pending_breaches) {
-    if (p == person) InsertOrdered(&merged, r);
-  }
+  std::vector<BreachRecord> merged = BreachesWithPending(ctx.state, *out, person);
   const size_t pos = InsertOrdered(&merged, record);
 
   out->pending_breaches.emplace_back(person, record);
@@ -81,15 +87,9 @@ void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument
   const int64_t previous = pos == 0 ? 0 : count_at(pos - 1);
   if (count % threshold != 0 || count <= previous) return;
 
-  Alert a;
-  a.kind = "repeat_breach";
-  a.severity = Severity::kHigh;
-  a.person_id = person;
-  a.instrument_id = instrument.instrument_id;
-  a.case_ref = instrument.case_ref;
-  a.oic = instrument.oic;
-  FillCommon(ctx, cause, &a);
-  a.event_time = time;
+  Alert a =
+      NewEventAlert(ctx, cause, AlertKind::kRepeatBreach, Severity::kHigh, person, &instrument);
+  a.event_time = time;  // the counted breach's time
   std::vector<std::shared_ptr<const Instrument>> in_force =
       ctx.state.instruments.SubjectInForce(person, time);
   boost::json::array instrument_ids;
@@ -105,12 +105,12 @@ void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument
   for (const auto& ins : in_force) add_instrument(*ins);
 
   a.summary = person + " has breached conditions " + std::to_string(count) + " times within " +
-              std::to_string(window_days) + " days (latest: " + kind + " of " +
+              std::to_string(window_days) + " days (latest: " + AlertKindName(kind) + " of " +
               instrument.instrument_id + " at " + FormatRfc3339(time) + ")";
   a.extra["breach_count"] = count;
   a.extra["repeat_breach_threshold"] = threshold;
   a.extra["breach_window_days"] = window_days;
-  a.extra["history"] = HistoryJson(merged);
+  a.extra["history"] = BreachHistoryJson(merged);
   a.extra["instruments_in_force"] = std::move(instrument_ids);
   a.extra["owning_control"] = instrument.owning_control;
   out->alerts.push_back(std::move(a));

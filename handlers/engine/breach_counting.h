@@ -9,6 +9,9 @@
 #pragma once
 
 #include <string>
+#include <vector>
+
+#include <boost/json/array.hpp>
 
 #include "handlers/engine/event_handler.h"
 
@@ -19,7 +22,15 @@ namespace bw {
 // new multiple of the threshold.  Breaches recorded earlier in the same `out`
 // are counted too.
 void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument& instrument,
-                 const std::string& person, TimePoint time, const std::string& kind,
-                 Outcome* out);
+                 const std::string& person, TimePoint time, AlertKind kind, Outcome* out);
+
+// The person's breach records as they will be once `out` is applied (the
+// state's plus out.pending_breaches), ordered by time; records at the same time
+// in the order they were counted.
+std::vector<BreachRecord> BreachesWithPending(const EngineState& state, const Outcome& out,
+                                              const std::string& person);
+
+// An alert's `history`: [{"time", "kind", "instrument_id"}...] of `records`.
+boost::json::array BreachHistoryJson(const std::vector<BreachRecord>& records);
 
 }  // namespace bw

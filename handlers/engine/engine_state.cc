@@ -230,12 +230,16 @@ void EngineState::Clear() {
 }
 
 bool EngineState::InCustodyAt(const std::string& person, TimePoint t) const {
+  return CustodySince(person, t).has_value();
+}
+
+std::optional<TimePoint> EngineState::CustodySince(const std::string& person, TimePoint t) const {
   auto it = custody.find(person);
-  if (it == custody.end()) return false;
+  if (it == custody.end()) return std::nullopt;
   for (const auto& c : it->second) {
-    if (c.from <= t && (!c.until || t < *c.until)) return true;
+    if (c.Contains(t)) return c.from;
   }
-  return false;
+  return std::nullopt;
 }
 
 }  // namespace bw

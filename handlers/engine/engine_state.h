@@ -27,6 +27,7 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include "handlers/alerts/alert.h"
 #include "handlers/base/clock.h"
 #include "handlers/geo/geometry.h"
 #include "handlers/instruments/instrument.h"
@@ -312,7 +313,7 @@ struct EpisodeKey {
 struct Episode {
   TimePoint opened_at;       // event time of the first breaching observation
   TimePoint last_breach_at;  // event time of the latest breaching observation
-  std::string alert_kind;
+  AlertKind alert_kind = AlertKind::kExclusionZoneBreach;  // of the episode's alert
   // Spans [opened_at, last_breach_at] of earlier episodes of the same key, most
   // recent last (bounded), so that late observations of an earlier visit join
   // the episode they belong to instead of paging again.
@@ -328,13 +329,15 @@ struct LastFix {
 // One period in custody: from arrest to a release other than remand (open while in custody).
 struct CustodyInterval {
   TimePoint from;
-  std::optional<TimePoint> until;
+  std::optional<TimePoint> until;  // none: still in custody
+
+  bool Contains(TimePoint t) const { return from <= t && (!until || t < *until); }
 };
 
 // One counted breach (an episode opened, or a breach arrest), for repeat-breach counting.
 struct BreachRecord {
   TimePoint time;
-  std::string kind;
+  AlertKind kind = AlertKind::kExclusionZoneBreach;
   std::string instrument_id;
 };
 
@@ -349,6 +352,8 @@ struct EngineState {
   void Clear();
   // True when `person` was in custody at `t`.
   bool InCustodyAt(const std::string& person, TimePoint t) const;
+  // The start of the custody interval containing `t`, if `person` was in custody then.
+  std::optional<TimePoint> CustodySince(const std::string& person, TimePoint t) const;
 };
 
 }  // namespace bw

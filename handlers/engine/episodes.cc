@@ -53,7 +53,7 @@ void ExtendEpisode(const HandlerContext& ctx, const EpisodeKey& key, TimePoint t
   });
 }
 
-void OpenEpisode(const EpisodeKey& key, TimePoint t, const std::string& kind, Outcome* out) {
+void OpenEpisode(const EpisodeKey& key, TimePoint t, AlertKind kind, Outcome* out) {
   out->mutations.push_back([key, t, kind](EngineState& s) {
     auto [pos, inserted] = s.episodes.try_emplace(key, Episode{t, t, kind, {}});
     if (inserted) return;

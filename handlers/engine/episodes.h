@@ -9,7 +9,9 @@
 // is not (the officer in the case, not paged during custody, is paged now).
 // Besides the current episode, the spans of up to kMaxEarlierEpisodes earlier
 // ones are remembered, for late observations of an earlier visit.
-// Pure functions; state changes are queued as Outcome mutations.
+//
+// Pure functions; state changes are queued as Outcome mutations.  Thread-safety
+// as for handlers (read-only use of a state nobody is changing).
 #pragma once
 
 #include <string>
@@ -25,6 +27,6 @@ bool EpisodeContinues(const HandlerContext& ctx, const EpisodeKey& key, TimePoin
 void ExtendEpisode(const HandlerContext& ctx, const EpisodeKey& key, TimePoint t, Outcome* out);
 // Queues: record a new episode at `t` (the current one if it is the newest,
 // otherwise an earlier one).
-void OpenEpisode(const EpisodeKey& key, TimePoint t, const std::string& kind, Outcome* out);
+void OpenEpisode(const EpisodeKey& key, TimePoint t, AlertKind kind, Outcome* out);
 
 }  // namespace bw

@@ -71,16 +71,6 @@ class TickHandler {
   virtual Status Tick(const HandlerContext& ctx, Outcome* out) const = 0;
 };
 
-// Shared helpers for handlers.
-
-// Every zone code containing the location (plus its `area`), and those of the
-// first zone set (the control-room map).
-void ResolveAreas(const ZoneIndex& zones, const Location& loc, std::vector<std::string>* all_areas,
-                  std::vector<std::string>* control_areas);
-// event_time, late, caused_by, location.at.
-void FillCommon(const HandlerContext& ctx, const Event& e, Alert* a);
-// "E09000023 (Lewisham)".
-std::string ZoneLabel(const ZoneIndex& zones, const std::string& code);
-std::string RoundMetres(double metres);
+// The helpers the rule handlers share are in handlers/rules/rule_support.h.
 
 }  // namespace bw

@@ -1,6 +1,7 @@
 // Policy: the tunable rules of breach detection and escalation (config section [policy]).
 //
-// A plain value: the daemon builds a new Policy on reload and swaps it whole.
+// Thread-safety: a plain value; the daemon builds a new Policy on reload and
+// swaps it whole.
 #pragma once
 
 #include <cstdint>

@@ -52,26 +52,6 @@ std::string Index(const std::string& base, size_t i) {
   return base + "[" + std::to_string(i) + "]";
 }
 
-std::string_view KindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "unknown";
-}
-
 std::optional<double> AsDouble(const json::value& v) {
   switch (v.kind()) {
     case json::kind::double_:
@@ -90,7 +70,7 @@ Status ParsePosition(const json::value& v, const std::string& path, GeoPoint& ou
   const json::array* pos = v.if_array();
   if (pos == nullptr) {
     return Status::BadInput(
-        path, "position must be an array [longitude, latitude], got " + std::string(KindName(v)));
+        path, "position must be an array [longitude, latitude], got " + JsonKindName(v));
   }
   if (pos->size() < 2) {
     return Status::BadInput(
@@ -100,8 +80,8 @@ Status ParsePosition(const json::value& v, const std::string& path, GeoPoint& ou
   for (size_t i = 0; i < pos->size(); ++i) {
     std::optional<double> d = AsDouble((*pos)[i]);
     if (!d) {
-      return Status::BadInput(
-          Index(path, i), "coordinate must be a number, got " + std::string(KindName((*pos)[i])));
+      return Status::BadInput(Index(path, i),
+                              "coordinate must be a number, got " + JsonKindName((*pos)[i]));
     }
     if (!std::isfinite(*d)) {
       return Status::BadInput(Index(path, i), "coordinate must be finite");
@@ -123,8 +103,7 @@ Status ParsePosition(const json::value& v, const std::string& path, GeoPoint& ou
 Status ParseRing(const json::value& v, const std::string& path, GeoPolygon::ring_type& ring) {
   const json::array* arr = v.if_array();
   if (arr == nullptr) {
-    return Status::BadInput(path,
-                            "ring must be an array of positions, got " + std::string(KindName(v)));
+    return Status::BadInput(path, "ring must be an array of positions, got " + JsonKindName(v));
   }
   if (arr->size() < 4) {
     return Status::BadInput(
@@ -149,7 +128,7 @@ Status ParsePolygon(const json::value& v, const std::string& path, GeoPolygon& p
   const json::array* rings = v.if_array();
   if (rings == nullptr) {
     return Status::BadInput(
-        path, "polygon coordinates must be an array of rings, got " + std::string(KindName(v)));
+        path, "polygon coordinates must be an array of rings, got " + JsonKindName(v));
   }
   if (rings->empty()) return Status::BadInput(path, "polygon has no rings");
   poly.clear();
@@ -177,11 +156,31 @@ double DistanceSquaredToSegment(double ax, double ay, double bx, double by) {
 
 }  // namespace
 
+std::string JsonKindName(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
+  }
+  return "unknown";
+}
+
 Result<GeoMultiPolygon> GeometryFromGeoJson(const json::value& geometry, const std::string& field) {
   const json::object* obj = geometry.if_object();
   if (obj == nullptr) {
-    return Status::BadInput(
-        field, "must be a GeoJSON geometry object, got " + std::string(KindName(geometry)));
+    return Status::BadInput(field,
+                            "must be a GeoJSON geometry object, got " + JsonKindName(geometry));
   }
   const json::value* type = obj->if_contains("type");
   if (type == nullptr || !type->is_string()) {
@@ -204,8 +203,8 @@ Result<GeoMultiPolygon> GeometryFromGeoJson(const json::value& geometry, const s
   } else {
     const json::array* polys = coords->if_array();
     if (polys == nullptr) {
-      return Status::BadInput(
-          coords_path, "must be an array of polygons, got " + std::string(KindName(*coords)));
+      return Status::BadInput(coords_path,
+                              "must be an array of polygons, got " + JsonKindName(*coords));
     }
     if (polys->empty()) return Status::BadInput(coords_path, "multipolygon has no polygons");
     result.resize(polys->size());

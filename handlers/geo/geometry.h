@@ -50,6 +50,10 @@ using GeoMultiPolygon = boost::geometry::model::multi_polygon<GeoPolygon>;
 [[nodiscard]] Result<GeoMultiPolygon> GeometryFromGeoJson(const boost::json::value& geometry,
                                                           const std::string& field);
 
+// What a JSON value is, for the GeoJSON readers' error messages ("got an array"):
+// "null", "a boolean", "a number", "a string", "an array" or "an object".
+std::string JsonKindName(const boost::json::value& v);
+
 // True when p lies inside `area` or on its boundary.
 bool Covers(const GeoMultiPolygon& area, const GeoPoint& p);
 

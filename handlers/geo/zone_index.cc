@@ -34,26 +34,6 @@ namespace {
 
 using Skipped = std::vector<std::pair<std::string, std::string>>;
 
-std::string KindName(const json::value& v) {
-  switch (v.kind()) {
-    case json::kind::null:
-      return "null";
-    case json::kind::bool_:
-      return "a boolean";
-    case json::kind::int64:
-    case json::kind::uint64:
-    case json::kind::double_:
-      return "a number";
-    case json::kind::string:
-      return "a string";
-    case json::kind::array:
-      return "an array";
-    case json::kind::object:
-      return "an object";
-  }
-  return "unknown";
-}
-
 // Parses `text`, reporting the line and column of a syntax error.
 Status ParseJson(const std::string& text, const std::string& field, json::storage_ptr storage,
                  json::value& out) {
@@ -89,14 +69,14 @@ Status LoadSet(const ZoneSetSource& set, SeenCodes& seen, std::vector<Zone>& zon
 
   const json::object* collection = root.if_object();
   if (collection == nullptr) {
-    return Status::BadInput(set_path,
-                            "must be a GeoJSON FeatureCollection object, got " + KindName(root));
+    return Status::BadInput(
+        set_path, "must be a GeoJSON FeatureCollection object, got " + JsonKindName(root));
   }
   const json::value* type = collection->if_contains("type");
   if (type == nullptr || !type->is_string() || type->get_string() != "FeatureCollection") {
     std::string got = type == nullptr     ? std::string("nothing")
                       : type->is_string() ? "\"" + std::string(type->get_string()) + "\""
-                                          : KindName(*type);
+                                          : JsonKindName(*type);
     return Status::BadInput(set_path + ".type", "must be \"FeatureCollection\", got " + got);
   }
   // Other members ("crs", "name", "bbox"...) are tolerated and ignored; the
@@ -106,7 +86,7 @@ Status LoadSet(const ZoneSetSource& set, SeenCodes& seen, std::vector<Zone>& zon
     return Status::BadInput(
         set_path + ".features",
         "must be an array of features, got " +
-            (features_value == nullptr ? std::string("nothing") : KindName(*features_value)));
+            (features_value == nullptr ? std::string("nothing") : JsonKindName(*features_value)));
   }
   const json::array& features = features_value->get_array();
   if (features.empty()) return Status::BadInput(set_path + ".features", "zone set has no features");
@@ -117,7 +97,7 @@ Status LoadSet(const ZoneSetSource& set, SeenCodes& seen, std::vector<Zone>& zon
     const json::object* feature = features[i].if_object();
     if (feature == nullptr) {
       return Status::BadInput(feature_path,
-                              "must be a GeoJSON Feature object, got " + KindName(features[i]));
+                              "must be a GeoJSON Feature object, got " + JsonKindName(features[i]));
     }
     const json::value* feature_type = feature->if_contains("type");
     if (feature_type == nullptr || !feature_type->is_string() ||
@@ -135,9 +115,9 @@ Status LoadSet(const ZoneSetSource& set, SeenCodes& seen, std::vector<Zone>& zon
       return Status::BadInput(code_path, "zone code property is missing");
     }
     if (!code_value->is_string() || code_value->get_string().empty()) {
-      return Status::BadInput(
-          code_path, "zone code must be a non-empty string, got " +
-                         (code_value->is_string() ? std::string("\"\"") : KindName(*code_value)));
+      return Status::BadInput(code_path, "zone code must be a non-empty string, got " +
+                                             (code_value->is_string() ? std::string("\"\"")
+                                                                      : JsonKindName(*code_value)));
     }
     Zone zone;
     zone.code = std::string(code_value->get_string());
@@ -149,7 +129,7 @@ Status LoadSet(const ZoneSetSource& set, SeenCodes& seen, std::vector<Zone>& zon
         if (!name_value->is_string()) {
           return Status::BadInput(
               feature_path + ".properties." + set.name_property,
-              "zone name for " + zone.code + " must be a string, got " + KindName(*name_value));
+              "zone name for " + zone.code + " must be a string, got " + JsonKindName(*name_value));
         }
         if (!name_value->get_string().empty()) zone.name = std::string(name_value->get_string());
       }

@@ -1,12 +1,15 @@
 // check.person (protocol sections 4.3, 5.1, 6.3): an officer checks a person at a
 // place.  The officer always gets a check_result listing every condition in
 // force; a breach of an exclusion zone or a not-to-attend place also raises a
-// critical alert to the OIC and the control rooms.
-#include <cmath>
-
+// critical alert to the checking officer, the OIC, the control rooms of the
+// area and the owning control room, and counts towards repeat breaches.
+// Not inhibited by custody: a person checked on the street is not in a cell.
+//
+// Stateless; nothing here changes state except CountBreach's mutations.
 #include "handlers/engine/breach_counting.h"
 #include "handlers/engine/engine.h"
 #include "handlers/engine/event_handler.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -30,36 +33,27 @@ class CheckPersonHandler final : public EventHandler {
         Alert a;
         if (!Breaches(ctx, e, *ins, c, &a)) continue;
         a.severity = Severity::kCritical;
-        a.person_id = e.person_id;
-        a.instrument_id = ins->instrument_id;
+        SetSubject(e.person_id, ins.get(), &a);
         a.condition_id = c.condition_id;
-        a.case_ref = ins->case_ref;
-        a.oic = ins->oic;
         FillCommon(ctx, e, &a);
         a.location_areas = areas;
         AddRecipient(&a, OfficerTopic(e.officer_id));
-        AddRecipient(&a, OfficerTopic(ins->oic));
-        for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
-        AddRecipient(&a, ControlTopic(ins->owning_control));
+        AddPagedRecipients(control_areas, *ins, &a);
         a.extra["check_officer"] = e.officer_id;
         breached_ids.emplace_back(c.condition_id);
         breached_detail.push_back({{"instrument_id", ins->instrument_id},
                                    {"condition_id", c.condition_id},
-                                   {"kind", a.kind}});
+                                   {"kind", AlertKindName(a.kind)}});
         breach_texts.push_back(c.condition_id + " " + ConditionKindName(c.kind) + " of " +
                                ins->instrument_id);
-        const std::string kind = a.kind;
+        const AlertKind kind = a.kind;
         o->alerts.push_back(std::move(a));
         CountBreach(ctx, e, *ins, e.person_id, e.time, kind, o);
       }
     }
 
     // The officer on the street always learns the conditions in force.
-    Alert r;
-    r.kind = "check_result";
-    r.severity = Severity::kInfo;
-    r.person_id = e.person_id;
-    FillCommon(ctx, e, &r);
+    Alert r = NewEventAlert(ctx, e, AlertKind::kCheckResult, Severity::kInfo, e.person_id, nullptr);
     r.location_areas = areas;
     AddRecipient(&r, OfficerTopic(e.officer_id));
     size_t n_conditions = 0;
@@ -92,42 +86,7 @@ class CheckPersonHandler final : public EventHandler {
   // True (and `a` filled with kind, summary and extras) when the check breaches `c`.
   static bool Breaches(const HandlerContext& ctx, const Event& e, const Instrument& ins,
                        const Condition& c, Alert* a) {
-    if (c.kind == ConditionKind::kExclusionZone) {
-      const GeoMultiPolygon* geom = nullptr;
-      if (c.inline_zone) {
-        geom = &*c.inline_zone;
-      } else if (const Zone* z = ctx.zones.Find(c.zone_code)) {
-        geom = &z->geometry;
-      }
-      std::string where;
-      if (e.location.at && geom != nullptr && Covers(*geom, *e.location.at)) {
-        double inside = DistanceToBoundaryMeters(*geom, *e.location.at);
-        a->extra["distance_inside_m"] = std::lround(inside);
-        where = c.zone_code.empty() ? std::string("an excluded area")
-                                    : ZoneLabel(ctx.zones, c.zone_code);
-        where += ", " + RoundMetres(inside) + " inside the boundary";
-      } else if (!c.zone_code.empty() && !e.location.area.empty() &&
-                 e.location.area == c.zone_code) {
-        where = ZoneLabel(ctx.zones, c.zone_code);
-      } else {
-        return false;
-      }
-      a->kind = "exclusion_zone_breach";
-      a->summary = e.person_id + " is inside " + where + ", excluded by " + ins.instrument_id;
-      return true;
-    }
-    if (c.kind == ConditionKind::kNotToAttend && e.location.at && c.place) {
-      double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
-      if (d > c.place->radius_m) return false;
-      a->kind = "address_breach";
-      a->extra["distance_m"] = std::lround(d);
-      a->summary = e.person_id + " is " + RoundMetres(d) + " from " +
-                   (c.place->label.empty() ? std::string("a protected address") : c.place->label) +
-                   " (not to attend within " + RoundMetres(c.place->radius_m) + "), " +
-                   ins.instrument_id;
-      return true;
-    }
-    return false;
+    return BreachedAtReportedLocation(ctx.zones, c, e.location, e.person_id, ins, "", a);
   }
 };
 

@@ -8,7 +8,7 @@
 // curfew breaches seen from GPS fixes — so one absence reported by both the
 // home unit and the tag pages once.  Inside a custody interval the breach is
 // recorded and sent to the owning control room as info, marked in_custody, and
-// not counted towards repeat breaches.
+// not counted towards repeat breaches (PageOrInhibitForCustody).
 //
 // Stateless; episode changes are queued as mutations.
 #include <algorithm>
@@ -21,6 +21,7 @@
 #include "handlers/engine/event_handler.h"
 #include "handlers/instruments/curfew.h"
 #include "handlers/rules/device_alerts.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -47,7 +48,7 @@ class CurfewViolationHandler final : public EventHandler {
       return Status::Ok();
     }
 
-    const bool in_custody = ctx.state.InCustodyAt(person, e.time);
+    const std::optional<TimePoint> custody_since = ctx.state.CustodySince(person, e.time);
     int curfews = 0, inside = 0, raised = 0;
     std::vector<std::string> problems;
     for (const auto& ins : in_force) {
@@ -67,18 +68,12 @@ class CurfewViolationHandler final : public EventHandler {
           ExtendEpisode(ctx, key, e.time, out);
           continue;
         }
-        OpenEpisode(key, e.time, "curfew_breach", out);
+        OpenEpisode(key, e.time, AlertKind::kCurfewBreach, out);
         ++raised;
         const CurfewInterval& w = **window;
-        Alert a;
-        a.kind = "curfew_breach";
-        a.severity = Severity::kHigh;
-        a.person_id = person;
-        a.instrument_id = ins->instrument_id;
+        Alert a =
+            NewEventAlert(ctx, e, AlertKind::kCurfewBreach, Severity::kHigh, person, ins.get());
         a.condition_id = c.condition_id;
-        a.case_ref = ins->case_ref;
-        a.oic = ins->oic;
-        FillCommon(ctx, e, &a);
         a.extra["device_id"] = e.device_id;
         a.extra["state"] = e.state;
         a.extra["window_start"] = FormatRfc3339(w.start);
@@ -93,24 +88,16 @@ class CurfewViolationHandler final : public EventHandler {
         a.summary = "home monitoring unit reports " + person + " absent from " + place +
                     " during curfew " + DescribeCurfewWindow(c, w.window_index) + ", " +
                     ins->instrument_id;
-        if (in_custody) {
-          a.extra["breach_severity"] = SeverityName(a.severity);
-          a.severity = Severity::kInfo;
-          a.in_custody = true;
-          AddRecipient(&a, ControlTopic(ins->owning_control));
-          a.summary += " (in custody at the time: recorded, not paged)";
-          out->alerts.push_back(std::move(a));
-          continue;
-        }
-        AddRecipient(&a, OfficerTopic(ins->oic));
+        // High: to the OIC, or to the owning control room only while in custody.
+        const bool pages = PageOrInhibitForCustody(custody_since, {}, *ins, &a);
         out->alerts.push_back(std::move(a));
-        CountBreach(ctx, e, *ins, person, e.time, "curfew_breach", out);
+        if (pages) CountBreach(ctx, e, *ins, person, e.time, AlertKind::kCurfewBreach, out);
       }
     }
     out->note = "curfew violation start for " + person + ": " + std::to_string(curfews) +
                 " curfew condition(s) in force, inside " + std::to_string(inside) + " window(s), " +
                 std::to_string(raised) + " new episode(s)";
-    if (in_custody) out->note += "; in custody";
+    if (custody_since) out->note += "; in custody";
     for (const auto& p : problems) out->note += "; " + p;
     return Status::Ok();
   }

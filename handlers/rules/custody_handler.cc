@@ -39,17 +39,14 @@
 #include "handlers/engine/breach_counting.h"
 #include "handlers/engine/engine.h"
 #include "handlers/engine/event_handler.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
 
-bool Contains(const CustodyInterval& c, TimePoint t) {
-  return c.from <= t && (!c.until || t < *c.until);
-}
-
 void OpenCustody(std::vector<CustodyInterval>* v, TimePoint t) {
   for (const auto& c : *v) {
-    if (Contains(c, t)) return;
+    if (c.Contains(t)) return;
   }
   auto pos = std::upper_bound(v->begin(), v->end(), t,
                               [](TimePoint x, const CustodyInterval& c) { return x < c.from; });
@@ -60,35 +57,11 @@ void OpenCustody(std::vector<CustodyInterval>* v, TimePoint t) {
 
 void CloseCustody(std::vector<CustodyInterval>* v, TimePoint t) {
   for (auto& c : *v) {
-    if (Contains(c, t)) {
+    if (c.Contains(t)) {
       c.until = t;
       return;
     }
   }
-}
-
-std::optional<TimePoint> CustodySince(const EngineState& s, const std::string& person,
-                                      TimePoint t) {
-  auto it = s.custody.find(person);
-  if (it == s.custody.end()) return std::nullopt;
-  for (const auto& c : it->second) {
-    if (Contains(c, t)) return c.from;
-  }
-  return std::nullopt;
-}
-
-// The person's breach records once `o` is applied, ordered by time.
-std::vector<BreachRecord> BreachesWithPending(const EngineState& s, const Outcome& o,
-                                              const std::string& person) {
-  std::vector<BreachRecord> v;
-  if (auto it = s.breaches.find(person); it != s.breaches.end()) v = it->second;
-  for (const auto& [p, r] : o.pending_breaches) {
-    if (p != person) continue;
-    auto pos = std::upper_bound(v.begin(), v.end(), r.time,
-                                [](TimePoint t, const BreachRecord& x) { return t < x.time; });
-    v.insert(pos, r);
-  }
-  return v;
 }
 
 std::string InstrumentList(const std::vector<std::shared_ptr<const Instrument>>& in_force) {
@@ -131,16 +104,14 @@ class CustodyHandler final : public EventHandler {
     const size_t first_alert = o->alerts.size();
     if (breach) {
       CountBreach(ctx, e, named != nullptr ? *named : *in_force.front(), e.person_id, e.time,
-                  "breach_arrest", o);
+                  AlertKind::kBreachArrest, o);
     }
 
     const std::vector<BreachRecord> records = BreachesWithPending(ctx.state, *o, e.person_id);
-    boost::json::array history;
+    const boost::json::array history = BreachHistoryJson(records);
     int64_t window_count = 0;
     const int64_t window_days = ctx.policy.repeat_breach_window_days;
     for (const auto& r : records) {
-      history.push_back(
-          {{"time", FormatRfc3339(r.time)}, {"kind", r.kind}, {"instrument_id", r.instrument_id}});
       if (r.time <= e.time &&
           (window_days <= 0 || r.time > e.time - std::chrono::days(window_days))) {
         ++window_count;
@@ -153,15 +124,10 @@ class CustodyHandler final : public EventHandler {
     ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
     std::vector<Alert> alerts;
     for (const auto& ins : in_force) {
-      Alert a;
-      a.kind = breach ? "breach_arrest" : "subject_arrested";
-      a.severity = breach ? Severity::kHigh : Severity::kMedium;
+      Alert a =
+          NewEventAlert(ctx, e, breach ? AlertKind::kBreachArrest : AlertKind::kSubjectArrested,
+                        breach ? Severity::kHigh : Severity::kMedium, e.person_id, ins.get());
       a.in_custody = true;
-      a.person_id = e.person_id;
-      a.instrument_id = ins->instrument_id;
-      a.case_ref = ins->case_ref;
-      a.oic = ins->oic;
-      FillCommon(ctx, e, &a);
       a.location_areas = areas;
       AddRecipient(&a, OfficerTopic(ins->oic));
       AddRecipient(&a, OfficerTopic(ins->supervisor));
@@ -198,7 +164,7 @@ class CustodyHandler final : public EventHandler {
 
   static Status Released(const Event& e, const HandlerContext& ctx, Outcome* o) {
     const bool remanded = e.outcome == "remanded";
-    const std::optional<TimePoint> since = CustodySince(ctx.state, e.person_id, e.time);
+    const std::optional<TimePoint> since = ctx.state.CustodySince(e.person_id, e.time);
     o->mutations.push_back([person = e.person_id, t = e.time, remanded](EngineState& s) {
       if (remanded) {
         OpenCustody(&s.custody[person], t);
@@ -224,15 +190,9 @@ class CustodyHandler final : public EventHandler {
     boost::json::array instruments;
     for (const auto& ins : in_force) instruments.push_back(ins->raw);
     for (const auto& ins : in_force) {
-      Alert a;
-      a.kind = "custody_release";
-      a.severity = Severity::kMedium;
+      Alert a = NewEventAlert(ctx, e, AlertKind::kCustodyRelease, Severity::kMedium, e.person_id,
+                              ins.get());
       a.in_custody = remanded;
-      a.person_id = e.person_id;
-      a.instrument_id = ins->instrument_id;
-      a.case_ref = ins->case_ref;
-      a.oic = ins->oic;
-      FillCommon(ctx, e, &a);
       AddRecipient(&a, OfficerTopic(ins->oic));
       for (const auto& contact : ins->safety_contacts) AddRecipient(&a, OfficerTopic(contact));
       a.summary = remanded ? e.person_id + " remanded in custody"

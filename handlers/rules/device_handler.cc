@@ -15,7 +15,8 @@
 // area, when the event has a location).
 //
 // Custody (5.2): dated inside a custody interval, the alert does not page the
-// OIC: severity info, in_custody true, only control/<owning_control>/.
+// OIC: severity info, in_custody true, only control/<owning_control>/, the
+// usual severity in original_severity (PageOrInhibitForCustody).
 //
 // No instrument in force: unmatched_tag_event (see device_alerts.h), even for
 // a "restored" state - the data gap is what is reported.
@@ -23,18 +24,18 @@
 // repeat_breach.
 //
 // Stateless and read-only (no mutations); thread-safety as for every EventHandler.
-#include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
 #include "handlers/engine/event_handler.h"
 #include "handlers/rules/device_alerts.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
 
-// What a device event means when the person has instruments in force; kind
-// empty when it raises no alert.
+// What a device event means when the person has instruments in force; no
+// kind when it raises no alert.
 struct DeviceMeaning {
-  std::string kind;
+  std::optional<AlertKind> kind;
   Severity severity = Severity::kMedium;
   std::string what;  // human-readable, e.g. "strap tamper"
 };
@@ -42,31 +43,20 @@ struct DeviceMeaning {
 DeviceMeaning Classify(const Event& e) {
   switch (e.type) {
     case EventType::kTagStrapTamper:
-      return {"tag_tamper", Severity::kCritical, "strap tamper"};
+      return {AlertKind::kTagTamper, Severity::kCritical, "strap tamper"};
     case EventType::kTagBattery:
-      return {"tag_battery", e.level == "dead" ? Severity::kHigh : Severity::kMedium,
+      return {AlertKind::kTagBattery, e.level == "dead" ? Severity::kHigh : Severity::kMedium,
               "battery " + e.level};
     case EventType::kTagSignal:
-      if (e.state == "restored") return {"", Severity::kInfo, "signal restored"};
-      return {"tag_signal_lost", Severity::kHigh, "signal lost"};
+      if (e.state == "restored") return {std::nullopt, Severity::kInfo, "signal restored"};
+      return {AlertKind::kTagSignalLost, Severity::kHigh, "signal lost"};
     case EventType::kTagHomeUnit:
-      if (e.state == "restored") return {"", Severity::kInfo, "home unit restored"};
-      return {"home_unit", e.state == "tamper" ? Severity::kHigh : Severity::kMedium,
+      if (e.state == "restored") return {std::nullopt, Severity::kInfo, "home unit restored"};
+      return {AlertKind::kHomeUnit, e.state == "tamper" ? Severity::kHigh : Severity::kMedium,
               "home unit " + e.state};
     default:
-      return {"", Severity::kInfo, EventTypeName(e.type)};
+      return {std::nullopt, Severity::kInfo, EventTypeName(e.type)};
   }
-}
-
-// Start of the custody interval containing `t`, if any.
-std::optional<TimePoint> CustodySince(const EngineState& s, const std::string& person,
-                                      TimePoint t) {
-  auto it = s.custody.find(person);
-  if (it == s.custody.end()) return std::nullopt;
-  for (const auto& c : it->second) {
-    if (c.from <= t && (!c.until || t < *c.until)) return c.from;
-  }
-  return std::nullopt;
 }
 
 std::string Capitalised(std::string s) {
@@ -94,8 +84,8 @@ class DeviceHandler final : public EventHandler {
                 " has no instrument in force; unmatched_tag_event raised";
       return Status::Ok();
     }
-    const std::optional<TimePoint> custody_since = CustodySince(ctx.state, e.person_id, e.time);
-    if (m.kind.empty()) {
+    const std::optional<TimePoint> custody_since = ctx.state.CustodySince(e.person_id, e.time);
+    if (!m.kind) {
       o->note = m.what + " from " + e.device_id + " for " + e.person_id + "; no alert";
       return Status::Ok();
     }
@@ -103,34 +93,13 @@ class DeviceHandler final : public EventHandler {
     std::vector<std::string> areas, control_areas;
     ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
     for (const auto& ins : in_force) {
-      Alert a;
-      a.kind = m.kind;
-      a.person_id = e.person_id;
-      a.instrument_id = ins->instrument_id;
-      a.case_ref = ins->case_ref;
-      a.oic = ins->oic;
-      FillCommon(ctx, e, &a);
+      Alert a = NewEventAlert(ctx, e, *m.kind, m.severity, e.person_id, ins.get());
       a.location_areas = areas;
       AddDeviceFields(e, &a);
       a.extra["owning_control"] = ins->owning_control;
       a.summary = Capitalised(m.what) + " on tag " + e.device_id + " worn by " + e.person_id +
                   " (" + ins->instrument_id + ")";
-      if (custody_since) {
-        a.severity = Severity::kInfo;
-        a.in_custody = true;
-        a.extra["original_severity"] = SeverityName(m.severity);
-        a.extra["custody_since"] = FormatRfc3339(*custody_since);
-        AddRecipient(&a, ControlTopic(ins->owning_control));
-        a.summary += "; in custody since " + FormatRfc3339(*custody_since) +
-                     ", recorded for the control room, OIC not paged";
-      } else {
-        a.severity = m.severity;
-        AddRecipient(&a, OfficerTopic(ins->oic));
-        if (m.severity == Severity::kCritical) {
-          for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
-          AddRecipient(&a, ControlTopic(ins->owning_control));
-        }
-      }
+      PageOrInhibitForCustody(custody_since, control_areas, *ins, &a);
       o->alerts.push_back(std::move(a));
     }
     o->note = m.what + " from " + e.device_id + " for " + e.person_id + ": " +
@@ -143,12 +112,9 @@ class DeviceHandler final : public EventHandler {
 }  // namespace
 
 Alert MakeUnmatchedTagAlert(const HandlerContext& ctx, const Event& e) {
-  Alert a;
-  a.kind = "unmatched_tag_event";
-  a.severity = Severity::kMedium;
-  a.person_id = e.person_id;
+  Alert a =
+      NewEventAlert(ctx, e, AlertKind::kUnmatchedTagEvent, Severity::kMedium, e.person_id, nullptr);
   a.in_custody = ctx.state.InCustodyAt(e.person_id, e.time);
-  FillCommon(ctx, e, &a);
   std::vector<std::string> areas, control_areas;
   ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
   a.location_areas = areas;
@@ -186,7 +152,7 @@ void RaiseUnmatched(const HandlerContext& ctx, const Event& e, Outcome* out) {
   }
   out->alerts.push_back(MakeUnmatchedTagAlert(ctx, e));
   out->mutations.push_back([key, t = e.time](EngineState& s) {
-    s.episodes[key] = Episode{t, t, "unmatched_tag_event"};
+    s.episodes[key] = Episode{t, t, AlertKind::kUnmatchedTagEvent};
   });
 }
 

@@ -21,6 +21,7 @@
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
 #include "handlers/engine/event_handler.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -51,13 +52,10 @@ class ExpiryTickHandler final : public TickHandler {
         continue;
       }
       Alert a;
-      a.kind = "instrument_expiring";
+      a.kind = AlertKind::kInstrumentExpiring;
       a.severity = Severity::kMedium;
       a.event_time = ctx.now;
-      a.person_id = ins->subject;
-      a.instrument_id = id;
-      a.case_ref = ins->case_ref;
-      a.oic = ins->oic;
+      SetSubject(ins->subject, ins.get(), &a);
       AddRecipient(&a, OfficerTopic(ins->oic));
       a.summary = std::string(InstrumentKindName(ins->kind)) + " " + id + " of " + ins->subject +
                   " expires at " + FormatRfc3339(until) + " (in " + HoursMinutes(until - ctx.now) +

@@ -15,11 +15,11 @@
 //
 // Stateless; nothing here changes state except CountBreach's mutations.
 #include <algorithm>
-#include <cmath>
 
 #include "handlers/engine/breach_counting.h"
 #include "handlers/engine/engine.h"
 #include "handlers/engine/event_handler.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -46,21 +46,17 @@ class IncidentHandler final : public EventHandler {
           Alert a;
           if (!Breaches(ctx, e, person, persons, *ins, c, &a)) continue;
           a.severity = Severity::kCritical;
-          a.person_id = person;
-          a.instrument_id = ins->instrument_id;
+          SetSubject(person, ins.get(), &a);
           a.condition_id = c.condition_id;
-          a.case_ref = ins->case_ref;
-          a.oic = ins->oic;
           FillCommon(ctx, e, &a);
           a.location_areas = areas;
           AddRecipient(&a, OfficerTopic(ins->oic));
           AddRecipient(&a, OfficerTopic(e.officer_id));
-          for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
-          AddRecipient(&a, ControlTopic(ins->owning_control));
+          AddControlRooms(control_areas, *ins, &a);
           a.extra["incident_ref"] = e.incident_ref;
           if (!e.officer_id.empty()) a.extra["attending_officer"] = e.officer_id;
           if (!e.summary.empty()) a.extra["incident_summary"] = e.summary;
-          const std::string kind = a.kind;
+          const AlertKind kind = a.kind;
           out->alerts.push_back(std::move(a));
           ++breaches;
           CountBreach(ctx, e, *ins, person, e.time, kind, out);
@@ -81,50 +77,15 @@ class IncidentHandler final : public EventHandler {
                        const Condition& c, Alert* a) {
     const std::string in_incident = " in incident " + e.incident_ref;
     switch (c.kind) {
-      case ConditionKind::kExclusionZone: {
-        const GeoMultiPolygon* geom = nullptr;
-        if (c.inline_zone) {
-          geom = &*c.inline_zone;
-        } else if (const Zone* z = ctx.zones.Find(c.zone_code)) {
-          geom = &z->geometry;
-        }
-        std::string where;
-        if (e.location.at && geom != nullptr && Covers(*geom, *e.location.at)) {
-          const double inside = DistanceToBoundaryMeters(*geom, *e.location.at);
-          a->extra["distance_inside_m"] = std::lround(inside);
-          where = c.zone_code.empty() ? std::string("an excluded area")
-                                      : ZoneLabel(ctx.zones, c.zone_code);
-          where += ", " + RoundMetres(inside) + " inside the boundary";
-        } else if (!c.zone_code.empty() && !e.location.area.empty() &&
-                   e.location.area == c.zone_code) {
-          where = ZoneLabel(ctx.zones, c.zone_code);
-        } else {
-          return false;
-        }
-        a->kind = "exclusion_zone_breach";
-        a->summary =
-            person + " is inside " + where + in_incident + ", excluded by " + ins.instrument_id;
-        return true;
-      }
-      case ConditionKind::kNotToAttend: {
-        if (!e.location.at || !c.place) return false;
-        const double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
-        if (d > c.place->radius_m) return false;
-        a->kind = "address_breach";
-        a->extra["distance_m"] = std::lround(d);
-        a->summary =
-            person + " is " + RoundMetres(d) + " from " +
-            (c.place->label.empty() ? std::string("a protected address") : c.place->label) +
-            in_incident + " (not to attend within " + RoundMetres(c.place->radius_m) + "), " +
-            ins.instrument_id;
-        return true;
-      }
+      case ConditionKind::kExclusionZone:
+      case ConditionKind::kNotToAttend:
+        return BreachedAtReportedLocation(ctx.zones, c, e.location, person, ins, in_incident, a);
       case ConditionKind::kNoContact: {
         if (c.person.empty() || c.person == person ||
             std::find(persons.begin(), persons.end(), c.person) == persons.end()) {
           return false;
         }
-        a->kind = "no_contact_breach";
+        a->kind = AlertKind::kNoContactBreach;
         a->extra["protected_person"] = c.person;
         a->summary = person + " and " + c.person + " are both involved" + in_incident +
                      (e.summary.empty() ? std::string() : " (" + e.summary + ")") +

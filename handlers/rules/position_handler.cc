@@ -19,9 +19,10 @@
 // episode of its own (key: the zone condition's id + "#zone_crossed"), but a
 // crossing during an open presence episode of the same zone only extends that
 // presence; a fix inside during an open crossing episode still raises the
-// (critical) presence breach.  Breaches dated inside a
-// custody interval are recorded and sent to the owning control room as info,
-// marked in_custody, without paging the OIC or counting towards repeat breaches.
+// (critical) presence breach.  Breaches dated inside a custody interval are
+// recorded and sent to the owning control room as info, marked in_custody,
+// without paging the OIC or counting towards repeat breaches
+// (PageOrInhibitForCustody).
 //
 // Stateless; all state changes (episodes, last fix) are queued as mutations.
 #include <algorithm>
@@ -36,6 +37,7 @@
 #include "handlers/engine/event_handler.h"
 #include "handlers/instruments/curfew.h"
 #include "handlers/rules/device_alerts.h"
+#include "handlers/rules/rule_support.h"
 
 namespace bw {
 namespace {
@@ -124,7 +126,7 @@ class PositionHandler final : public EventHandler {
     // The areas of the fix matter only to alerts: resolved for the first one.
     std::vector<std::string> areas, control_areas;
     bool areas_resolved = false;
-    const bool in_custody = ctx.state.InCustodyAt(person, e.time);
+    const std::optional<TimePoint> custody_since = ctx.state.CustodySince(person, e.time);
 
     std::vector<Found> found;
     std::vector<std::string> problems;
@@ -180,33 +182,16 @@ class PositionHandler final : public EventHandler {
         areas_resolved = true;
       }
       const Instrument& ins = *f.instrument;
-      a.person_id = person;
-      a.instrument_id = ins.instrument_id;
+      SetSubject(person, &ins, &a);
       a.condition_id = f.condition->condition_id;
-      a.case_ref = ins.case_ref;
-      a.oic = ins.oic;
       FillCommon(ctx, e, &a);
       a.location_areas = areas;
       a.extra["device_id"] = e.device_id;
       a.extra["accuracy_m"] = e.accuracy_m;
-      if (in_custody) {
-        // Spec 5.2: recorded, told to the control room, nobody paged.
-        a.extra["breach_severity"] = SeverityName(a.severity);
-        a.severity = Severity::kInfo;
-        a.in_custody = true;
-        AddRecipient(&a, ControlTopic(ins.owning_control));
-        a.summary += " (in custody at the time: recorded, not paged)";
-        out->alerts.push_back(std::move(a));
-        continue;
-      }
-      AddRecipient(&a, OfficerTopic(ins.oic));
-      if (a.severity == Severity::kCritical) {
-        for (const auto& area : control_areas) AddRecipient(&a, ControlTopic(area));
-        AddRecipient(&a, ControlTopic(ins.owning_control));
-      }
-      const std::string kind = a.kind;
+      const bool pages = PageOrInhibitForCustody(custody_since, control_areas, ins, &a);
+      const AlertKind kind = a.kind;
       out->alerts.push_back(std::move(a));
-      CountBreach(ctx, e, ins, person, e.time, kind, out);
+      if (pages) CountBreach(ctx, e, ins, person, e.time, kind, out);
     }
 
     std::string& note = out->note;
@@ -217,7 +202,7 @@ class PositionHandler final : public EventHandler {
     note.append(std::to_string(found.size())).append(" breach(es), ");
     note.append(std::to_string(raised)).append(" new episode(s), ");
     note.append(std::to_string(extended)).append(" continuing");
-    if (in_custody) out->note += "; in custody";
+    if (custody_since) out->note += "; in custody";
     for (const auto& p : problems) out->note += "; " + p;
     return Status::Ok();
   }
@@ -226,26 +211,19 @@ class PositionHandler final : public EventHandler {
   static void CheckExclusion(const HandlerContext& ctx, const Event& e, const Instrument& ins,
                              const Condition& c, const std::optional<LastFix>& crossing_from,
                              std::vector<Found>* found, std::vector<std::string>* problems) {
-    const GeoMultiPolygon* geom = nullptr;
-    const GeoBox* bbox = nullptr;  // envelope of geom, when known: prefilters the exact tests
-    if (c.inline_zone) {
-      geom = &*c.inline_zone;
-      if (c.prefilter.kind == FixPrefilter::Kind::kEnvelope) bbox = &c.prefilter.box;
-    } else if (const Zone* z = ctx.zones.Find(c.zone_code)) {
-      geom = &z->geometry;
-      bbox = &z->bbox;
-    } else {
+    const ExclusionArea area = ExclusionAreaOf(ctx.zones, c);
+    if (area.geometry == nullptr) {
       problems->push_back("zone " + c.zone_code + " of " + ins.instrument_id + " is not loaded");
       return;
     }
-    auto label = [&] {
-      return c.inline_zone ? std::string("an excluded area") : ZoneLabel(ctx.zones, c.zone_code);
-    };
+    const GeoMultiPolygon* geom = area.geometry;
+    const GeoBox* bbox = area.box;  // envelope of geom, when known: prefilters the exact tests
+    auto label = [&] { return ExclusionAreaLabel(ctx.zones, c); };
     const GeoPoint& at = *e.location.at;
     if ((bbox == nullptr || BoxCovers(*bbox, at)) && Covers(*geom, at)) {
       const double inside = DistanceToBoundaryMeters(*geom, at);
       Found f{&ins, &c, c.condition_id, {}};
-      f.alert.kind = "exclusion_zone_breach";
+      f.alert.kind = AlertKind::kExclusionZoneBreach;
       f.alert.severity = Severity::kCritical;
       f.alert.extra["distance_inside_m"] = std::lround(inside);
       f.alert.summary = e.person_id + " is inside " + label() + ", " + RoundMetres(inside) +
@@ -263,7 +241,7 @@ class PositionHandler final : public EventHandler {
     if (Covers(*geom, crossing_from->at) || !SegmentCrosses(*geom, crossing_from->at, at)) return;
     const double gap_s = SecondsBetween(crossing_from->time, e.time);
     Found f{&ins, &c, c.condition_id + kZoneCrossedEpisodeSuffix, {}};
-    f.alert.kind = "zone_crossed";
+    f.alert.kind = AlertKind::kZoneCrossed;
     f.alert.severity = Severity::kHigh;
     f.alert.extra["zone"] = c.zone_code.empty() ? std::string("inline") : c.zone_code;
     f.alert.extra["previous_fix"] = {
@@ -280,18 +258,12 @@ class PositionHandler final : public EventHandler {
 
   static void CheckNotToAttend(const Event& e, const Instrument& ins, const Condition& c,
                                std::vector<Found>* found) {
-    if (!c.place) return;
-    const double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
-    if (d > c.place->radius_m) return;
+    const std::optional<double> within = NotToAttendDistance(c, *e.location.at);
+    if (!within) return;
+    const double d = *within;
     Found f{&ins, &c, c.condition_id, {}};
-    f.alert.kind = "address_breach";
     f.alert.severity = Severity::kCritical;
-    f.alert.extra["distance_m"] = std::lround(d);
-    f.alert.summary =
-        e.person_id + " is " + RoundMetres(d) + " from " +
-        (c.place->label.empty() ? std::string("a protected address") : c.place->label) +
-        " (not to attend within " + RoundMetres(c.place->radius_m) + "; " +
-        AccuracyText(e.accuracy_m) + "), " + ins.instrument_id;
+    DescribeAddressBreach(e.person_id, d, c, ins, "", "; " + AccuracyText(e.accuracy_m), &f.alert);
     if (d + e.accuracy_m > c.place->radius_m) {
       f.alert.summary += "; marginal: within the fix accuracy of the radius";
     }
@@ -312,7 +284,7 @@ class PositionHandler final : public EventHandler {
     const double d = GeodesicDistanceMeters(*e.location.at, c.place->at);
     if (d <= c.place->radius_m) return;
     Found f{&ins, &c, c.condition_id, {}};
-    f.alert.kind = "curfew_breach";
+    f.alert.kind = AlertKind::kCurfewBreach;
     f.alert.severity = Severity::kHigh;
     f.alert.extra["distance_m"] = std::lround(d);
     f.alert.extra["window_start"] = FormatRfc3339(w.start);

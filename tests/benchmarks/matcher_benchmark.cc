@@ -350,7 +350,7 @@ uint64_t OutcomeDigest(const Engine& engine, const std::vector<Event>& events) {
     // digests from before and after that change compare.
     mix(std::to_string(out.mutations.size() + (out.last_fix ? 1 : 0)));
     for (const Alert& a : out.alerts) {
-      mix(a.kind);
+      mix(AlertKindName(a.kind));
       mix(SeverityName(a.severity));
       mix(a.summary);
       mix(a.condition_id);

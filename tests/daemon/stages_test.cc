@@ -20,6 +20,7 @@
 #include "daemon/pipeline.h"
 #include "daemon/publisher.h"
 #include "handlers/base/time_util.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
@@ -28,19 +29,7 @@ namespace {
 constexpr const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
 constexpr const char* kInGreenwich = "[-0.018494194999263,51.481203765754287]";
 
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src{"london_lad22_bgc_wgs84.geojson", ss.str(), "LAD22CD", "LAD22NM", false};
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
+using test::LondonBoroughs;
 
 InboundMessage Message(const std::string& payload) {
   InboundMessage m;
@@ -66,7 +55,7 @@ InboundMessage Check(const std::string& id, const char* at) {
                  "officer_id":"MP-PC5555","at":)" + at + "}");
 }
 
-bool HasKind(const std::vector<Alert>& alerts, const std::string& kind) {
+bool HasKind(const std::vector<Alert>& alerts, AlertKind kind) {
   for (const auto& a : alerts) {
     if (a.kind == kind) return true;
   }
@@ -203,7 +192,7 @@ class JournalTest : public ::testing::Test {
 
   static Alert FeedAlert(const std::string& summary) {
     Alert a;
-    a.kind = "feed_silent";
+    a.kind = AlertKind::kFeedSilent;
     a.severity = Severity::kCritical;
     a.summary = summary;
     AddRecipient(&a, ControlTopic("E09000023"));
@@ -322,7 +311,7 @@ TEST_F(PipelineTest, AFailedCommitLeavesEngineSeqAndPublishedAlertsAsTheyWere) {
   ASSERT_TRUE(handled.has_value());
   EXPECT_TRUE(pipeline_.stats().store_healthy);
   ASSERT_EQ(handled->size(), 1u);
-  EXPECT_TRUE(HasKind((*handled)[0].alerts, "exclusion_zone_breach"));
+  EXPECT_TRUE(HasKind((*handled)[0].alerts, AlertKind::kExclusionZoneBreach));
   EXPECT_EQ((*handled)[0].alerts.front().seq, seq_before + 1) << "no seq lost to the failure";
   EXPECT_EQ(engine_.state().breaches.count("PNC-1"), 1u);
   auto received = Received();

@@ -32,6 +32,8 @@ struct BadConfig {
   std::string toml;
   const char* must_mention;
 };
+// gtest prints a case by its name, not as bytes.
+void PrintTo(const BadConfig& c, std::ostream* os) { *os << c.name; }
 
 class ConfigErrors : public ::testing::TestWithParam<BadConfig> {};
 

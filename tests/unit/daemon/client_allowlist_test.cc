@@ -66,6 +66,8 @@ struct BadClients {
   const char* message;
 };
 
+void PrintTo(const BadClients& c, std::ostream* os) { *os << c.name; }
+
 class ClientAllowListErrors : public ::testing::TestWithParam<BadClients> {};
 
 TEST_P(ClientAllowListErrors, NameTheEntryAndField) {
@@ -85,7 +87,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadClients{"UnknownRole", Entry("X", "pilot", kKey), "client[0].role", "must be one of"},
         BadClients{"BadKey", Entry("X", "officer", "not-a-key"), "client[0].public_key",
                    "not a CURVE public key"},
-        BadClients{"MissingIdentity", "[[client]]\nrole = \"officer\"\npublic_key = \"" + kKey + "\"\n",
+        BadClients{"MissingIdentity",
+                   "[[client]]\nrole = \"officer\"\npublic_key = \"" + kKey + "\"\n",
                    "client[0].identity", "missing required key"},
         BadClients{"UnknownKey", Entry("X", "officer", kKey, "colour = \"blue\""),
                    "client[0].colour", "unknown key"},
@@ -100,7 +103,8 @@ INSTANTIATE_TEST_SUITE_P(
         BadClients{"IdentityWithTwoRoles",
                    Entry("X", "officer", kKey) + Entry("X", "administrator", NewPublicKey()),
                    "client[1].identity", "different role"},
-        BadClients{"NotClientTables", "[server]\nkey = 1\n", "server", "unknown key"}));
+        BadClients{"NotClientTables", "[server]\nkey = 1\n", "server", "unknown key"}),
+    [](const auto& info) { return std::string(info.param.name); });
 
 TEST(AccessPolicy, SocketsByRole) {
   std::string why;

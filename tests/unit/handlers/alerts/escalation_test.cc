@@ -14,7 +14,7 @@ Alert Critical() {
   Alert a;
   a.alert_id = "01J-ABC";
   a.seq = 4711;
-  a.kind = "exclusion_zone_breach";
+  a.kind = AlertKind::kExclusionZoneBreach;
   a.severity = Severity::kCritical;
   a.person_id = "PNC-79/123456X";
   a.instrument_id = "BAIL/LW/2016/0412";
@@ -100,7 +100,7 @@ TEST(EscalationTest, NoSupervisorGoesStraightToControlRoomsAtTheFirstDeadline) {
 
 TEST(EscalationTest, UnacknowledgedAlertCarriesWhatItIsAbout) {
   Alert u = MakeUnacknowledgedAlert(Critical(), 2, {"control/E09000023/", "control/E09000023/"});
-  EXPECT_EQ(u.kind, "unacknowledged");
+  EXPECT_EQ(u.kind, AlertKind::kUnacknowledged);
   EXPECT_EQ(u.severity, Severity::kCritical);
   EXPECT_EQ(u.extra.at("about_alert_id").as_string(), "01J-ABC");
   EXPECT_EQ(u.extra.at("level").as_int64(), 2);

@@ -119,7 +119,7 @@ Alert MatchedAlert() {
   a.alert_id = "01J0000000000000000000000A";
   a.seq = 17;
   a.raised_at = At("2026-03-01T10:00:01Z");
-  a.kind = "exclusion_zone_breach";
+  a.kind = AlertKind::kExclusionZoneBreach;
   a.person_id = "PNC-80/111111A";
   a.instrument_id = "BAIL-1";
   a.condition_id = "c1";

@@ -4,16 +4,14 @@
 
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-TimePoint T(const char* s) { return *ParseRfc3339(s); }
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 constexpr const char* kPerson = "PNC-79/123456X";
 
@@ -46,7 +44,8 @@ class BreachCountingTest : public ::testing::Test {
     cause.id = std::string("e-") + time;
     cause.source = "test";
     cause.time = T(time);
-    CountBreach(ctx, cause, ins ? *ins : *bail_, kPerson, T(time), "exclusion_zone_breach", &out);
+    CountBreach(ctx, cause, ins ? *ins : *bail_, kPerson, T(time), AlertKind::kExclusionZoneBreach,
+                &out);
     for (const auto& m : out.mutations) m(state_);
     return out;
   }
@@ -79,7 +78,7 @@ TEST_F(BreachCountingTest, RepeatAlertGoesToSupervisorAndOwningControlWithHistor
   Outcome out = Count("2016-03-03T10:00:00Z");
   ASSERT_EQ(out.alerts.size(), 1u);
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "repeat_breach");
+  EXPECT_EQ(a.kind, AlertKind::kRepeatBreach);
   EXPECT_EQ(a.severity, Severity::kHigh);
   EXPECT_EQ(a.person_id, kPerson);
   EXPECT_EQ(a.event_time, T("2016-03-03T10:00:00Z"));
@@ -127,9 +126,9 @@ TEST_F(BreachCountingTest, BreachesEarlierInTheSameOutcomeCount) {
   HandlerContext ctx{state_, *zones_, policy_, T("2017-01-01T00:00:00Z"), rooms_};
   Event cause;
   cause.time = T("2016-03-02T10:00:00Z");
-  CountBreach(ctx, cause, *bail_, kPerson, cause.time, "exclusion_zone_breach", &out);
+  CountBreach(ctx, cause, *bail_, kPerson, cause.time, AlertKind::kExclusionZoneBreach, &out);
   EXPECT_TRUE(out.alerts.empty());
-  CountBreach(ctx, cause, *bail_, kPerson, cause.time, "address_breach", &out);
+  CountBreach(ctx, cause, *bail_, kPerson, cause.time, AlertKind::kAddressBreach, &out);
   ASSERT_EQ(out.alerts.size(), 1u);
   EXPECT_EQ(out.alerts[0].extra.at("breach_count").as_int64(), 3);
   // Nothing changed until the mutations run.
@@ -154,40 +153,15 @@ TEST_F(BreachCountingTest, ThresholdFromPolicy) {
   EXPECT_EQ(Count("2016-03-04T10:00:00Z").alerts.size(), 1u);
 }
 
-// Through the engine: one check breaching two conditions is two breaches.
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
+// Through the engine.
+class BreachCountingEngineTest : public EngineFixture {
+ protected:
+  BreachCountingEngineTest() : EngineFixture("2016-08-13T21:00:00Z") {}
+};
 
-TEST(BreachCountingEngineTest, OneEventBreachingTwoConditionsCountsTwo) {
-  ManualClock clock(T("2016-08-13T21:00:00Z"));
-  Engine engine(clock, LondonBoroughs(), Policy{});
-  auto handle = [&](const std::string& text) {
-    DecodeOptions o;
-    o.now = clock.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    auto out = engine.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    engine.Apply(*out);
-    return *out;
-  };
-  handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
+// One check breaching two conditions is two breaches.
+TEST_F(BreachCountingEngineTest, OneEventBreachingTwoConditionsCountsTwo) {
+  Handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
     "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-79/123456X",
     "oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
     "valid_from":"2016-05-10T14:00:00Z","valid_until":null,"conditions":[
@@ -200,49 +174,36 @@ TEST(BreachCountingEngineTest, OneEventBreachingTwoConditionsCountsTwo) {
            R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555",
               "at":[-0.026769491892293,51.456018429508376]})";
   };
-  Outcome first = handle(check("k1", "2016-08-13T20:00:00Z"));
-  EXPECT_EQ(engine.state().breaches.at(kPerson).size(), 2u);
-  for (const auto& a : first.alerts) EXPECT_NE(a.kind, "repeat_breach");
+  Outcome first = Handle(check("k1", "2016-08-13T20:00:00Z"));
+  EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 2u);
+  for (const auto& a : first.alerts) EXPECT_NE(a.kind, AlertKind::kRepeatBreach);
   // Two more: the count goes 3, 4; one repeat_breach, at the third.
-  Outcome second = handle(check("k2", "2016-08-13T20:30:00Z"));
-  EXPECT_EQ(engine.state().breaches.at(kPerson).size(), 4u);
+  Outcome second = Handle(check("k2", "2016-08-13T20:30:00Z"));
+  EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 4u);
   int repeats = 0;
-  for (const auto& a : second.alerts) repeats += a.kind == "repeat_breach";
+  for (const auto& a : second.alerts) repeats += a.kind == AlertKind::kRepeatBreach;
   EXPECT_EQ(repeats, 1);
 }
 
-TEST(BreachCountingEngineTest, BreachArrestsCountTowardsRepeatBreach) {
-  ManualClock clock(T("2016-08-13T21:00:00Z"));
-  Engine engine(clock, LondonBoroughs(), Policy{});
-  auto handle = [&](const std::string& text) {
-    DecodeOptions o;
-    o.now = clock.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString();
-    auto out = engine.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    engine.Apply(*out);
-    return *out;
-  };
-  handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
+TEST_F(BreachCountingEngineTest, BreachArrestsCountTowardsRepeatBreach) {
+  Handle(R"({"type":"instrument.granted","id":"g1","source":"court","time":"2016-05-10T14:00:00Z",
     "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-79/123456X",
     "oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
     "valid_from":"2016-05-10T14:00:00Z","valid_until":null,"conditions":[]}})");
   Outcome last;
   for (int day = 1; day <= 3; ++day) {
     const std::string d = "2016-08-0" + std::to_string(day);
-    last = handle(R"({"type":"custody.arrested","id":"a)" + d + R"(","source":"custody","time":")" +
+    last = Handle(R"({"type":"custody.arrested","id":"a)" + d + R"(","source":"custody","time":")" +
                   d + R"(T10:00:00Z","person_id":"PNC-79/123456X","arresting_officer":"MP-PC7",
                   "reason":"breach"})");
-    handle(R"({"type":"custody.released","id":"r)" + d + R"(","source":"custody","time":")" + d +
+    Handle(R"({"type":"custody.released","id":"r)" + d + R"(","source":"custody","time":")" + d +
            R"(T18:00:00Z","person_id":"PNC-79/123456X","outcome":"rebailed"})");
   }
-  EXPECT_EQ(engine.state().breaches.at(kPerson).size(), 3u);
+  EXPECT_EQ(engine_.state().breaches.at(kPerson).size(), 3u);
   ASSERT_EQ(last.alerts.size(), 2u);
-  EXPECT_EQ(last.alerts[0].kind, "breach_arrest");
+  EXPECT_EQ(last.alerts[0].kind, AlertKind::kBreachArrest);
   EXPECT_EQ(last.alerts[0].extra.at("breach_count").as_int64(), 3);
-  EXPECT_EQ(last.alerts[1].kind, "repeat_breach");
+  EXPECT_EQ(last.alerts[1].kind, AlertKind::kRepeatBreach);
   EXPECT_EQ(last.alerts[1].recipients,
             (std::vector<std::string>{"officer/MP-DS0077/", "control/E09000023/"}));
 }

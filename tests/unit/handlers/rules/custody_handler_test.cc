@@ -3,34 +3,14 @@
 // tag alerts.  Injected clock, no sleeps.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
-
-TimePoint T(const char* s) { return *ParseRfc3339(s); }
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 constexpr const char* kSubject = "PNC-13/000001A";
 
@@ -93,28 +73,11 @@ std::string Tag(const std::string& type, const std::string& time, const char* ke
   return Envelope(type, time, b);
 }
 
-class CustodyTest : public ::testing::Test {
+class CustodyTest : public EngineFixture {
  protected:
-  CustodyTest() : clock_(T("2013-07-20T00:00:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Outcome Handle(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    if (!e.ok()) return {};
-    auto out = engine_.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
+  CustodyTest() : EngineFixture("2013-07-20T00:00:00Z") {}
 
   bool InCustody(const char* t) const { return engine_.state().InCustodyAt(kSubject, T(t)); }
-
-  ManualClock clock_;
-  Engine engine_;
 };
 
 bool PagesAnOfficer(const Alert& a) {
@@ -148,7 +111,7 @@ TEST_F(CustodyTest, TagEventsWhileInCustodyGoToControlAsInfoAndNeverPageTheOic) 
     Outcome out = Handle(text);
     if (text.find("custody.released") != std::string::npos) {
       ASSERT_EQ(out.alerts.size(), 1u);
-      EXPECT_EQ(out.alerts[0].kind, "custody_release");
+      EXPECT_EQ(out.alerts[0].kind, AlertKind::kCustodyRelease);
       EXPECT_EQ(out.alerts[0].extra.at("outcome").as_string(), "remanded");
       EXPECT_TRUE(out.alerts[0].in_custody);
       continue;
@@ -169,7 +132,7 @@ TEST_F(CustodyTest, TagEventsWhileInCustodyGoToControlAsInfoAndNeverPageTheOic) 
   EXPECT_FALSE(InCustody("2013-07-12T10:00:00Z"));
   Outcome after = Handle(Tag("tag.strap_tamper", "2013-07-12T11:00:00Z"));
   ASSERT_EQ(after.alerts.size(), 1u);
-  EXPECT_EQ(after.alerts[0].kind, "tag_tamper");
+  EXPECT_EQ(after.alerts[0].kind, AlertKind::kTagTamper);
   EXPECT_EQ(after.alerts[0].severity, Severity::kCritical);
   EXPECT_FALSE(after.alerts[0].in_custody);
   EXPECT_EQ(after.alerts[0].recipients,
@@ -193,7 +156,7 @@ TEST_F(CustodyTest, ArrestWithoutInstrumentIdReachesEveryOicAndSupervisor) {
   ASSERT_EQ(out.alerts.size(), 2u);
   std::map<std::string, std::vector<std::string>> by_instrument;
   for (const auto& a : out.alerts) {
-    EXPECT_EQ(a.kind, "subject_arrested");
+    EXPECT_EQ(a.kind, AlertKind::kSubjectArrested);
     EXPECT_EQ(a.severity, Severity::kMedium);
     EXPECT_EQ(a.person_id, kSubject);
     EXPECT_EQ(a.extra.at("arresting_officer").as_string(), "MP-PC9999");
@@ -215,10 +178,10 @@ TEST_F(CustodyTest, BreachArrestNamingOneInstrumentStillReachesAllAndCountsOnce)
   Handle(Grant({.id = "DVPO/LW/2013/0007", .oic = "MP-PC3333", .supervisor = "MP-PC3333"}));
   Outcome out = Handle(Arrest("2013-07-05T22:00:00Z", "breach", "BAIL/LW/2013/0100"));
   ASSERT_EQ(out.alerts.size(), 2u);
-  EXPECT_EQ(out.alerts[0].kind, "breach_arrest");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kBreachArrest);
   EXPECT_EQ(out.alerts[0].severity, Severity::kHigh);
   EXPECT_EQ(out.alerts[0].instrument_id, "BAIL/LW/2013/0100");
-  EXPECT_EQ(out.alerts[1].kind, "breach_arrest");
+  EXPECT_EQ(out.alerts[1].kind, AlertKind::kBreachArrest);
   EXPECT_EQ(out.alerts[1].instrument_id, "DVPO/LW/2013/0007");
   // OIC and supervisor the same officer: one recipient, not two.
   EXPECT_EQ(out.alerts[1].recipients, std::vector<std::string>{"officer/MP-PC3333/"});
@@ -246,7 +209,7 @@ TEST_F(CustodyTest, ReleaseReachesOicAndSafetyContactsWithOutcomeAndInstruments)
   Outcome out = Handle(Release("2013-07-06T15:00:00Z", "charged_bailed"));
   ASSERT_EQ(out.alerts.size(), 2u);
   const Alert& bail = out.alerts[0];
-  EXPECT_EQ(bail.kind, "custody_release");
+  EXPECT_EQ(bail.kind, AlertKind::kCustodyRelease);
   EXPECT_EQ(bail.severity, Severity::kMedium);
   EXPECT_FALSE(bail.in_custody);
   EXPECT_EQ(bail.instrument_id, "BAIL/LW/2013/0100");

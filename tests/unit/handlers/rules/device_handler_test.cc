@@ -2,38 +2,16 @@
 // 4.1, 5.4, 6.3), and the unmatched_tag_event helper.  Injected clock, no sleeps.
 #include <gtest/gtest.h>
 
-#include <fstream>
-#include <sstream>
-
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
 #include "handlers/rules/device_alerts.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
-TimePoint T(const char* s) { return *ParseRfc3339(s); }
-
-// Lewisham 014 MSOA population-weighted centroid (ONS).
-constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
 constexpr const char* kSubject = "PNC-79/123456X";
 
 std::string Grant(const std::string& id, const std::string& oic, const std::string& control,
@@ -55,26 +33,9 @@ std::string Tag(const std::string& type, const std::string& extra = "",
          (extra.empty() ? "" : "," + extra) + "}";
 }
 
-class DeviceTest : public ::testing::Test {
+class DeviceTest : public EngineFixture {
  protected:
-  DeviceTest() : clock_(T("2016-08-13T20:01:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Outcome Handle(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    if (!e.ok()) return {};
-    auto out = engine_.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
-
-  ManualClock clock_;
-  Engine engine_;
+  DeviceTest() : EngineFixture("2016-08-13T20:01:00Z") {}
 };
 
 TEST_F(DeviceTest, StrapTamperIsCriticalToEveryOicAndOwningControl) {
@@ -82,7 +43,7 @@ TEST_F(DeviceTest, StrapTamperIsCriticalToEveryOicAndOwningControl) {
   Handle(Grant("DVPO/2", "MP-PC2", "E09000011"));
   Outcome out = Handle(Tag("tag.strap_tamper"));
   ASSERT_EQ(out.alerts.size(), 2u);
-  EXPECT_EQ(out.alerts[0].kind, "tag_tamper");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kTagTamper);
   EXPECT_EQ(out.alerts[0].severity, Severity::kCritical);
   EXPECT_EQ(out.alerts[0].instrument_id, "BAIL/1");
   EXPECT_EQ(out.alerts[0].recipients,
@@ -111,7 +72,7 @@ TEST_F(DeviceTest, SeveritiesFollowTheSpecAndNonCriticalGoToTheOicOnly) {
   for (const auto& c : cases) {
     Outcome out = Handle(Tag(c.type, c.extra));
     ASSERT_EQ(out.alerts.size(), 1u) << c.type << " " << c.extra;
-    EXPECT_EQ(out.alerts[0].kind, c.kind) << c.extra;
+    EXPECT_EQ(AlertKindName(out.alerts[0].kind), c.kind) << c.extra;
     EXPECT_EQ(out.alerts[0].severity, c.severity) << c.extra;
     EXPECT_EQ(out.alerts[0].recipients, std::vector<std::string>{"officer/MP-PC1/"}) << c.extra;
   }
@@ -130,7 +91,7 @@ TEST_F(DeviceTest, NoInstrumentInForceRaisesUnmatchedTagEventToEveryControlRoom)
   Outcome out = Handle(Tag("tag.battery", R"("level":"low")"));
   ASSERT_EQ(out.alerts.size(), 1u);
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "unmatched_tag_event");
+  EXPECT_EQ(a.kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_EQ(a.severity, Severity::kMedium);
   EXPECT_EQ(a.person_id, kSubject);
   EXPECT_EQ(a.extra.at("event_type").as_string(), "tag.battery");
@@ -154,7 +115,7 @@ TEST_F(DeviceTest, UnmatchedHelperUsesTheAreaControlRoomWhenTheEventHasALocation
   e.device_id = "EM-1";
   e.location.at = GeoPoint(kLewishamLon, kLewishamLat);
   Alert located = MakeUnmatchedTagAlert(ctx, e);
-  EXPECT_EQ(located.kind, "unmatched_tag_event");
+  EXPECT_EQ(located.kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_EQ(located.recipients, std::vector<std::string>{"control/E09000023/"});
   EXPECT_EQ(located.location_areas, std::vector<std::string>{"E09000023"});
   EXPECT_EQ(located.caused_by_id, "p1");
@@ -172,7 +133,7 @@ TEST_F(DeviceTest, CustodyTurnsAlertsIntoInfoForTheOwningControlOnly) {
              "person_id":"PNC-79/123456X","arresting_officer":"MP-PC7","reason":"offence"})");
   Outcome out = Handle(Tag("tag.strap_tamper"));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "tag_tamper");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kTagTamper);
   EXPECT_EQ(out.alerts[0].severity, Severity::kInfo);
   EXPECT_TRUE(out.alerts[0].in_custody);
   EXPECT_EQ(out.alerts[0].recipients, std::vector<std::string>{"control/E09000023/"});

@@ -4,11 +4,12 @@
 
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-TimePoint T(const char* s) { return *ParseRfc3339(s); }
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 
 std::string Instrument(const std::string& type, const std::string& time,
                        const std::string& valid_until) {
@@ -21,10 +22,11 @@ std::string Instrument(const std::string& type, const std::string& time,
          valid_until + R"(,"conditions":[]}})";
 }
 
-class ExpiryTest : public ::testing::Test {
+class ExpiryTest : public EngineFixture {
  protected:
-  ExpiryTest() : clock_(T("2016-05-10T14:00:00Z")), engine_(clock_, *ZoneIndex::Build({}), {}) {}
+  ExpiryTest() : EngineFixture("2016-05-10T14:00:00Z", *ZoneIndex::Build({})) {}
 
+  // Unlike EngineFixture::Handle, moves the clock to the event's time first.
   void Handle(const std::string& text) {
     DecodeOptions o;
     o.now = T("2100-01-01T00:00:00Z");  // events here are handled as they happen
@@ -46,9 +48,6 @@ class ExpiryTest : public ::testing::Test {
     engine_.Apply(*out);
     return out->alerts;
   }
-
-  ManualClock clock_;
-  Engine engine_;
 };
 
 TEST_F(ExpiryTest, WarnsOnceFromTwentyFourHoursBeforeValidUntil) {
@@ -58,7 +57,7 @@ TEST_F(ExpiryTest, WarnsOnceFromTwentyFourHoursBeforeValidUntil) {
   std::vector<Alert> alerts = TickAt("2016-07-14T09:00:00Z");
   ASSERT_EQ(alerts.size(), 1u);
   const Alert& a = alerts[0];
-  EXPECT_EQ(a.kind, "instrument_expiring");
+  EXPECT_EQ(a.kind, AlertKind::kInstrumentExpiring);
   EXPECT_EQ(a.severity, Severity::kMedium);
   EXPECT_EQ(a.instrument_id, "BAIL/LW/2016/0412");
   EXPECT_EQ(a.person_id, "PNC-79/123456X");

@@ -2,44 +2,20 @@
 // exclusion zones and addresses at the incident's location, recipients.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
+
 constexpr char kSubject[] = "PNC-79/123456X";
 constexpr char kProtected[] = "PNC-72/654321Y";
 constexpr char kBystander[] = "PNC-90/111111A";
-constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
-constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.481203765754287;
-
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
-
-TimePoint T(const std::string& s) {
-  auto t = ParseRfc3339(s);
-  EXPECT_TRUE(t.has_value()) << s;
-  return t.value_or(TimePoint{});
-}
 
 std::string Grant(const std::string& conditions, const std::string& owning_control = "E09000011") {
   return R"({"type":"instrument.granted","id":"g1","source":"custody-lewisham",
@@ -74,36 +50,18 @@ std::string At(double lon, double lat) {
 
 const char* kNoContact = R"([{"condition_id":"c3","kind":"no_contact","person":"PNC-72/654321Y"}])";
 
-class IncidentHandlerTest : public ::testing::Test {
+class IncidentHandlerTest : public EngineFixture {
  protected:
-  IncidentHandlerTest()
-      : clock_(T("2016-08-13T21:00:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Outcome Handle(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    if (!e.ok()) return {};
-    auto out = engine_.Decide(*e);
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
+  IncidentHandlerTest() : EngineFixture("2016-08-13T21:00:00Z") {}
 
   // The breach alerts of `out` (a repeat_breach from counting is another engineer's concern).
   static std::vector<Alert> Breaches(const Outcome& out) {
     std::vector<Alert> v;
     for (const auto& a : out.alerts) {
-      if (a.kind != "repeat_breach") v.push_back(a);
+      if (a.kind != AlertKind::kRepeatBreach) v.push_back(a);
     }
     return v;
   }
-
-  ManualClock clock_;
-  Engine engine_;
 };
 
 TEST_F(IncidentHandlerTest, NoContactBreachedWhenBothAreInTheIncident) {
@@ -112,7 +70,7 @@ TEST_F(IncidentHandlerTest, NoContactBreachedWhenBothAreInTheIncident) {
       Handle(Incident({kBystander, kSubject, kProtected}, At(kGreenwichLon, kGreenwichLat)));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "no_contact_breach");
+  EXPECT_EQ(a.kind, AlertKind::kNoContactBreach);
   EXPECT_EQ(a.severity, Severity::kCritical);
   EXPECT_EQ(a.person_id, kSubject);
   EXPECT_EQ(a.instrument_id, "DVPO/LW/2016/0007");
@@ -160,7 +118,7 @@ TEST_F(IncidentHandlerTest, ExclusionZoneAtTheIncidentLocation) {
   Outcome out = Handle(Incident({kSubject}, At(kLewishamLon, kLewishamLat)));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "exclusion_zone_breach");
+  EXPECT_EQ(a.kind, AlertKind::kExclusionZoneBreach);
   EXPECT_EQ(a.severity, Severity::kCritical);
   EXPECT_EQ(a.recipients, (std::vector<std::string>{"officer/MP-PC1234/", "officer/MP-PC5555/",
                                                     "control/E09000023/", "control/E09000011/"}));
@@ -170,13 +128,13 @@ TEST_F(IncidentHandlerTest, ExclusionZoneAtTheIncidentLocation) {
   // Named by area only.
   Outcome by_area = Handle(Incident({kSubject}, R"("area":"E09000023")"));
   ASSERT_EQ(by_area.alerts.size(), 1u);
-  EXPECT_EQ(by_area.alerts[0].kind, "exclusion_zone_breach");
+  EXPECT_EQ(by_area.alerts[0].kind, AlertKind::kExclusionZoneBreach);
 
   // At the protected address (inside Lewisham too): both conditions.
   auto home = Breaches(Handle(Incident({kSubject}, At(-0.0205, 51.4457))));
   ASSERT_EQ(home.size(), 2u);
-  EXPECT_EQ(home[0].kind, "exclusion_zone_breach");
-  EXPECT_EQ(home[1].kind, "address_breach");
+  EXPECT_EQ(home[0].kind, AlertKind::kExclusionZoneBreach);
+  EXPECT_EQ(home[1].kind, AlertKind::kAddressBreach);
 
   // Outside: nothing; and someone else in the zone is not the subject.
   EXPECT_TRUE(Handle(Incident({kSubject}, At(kGreenwichLon, kGreenwichLat))).alerts.empty());

@@ -3,48 +3,23 @@
 // conditions in force at the fix's time, custody inhibition.  Injected clock.
 #include <gtest/gtest.h>
 
-#include <fstream>
 #include <sstream>
 
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
+using namespace test;  // the shared handler-test fixture (engine_fixture.h)
+
 using std::chrono::seconds;
 
 constexpr char kPerson[] = "PNC-79/123456X";
-// Lewisham 014 MSOA centroid (inside Lewisham), Greenwich 035 (outside it).
-constexpr double kLewishamLon = -0.026769491892293, kLewishamLat = 51.456018429508376;
-constexpr double kGreenwichLon = -0.018494194999263, kGreenwichLat = 51.481203765754287;
 // West (Southwark) and east (Greenwich) of Lewisham on the same parallel: the
 // straight segment between them crosses Lewisham.
 constexpr double kWestLon = -0.065, kEastLon = 0.03, kAcrossLat = 51.45;
-
-std::shared_ptr<const ZoneIndex> LondonBoroughs() {
-  static std::shared_ptr<const ZoneIndex> zones = [] {
-    std::ifstream in(std::string(BREACHWATCH_SOURCE_DIR) +
-                     "/config/zones/london_lad22_bgc_wgs84.geojson");
-    std::stringstream ss;
-    ss << in.rdbuf();
-    ZoneSetSource src;
-    src.name = "london_lad22_bgc_wgs84.geojson";
-    src.geojson_text = ss.str();
-    src.code_property = "LAD22CD";
-    src.name_property = "LAD22NM";
-    auto built = ZoneIndex::Build({src});
-    EXPECT_TRUE(built.ok()) << built.status().ToString();
-    return *built;
-  }();
-  return zones;
-}
-
-TimePoint T(const std::string& s) {
-  auto t = ParseRfc3339(s);
-  EXPECT_TRUE(t.has_value()) << s;
-  return t.value_or(TimePoint{});
-}
 
 std::string Grant(const std::string& type, const std::string& time, const std::string& conditions,
                   const std::string& valid_until = "null",
@@ -83,30 +58,12 @@ const char* kCurfew = R"([{"condition_id":"c4","kind":"curfew",
     "windows":[{"days":["mon","tue","wed","thu","fri","sat","sun"],"start":"19:00","end":"07:00"}],
     "tz":"Europe/London","grace_min":5}])";
 
-class PositionHandlerTest : public ::testing::Test {
+class PositionHandlerTest : public EngineFixture {
  protected:
-  PositionHandlerTest()
-      : clock_(T("2016-08-13T21:00:00Z")), engine_(clock_, LondonBoroughs(), Policy{}) {}
-
-  Event Decode(const std::string& text) {
-    DecodeOptions o;
-    o.now = clock_.Now();
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    EXPECT_TRUE(e.ok()) << e.status().ToString() << "\n" << text;
-    return e.ok() ? *e : Event{};
-  }
-
-  Outcome Handle(const std::string& text) {
-    auto out = engine_.Decide(Decode(text));
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return *out;
-  }
+  PositionHandlerTest() : EngineFixture("2016-08-13T21:00:00Z") {}
 
   // Alerts of `kind` in `out` (repeat_breach alerts from counting are ignored).
-  static std::vector<Alert> Of(const Outcome& out, const std::string& kind) {
+  static std::vector<Alert> Of(const Outcome& out, AlertKind kind) {
     std::vector<Alert> v;
     for (const auto& a : out.alerts) {
       if (a.kind == kind) v.push_back(a);
@@ -126,9 +83,6 @@ class PositionHandlerTest : public ::testing::Test {
     auto it = engine_.state().breaches.find(kPerson);
     return it == engine_.state().breaches.end() ? 0 : it->second.size();
   }
-
-  ManualClock clock_;
-  Engine engine_;
 };
 
 struct ConditionCase {
@@ -217,7 +171,7 @@ TEST_F(PositionHandlerTest, EachConditionKindBreachingAndNot) {
     }
     ASSERT_EQ(out.alerts.size(), 1u) << out.note;
     const Alert& a = out.alerts[0];
-    EXPECT_EQ(a.kind, c.kind);
+    EXPECT_STREQ(AlertKindName(a.kind), c.kind);
     EXPECT_EQ(a.severity, c.severity);
     EXPECT_EQ(a.recipients, c.recipients);
     EXPECT_EQ(a.person_id, kPerson);
@@ -265,7 +219,7 @@ TEST_F(PositionHandlerTest, CurfewGraceAndWindowAtTheFixTime) {
   EXPECT_TRUE(Handle(Fix("2016-08-13T18:04:59Z", kLewishamLon, kLewishamLat)).alerts.empty());
   Outcome out = Handle(Fix("2016-08-13T18:05:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "curfew_breach");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kCurfewBreach);
   EXPECT_EQ(out.alerts[0].extra.at("window_start").as_string(), "2016-08-13T18:00:00Z");
   EXPECT_EQ(out.alerts[0].extra.at("window_end").as_string(), "2016-08-14T06:00:00Z");
   EXPECT_NE(out.alerts[0].summary.find("daily 19:00-07:00 Europe/London"), std::string::npos)
@@ -319,7 +273,7 @@ TEST_F(PositionHandlerTest, JumpOverAZoneBetweenCloseFixesIsAZoneCrossing) {
   Outcome out = Handle(Fix("2016-08-13T20:31:00Z", kEastLon, kAcrossLat, 15));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "zone_crossed");
+  EXPECT_EQ(a.kind, AlertKind::kZoneCrossed);
   EXPECT_EQ(a.severity, Severity::kHigh);
   EXPECT_EQ(a.condition_id, "c1");
   EXPECT_EQ(a.recipients, std::vector<std::string>{"officer/MP-PC1234/"});
@@ -331,10 +285,10 @@ TEST_F(PositionHandlerTest, JumpOverAZoneBetweenCloseFixesIsAZoneCrossing) {
   // Going back across a minute later is the same crossing episode...
   EXPECT_TRUE(Handle(Fix("2016-08-13T20:32:00Z", kWestLon, kAcrossLat)).alerts.empty());
   // ...and a fix inside the zone is a breach of its own.
-  EXPECT_EQ(
-      Of(Handle(Fix("2016-08-13T20:33:00Z", kLewishamLon, kLewishamLat)), "exclusion_zone_breach")
-          .size(),
-      1u);
+  EXPECT_EQ(Of(Handle(Fix("2016-08-13T20:33:00Z", kLewishamLon, kLewishamLat)),
+               AlertKind::kExclusionZoneBreach)
+                .size(),
+            1u);
 }
 
 TEST_F(PositionHandlerTest, CrossingDuringAnOpenPresenceEpisodeIsThatPresence) {
@@ -365,8 +319,9 @@ TEST_F(PositionHandlerTest, OutOfOrderFixNeitherCrossesNorMovesTheLastFixBack) {
   EXPECT_EQ(last.time, T("2016-08-13T20:31:00Z"));
   EXPECT_DOUBLE_EQ(last.at.x(), kWestLon);
   // The next fix in order crosses from the real last fix.
-  EXPECT_EQ(Of(Handle(Fix("2016-08-13T20:32:00Z", kEastLon, kAcrossLat)), "zone_crossed").size(),
-            1u);
+  EXPECT_EQ(
+      Of(Handle(Fix("2016-08-13T20:32:00Z", kEastLon, kAcrossLat)), AlertKind::kZoneCrossed).size(),
+      1u);
 }
 
 TEST_F(PositionHandlerTest, LateFixIsStillAlertedAndMarkedLate) {
@@ -386,25 +341,25 @@ TEST_F(PositionHandlerTest, ConditionsInForceAtTheFixTime) {
   // Midday, in Lewisham: before the variation a breach, after it nothing.
   Outcome before = Handle(Fix("2016-08-09T12:00:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(before.alerts.size(), 1u);
-  EXPECT_EQ(before.alerts[0].kind, "exclusion_zone_breach");
+  EXPECT_EQ(before.alerts[0].kind, AlertKind::kExclusionZoneBreach);
   EXPECT_TRUE(before.alerts[0].late);
   EXPECT_TRUE(Handle(Fix("2016-08-11T12:00:00Z", kLewishamLon, kLewishamLat)).alerts.empty());
   // At night after the variation: the curfew applies.
   Outcome night = Handle(Fix("2016-08-11T22:00:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(night.alerts.size(), 1u);
-  EXPECT_EQ(night.alerts[0].kind, "curfew_breach");
+  EXPECT_EQ(night.alerts[0].kind, AlertKind::kCurfewBreach);
   // After valid_until nothing is in force: the fix is monitoring data without
   // conditions, which the control room hears about.
   Outcome expired = Handle(Fix("2016-09-01T22:00:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(expired.alerts.size(), 1u);
-  EXPECT_EQ(expired.alerts[0].kind, "unmatched_tag_event");
+  EXPECT_EQ(expired.alerts[0].kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_NE(expired.note.find("no instrument in force"), std::string::npos) << expired.note;
 }
 
 TEST_F(PositionHandlerTest, PersonWithoutInstrumentRaisesOneUnmatchedTagEventPerRun) {
   Outcome out = Handle(Fix("2016-08-13T20:30:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "unmatched_tag_event");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_NE(out.note.find("no instrument in force"), std::string::npos) << out.note;
   EXPECT_EQ(engine_.state().last_fix.at(kPerson).time, T("2016-08-13T20:30:00Z"));
   // The next fix a minute later belongs to the same run: no second alert.
@@ -435,7 +390,7 @@ TEST_F(PositionHandlerTest, InCustodyBreachGoesToOwningControlAsInfo) {
   Outcome out = Handle(Fix("2016-08-13T20:30:00Z", kLewishamLon, kLewishamLat));
   ASSERT_EQ(out.alerts.size(), 1u);
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "exclusion_zone_breach");
+  EXPECT_EQ(a.kind, AlertKind::kExclusionZoneBreach);
   EXPECT_EQ(a.severity, Severity::kInfo);
   EXPECT_TRUE(a.in_custody);
   EXPECT_EQ(a.recipients, std::vector<std::string>{"control/E09000011/"});
@@ -463,7 +418,7 @@ TEST_F(PositionHandlerTest, CurfewViolationStartInsideWindow) {
   Outcome out = Handle(CurfewViolation("2016-08-13T20:30:00Z", "start"));
   ASSERT_EQ(out.alerts.size(), 1u) << out.note;
   const Alert& a = out.alerts[0];
-  EXPECT_EQ(a.kind, "curfew_breach");
+  EXPECT_EQ(a.kind, AlertKind::kCurfewBreach);
   EXPECT_EQ(a.severity, Severity::kHigh);
   EXPECT_EQ(a.condition_id, "c4");
   EXPECT_EQ(a.recipients, std::vector<std::string>{"officer/MP-PC1234/"});
@@ -489,7 +444,7 @@ TEST_F(PositionHandlerTest, CurfewViolationInCustodyIsInfoToControl) {
 TEST_F(PositionHandlerTest, CurfewViolationWithoutInstrumentIsAnUnmatchedTagEvent) {
   Outcome out = Handle(CurfewViolation("2016-08-13T20:30:00Z", "start"));
   ASSERT_EQ(out.alerts.size(), 1u);
-  EXPECT_EQ(out.alerts[0].kind, "unmatched_tag_event");
+  EXPECT_EQ(out.alerts[0].kind, AlertKind::kUnmatchedTagEvent);
   EXPECT_NE(out.note.find("no instrument in force"), std::string::npos) << out.note;
 }
 

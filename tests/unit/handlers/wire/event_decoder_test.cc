@@ -64,6 +64,8 @@ struct BadCase {
   const char* field;
 };
 
+void PrintTo(const BadCase& c, std::ostream* os) { *os << c.name; }
+
 class EventDecoderRejects : public ::testing::TestWithParam<BadCase> {};
 
 TEST_P(EventDecoderRejects, WithReasonAndField) {
