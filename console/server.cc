@@ -549,6 +549,10 @@ struct ConsoleServer::Impl {
         return DaemonError(req, alert.status());
       }
       json::object request{{"alert_id", alert_id}};
+      // A control-room user acts for the control room that received the alert.
+      if (std::string room = ControlIdReceiving(s.user, *alert); !room.empty()) {
+        request["control_id"] = room;
+      }
       std::string reason = "acknowledged from the control-room console";
       if (!ack) {
         const std::string outcome = Field(*body, "outcome");

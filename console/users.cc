@@ -55,6 +55,18 @@ bool MaySeeAlert(const User& user, const boost::json::object& alert) {
   return false;
 }
 
+std::string ControlIdReceiving(const User& user, const boost::json::object& alert) {
+  if (user.role != Role::kControlRoom) return "";
+  const auto* recipients = alert.if_contains("recipients");
+  if (!recipients || !recipients->is_array()) return "";
+  for (const auto& id : user.control_ids) {
+    for (const auto& r : recipients->get_array()) {
+      if (r.is_string() && r.get_string() == "control/" + id + "/") return id;
+    }
+  }
+  return "";
+}
+
 bool InitSodium() { return sodium_init() >= 0; }
 
 Result<std::string> HashPassword(const std::string& password) {

@@ -44,6 +44,10 @@ bool MayUse(const User& user, Area area);
 
 // True when `alert` (a payload with `recipients`) is one this user may see.
 bool MaySeeAlert(const User& user, const boost::json::object& alert);
+// The first of a control-room user's control_ids that `alert` was sent to, else "": sent as the
+// control_id of alert.ack / alert.resolve, so the daemon lets the user act for that control room
+// (daemon/access_policy.h ActorTopics).
+std::string ControlIdReceiving(const User& user, const boost::json::object& alert);
 
 // Must be called once before hashing or verifying; false when libsodium cannot start.
 bool InitSodium();

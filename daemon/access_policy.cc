@@ -98,4 +98,25 @@ bool MaySeeAlert(const ClientEntry& c, const std::vector<std::string>& recipient
   return false;
 }
 
+std::vector<std::string> ActorTopics(const ClientEntry* client, const std::string& officer_id,
+                                     const std::string& acting_for,
+                                     const std::string& control_id) {
+  std::vector<std::string> topics;
+  auto named = [&topics](const std::string& id) {
+    if (id.empty()) return;
+    topics.push_back(OfficerTopic(id));
+    topics.push_back(ControlTopic(id));
+  };
+  if (client == nullptr) {
+    named(officer_id);
+  } else if (client->role != ClientRole::kAdministrator) {
+    topics = OwnTopics(*client);
+  }
+  named(acting_for);
+  if (!control_id.empty() && (client == nullptr || client->role == ClientRole::kAdministrator)) {
+    topics.push_back(ControlTopic(control_id));
+  }
+  return topics;
+}
+
 }  // namespace bw

@@ -47,4 +47,19 @@ bool MaySubscribe(const ClientEntry& client, std::string_view topic);
 // alerts.open).
 bool MaySeeAlert(const ClientEntry& client, const std::vector<std::string>& recipients);
 
+// The recipient topics an actor answers for when it acknowledges or resolves an alert
+// (handlers/alerts/alert_authority.h decides with them).  `client` is the authenticated client
+// (mode curve), or null in mode none, where nobody is authenticated and the claimed officer_id
+// is taken at its word: "officer/<id>/" and "control/<id>/" (a control room's console user is
+// named after its control room).  An officer answers for its own topic, a control room for its
+// control_ids; a client acting for someone (`acting_for`, set by MayRequest) answers for them
+// too.  An administrator answers for nobody but whom it acts for: it runs the system and is not
+// in an alert's chain of command.  `control_id` (the request's optional field: the control room
+// a console user acts for) adds "control/<control_id>/" where the requester may assert it: in
+// mode none, and for an administrator key (the console, which checks its users' control rooms
+// itself); a control-room key answers for its own control_ids only.
+std::vector<std::string> ActorTopics(const ClientEntry* client, const std::string& officer_id,
+                                     const std::string& acting_for,
+                                     const std::string& control_id = "");
+
 }  // namespace bw

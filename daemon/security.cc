@@ -352,6 +352,17 @@ bool Security::AdmitSubscription(zmq::message_t& message, const std::string& top
   return false;
 }
 
+std::vector<std::string> Security::ActorTopics(const std::string& user_id,
+                                               const std::string& officer_id,
+                                               const std::string& acting_for,
+                                               const std::string& control_id) const {
+  if (!curve()) return bw::ActorTopics(nullptr, officer_id, acting_for, control_id);
+  auto clients = zap_ ? zap_->allowlist() : nullptr;  // held while the entry is read
+  const ClientEntry* client = clients ? clients->FindByIdentity(user_id) : nullptr;
+  if (client == nullptr) return {};
+  return bw::ActorTopics(client, officer_id, acting_for, control_id);
+}
+
 const ClientEntry* Security::FindClient(const std::string& user_id) const {
   auto clients = zap_ ? zap_->allowlist() : nullptr;
   return clients ? clients->FindByIdentity(user_id) : nullptr;

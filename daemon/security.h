@@ -66,6 +66,12 @@ class Security {
   [[nodiscard]] Status AuthoriseControl(const std::string& op,
                                         const std::string& claimed_officer_id,
                                         const std::string& user_id, std::string* acting_for);
+  // The recipient topics the requester answers for when acknowledging or resolving an alert
+  // (access_policy.h ActorTopics): from the authenticated client in mode curve, from the claimed
+  // `officer_id` in mode none.
+  std::vector<std::string> ActorTopics(const std::string& user_id, const std::string& officer_id,
+                                       const std::string& acting_for,
+                                       const std::string& control_id) const;
   // Drops from an alerts.since / alerts.open reply the alerts `user_id` may not see.
   void FilterVisibleAlerts(const std::string& user_id, boost::json::object* reply) const;
   // XPUB_MANUAL gate: may the sender of `message` receive `topic`?  Refusals are audited.

@@ -31,7 +31,8 @@ console_password=breachwatch-demo
 echo "== starting breachwatch-console (log in $state/console.log)"
 printf '%s\n' "$console_password" |
   "$root/build/console/breachwatch-console" hash-password --username "$console_user" \
-    --identity MP-DEMO-CONTROL --role administrator >"$state/console-users.toml"
+    --identity CR-LEWISHAM --role control_room --control-id E09000023 \
+    >"$state/console-users.toml"
 cat >"$state/console.toml" <<EOF
 [http]
 listen = "127.0.0.1:$console_port"

@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "daemon/control/control_server.h"
+#include "handlers/alerts/alert_authority.h"
 #include "handlers/base/time_util.h"
 
 namespace bw {
@@ -75,19 +76,46 @@ ControlServer::OpResult ControlServer::OpAlertsOpen(const ControlRequest& req, O
   return o;
 }
 
-Result<AlertState> ControlServer::AlertToChange(const std::string& alert_id, OpWork* work) {
+Result<AlertState> ControlServer::AlertToChange(const ControlRequest& req, OpWork* work) {
+  const std::string& alert_id = req.alert_id;
   work->audit->subjects = alert_id;
   auto current = s_.store.GetAlert(alert_id);
   if (!current.ok()) return current.status();
   if (!*current) return Status::NotFound("no alert \"" + alert_id + "\"");
   work->audit->subjects = PersonOfAlert(**current);
   work->audit->detail = "alert " + alert_id;
+  if (!req.control_id.empty()) work->audit->detail += " for control room " + req.control_id;
+  // Only a recipient, the instrument's supervisor or a control room that received it may ack or
+  // resolve (handlers/alerts/alert_authority.h); the refusal is audited by the envelope.
+  boost::json::error_code ec;
+  auto payload = boost::json::parse((*current)->payload, ec);
+  Result<Alert> alert = !ec && payload.is_object()
+                            ? AlertFromJson(payload.get_object())
+                            : Result<Alert>(Status::Internal("stored alert " + alert_id +
+                                                             " is not a JSON object"));
+  if (!alert.ok()) return alert.status();
+  AlertChangeContext ctx;
+  ctx.escalation_level = (*current)->escalation_level;
+  if (const auto* versions = s_.engine.state().instruments.VersionsOf(alert->instrument_id)) {
+    for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+      if (it->instrument) {
+        ctx.supervisor = it->instrument->supervisor;
+        ctx.owning_control = it->instrument->owning_control;
+        break;
+      }
+    }
+  }
+  if (!MayChangeAlert(*alert, ctx, work->actor_topics)) {
+    return Status::Forbidden("only a recipient of alert " + alert_id +
+                             ", the supervisor of its instrument or a control room that received "
+                             "it may acknowledge or resolve it");
+  }
   return **current;
 }
 
 ControlServer::OpResult ControlServer::OpAlertAck(const ControlRequest& req, OpWork* work) {
   const std::string& id = req.alert_id;
-  auto current = AlertToChange(id, work);
+  auto current = AlertToChange(req, work);
   if (!current.ok()) return current.status();
   AlertUpdate u;
   u.kind = AlertUpdate::Kind::kAck;
@@ -101,7 +129,7 @@ ControlServer::OpResult ControlServer::OpAlertAck(const ControlRequest& req, OpW
 
 ControlServer::OpResult ControlServer::OpAlertResolve(const ControlRequest& req, OpWork* work) {
   const std::string& id = req.alert_id;
-  auto current = AlertToChange(id, work);
+  auto current = AlertToChange(req, work);
   if (!current.ok()) return current.status();
   if (current->resolved_at) {
     return Status::BadInput(
@@ -109,7 +137,7 @@ ControlServer::OpResult ControlServer::OpAlertResolve(const ControlRequest& req,
         "alert already resolved as \"" + current->outcome + "\" by " + current->resolved_by,
         "conflict");
   }
-  work->audit->detail = "alert " + id + " outcome " + req.outcome;
+  work->audit->detail += " outcome " + req.outcome;
   AlertUpdate u;
   u.kind = AlertUpdate::Kind::kResolve;
   u.alert_id = id;

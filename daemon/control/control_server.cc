@@ -173,6 +173,9 @@ std::string ControlServer::Handle(const std::string& op, const std::string& body
   }
   if (!decoded.ok()) return Finish({}, decoded.status(), &work);
   const ControlRequest& req = *decoded;
+  work.actor_topics =
+      s_.security.ActorTopics(user_id, who.officer_id, acting_for, req.control_id);
+
   switch (req.op) {
     case ControlOp::kAlertAck:
     case ControlOp::kAlertResolve:

@@ -71,6 +71,9 @@ class ControlServer {
     bool answer_without_audit = false;
     // A control room or administrator acting for an officer (mode curve): that officer.
     std::string acting_for;
+    // The recipient topics the requester answers for (Security::ActorTopics): who may ack or
+    // resolve an alert is decided with them (handlers/alerts/alert_authority.h).
+    std::vector<std::string> actor_topics;
   };
   using OpResult = Result<boost::json::object>;
 
@@ -92,7 +95,7 @@ class ControlServer {
   OpResult OpAlertResolve(const ControlRequest& req, OpWork* work);
   OpResult OpEventSubmit(const ControlRequest& req, OpWork* work);
   // The alert an ack or resolve names, with the audit row's subjects set; NotFound when none.
-  Result<AlertState> AlertToChange(const std::string& alert_id, OpWork* work);
+  Result<AlertState> AlertToChange(const ControlRequest& req, OpWork* work);
   // The reply of alert.ack / alert.resolve, read back once the update is committed.
   OpResult AlertAfterUpdate(const std::string& alert_id);
 

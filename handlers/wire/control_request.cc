@@ -100,11 +100,18 @@ Status DecodeFields(const boost::json::object& o, ControlRequest* r) {
       }
       return Status::Ok();
     }
-    case ControlOp::kAlertAck:
+    case ControlOp::kAlertAck: {
       BW_ASSIGN_OR_RETURN(r->alert_id, json::GetString(o, "", "alert_id"));
+      std::optional<std::string> control_id;
+      BW_ASSIGN_OR_RETURN(control_id, json::GetOptionalString(o, "", "control_id"));
+      r->control_id = control_id.value_or("");
       return Status::Ok();
+    }
     case ControlOp::kAlertResolve: {
       BW_ASSIGN_OR_RETURN(r->alert_id, json::GetString(o, "", "alert_id"));
+      std::optional<std::string> control_id;
+      BW_ASSIGN_OR_RETURN(control_id, json::GetOptionalString(o, "", "control_id"));
+      r->control_id = control_id.value_or("");
       BW_ASSIGN_OR_RETURN(r->outcome, json::GetString(o, "", "outcome"));
       std::optional<std::string> note;
       BW_ASSIGN_OR_RETURN(note, json::GetOptionalString(o, "", "note"));

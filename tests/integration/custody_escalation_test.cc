@@ -684,14 +684,17 @@ TEST(Escalation, UnacknowledgedGoesToSupervisorThenControlRoomsOnTimeAcrossKillN
   EXPECT_EQ(resolved.at("alert").at("outcome").as_string(), "arrested");
   auto open_now = OpenIds(d);
   EXPECT_EQ(std::count(open_now.begin(), open_now.end(), unacked_id), 0);
-  auto twice = d.Call("alert.resolve", {{"alert_id", unacked_id}, {"outcome", "warned"}});
+  auto twice = d.Call("alert.resolve",
+                      {{"alert_id", unacked_id}, {"outcome", "warned"}, {"officer_id", "MP-PC1234"}});
   EXPECT_FALSE(twice.at("ok").as_bool()) << "an outcome is recorded once";
   EXPECT_EQ(ErrorCodeOf(twice), "bad_request") << boost::json::serialize(twice);
 
-  // Record an outcome for everything else: the report is then empty.
+  // Record an outcome for everything else (as the supervisor, who may for every alert of the
+  // instruments): the report is then empty.
   for (const auto& id : OpenIds(d)) {
     auto r =
         d.Call("alert.resolve", {{"alert_id", id},
+                                 {"officer_id", "MP-DS0077"},
                                  {"outcome", "no_action"},
                                  {"note", "escalation of a breach already dealt with (arrested)"}});
     EXPECT_TRUE(r.at("ok").as_bool()) << boost::json::serialize(r);

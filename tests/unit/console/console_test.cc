@@ -213,6 +213,11 @@ TEST_F(ConsoleTest, WhoSeesWhichAlertFollowsTheRecipients) {
   EXPECT_FALSE(MayUse(officer, Area::kReports));
   EXPECT_TRUE(MayUse(officer, Area::kPerson));
   EXPECT_TRUE(MayUse(lewisham, Area::kHealth));
+  // The control room a control-room user acknowledges for: the one of theirs it was sent to.
+  User both = MakeUser("CR-SE", Role::kControlRoom, {"E09000011", "E09000023"});
+  EXPECT_EQ(ControlIdReceiving(both, alert), "E09000023");
+  EXPECT_EQ(ControlIdReceiving(greenwich, alert), "");
+  EXPECT_EQ(ControlIdReceiving(officer, alert), "") << "officers act for themselves";
 }
 
 TEST_F(ConsoleTest, SessionsExpireWhenIdleAndAtTheirMaximumAge) {

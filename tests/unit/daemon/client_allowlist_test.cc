@@ -152,6 +152,22 @@ TEST(AccessPolicy, SubscriptionsAndVisibleAlerts) {
   EXPECT_TRUE(MaySeeAlert(admin, {}));
 }
 
+TEST(AccessPolicy, ActorTopicsForAcknowledgingAlerts) {
+  using V = std::vector<std::string>;
+  ClientEntry officer{.identity = "MP-PC1234", .role = ClientRole::kOfficer};
+  ClientEntry room{.identity = "CR-LW", .role = ClientRole::kControlRoom, .control_ids = {"E09000023"}};
+  ClientEntry admin{.identity = "ADMIN", .role = ClientRole::kAdministrator};
+  EXPECT_EQ(ActorTopics(&officer, "MP-PC1234", ""), V{"officer/MP-PC1234/"});
+  EXPECT_EQ(ActorTopics(&room, "CR-LW", ""), V{"control/E09000023/"});
+  EXPECT_EQ(ActorTopics(&room, "MP-PC5555", "MP-PC5555"),
+            (V{"control/E09000023/", "officer/MP-PC5555/", "control/MP-PC5555/"}));
+  EXPECT_EQ(ActorTopics(&admin, "ADMIN", ""), V{}) << "an administrator is in no alert's chain";
+  EXPECT_EQ(ActorTopics(&admin, "CR-LW", "CR-LW"), (V{"officer/CR-LW/", "control/CR-LW/"}));
+  // Mode none: the claimed officer_id, as an officer or a control room.
+  EXPECT_EQ(ActorTopics(nullptr, "E09000023", ""), (V{"officer/E09000023/", "control/E09000023/"}));
+  EXPECT_EQ(ActorTopics(nullptr, "", ""), V{});
+}
+
 TEST(CurveKeys, PublicKeyIsDerivedFromTheSecret) {
   auto pair = GenerateCurveKeyPair();
   ASSERT_TRUE(pair.ok());
