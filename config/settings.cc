@@ -310,6 +310,12 @@ const std::vector<AnySection>& Schema() {
                          "Seconds without any message (event or heartbeat) from a source of this "
                          "feed before a critical feed_silent alert goes to every control room.")
                       .Range(1, kMaxDurationS),
+                  Bool<F>("joins_mid_stream", BW_REF(joins_mid_stream),
+                          "When the store holds nothing yet from a source, its first message "
+                          "with seq N > 1 means 1..N-1 were never seen: a gap, filled from the "
+                          "replay endpoint or raised as feed_gap. true: the daemon joins this "
+                          "feed mid-stream and takes the first seq as it comes.")
+                      .CommentedInExample(),
               },
           .defaults = {},
           .examples =
@@ -407,6 +413,16 @@ const std::vector<AnySection>& Schema() {
                      "Seconds allowed to fill a gap in a source's seq from the feed's replay "
                      "endpoint before a feed_gap alert goes to every control room.")
                   .Range(0, kMaxDurationS),
+              Int<C>("max_seq_jump", BW_REF(policy.max_seq_jump),
+                     "A seq more than this past its source's last one is implausible: the event "
+                     "is handled but its seq disregarded (not taken as the source's position), "
+                     "and feed_rejected goes to every control room. 0 trusts every seq.")
+                  .Range(0, int64_t{1} << 62),
+              Int<C>("seq_resync_after", BW_REF(policy.seq_resync_after),
+                     "Consecutive implausible seqs (n, n+1, ...) after which the source is taken "
+                     "to have really moved on: the last becomes its position and what lies "
+                     "between is an ordinary gap.")
+                  .Range(1, 1000),
           },
       },
       Section{

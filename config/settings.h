@@ -41,6 +41,9 @@ struct FeedConfig {
   std::string endpoint;  // tcp://host:port or ipc://path
   std::string replay;    // the feed's replay ROUTER endpoint; empty = none
   int64_t silent_after_s = 60;
+  // Protocol 9.5: a source's first message with seq N > 1 opens a gap 1..N-1 unless the daemon
+  // joins the feed mid-stream.
+  bool joins_mid_stream = false;
 };
 
 struct SecurityConfig {

@@ -25,6 +25,11 @@ struct Intake::Feed {
   TimePoint last_rejected_alert{};
   int64_t rejected_since_alert = 0;
   int64_t last_dead_letter = 0;
+  // Implausible seqs disregarded since the last feed_rejected (seq_plausibility.h), the latest.
+  int64_t seqs_disregarded_since_alert = 0;
+  std::string last_disregarded_source;
+  int64_t last_disregarded_seq = 0;
+  int64_t last_disregarded_row = 0;
 };
 
 Intake::Intake(boost::asio::io_context& io, zmq::context_t& zmq, const Clock& clock,
@@ -71,7 +76,7 @@ Status Intake::Connect(
         feed->replay_watcher = std::make_unique<ZmqWatcher>(
             io_, *feed->replay, 4, [this, raw](size_t budget) { return DrainReplay(*raw, budget); });
       }
-      health_.AddFeed(fc.name, fc.silent_after_s, now);
+      health_.AddFeed(fc.name, fc.silent_after_s, now, fc.joins_mid_stream);
       feeds_.push_back(std::move(feed));
     }
   } catch (const zmq::error_t& e) {
@@ -220,6 +225,14 @@ void Intake::AfterResults(Feed& feed, const std::vector<ItemOutcome>& results) {
       case ItemResult::kFailed:
         continue;
     }
+    if (r.disregarded_seq > 0) {
+      ++feed.seqs_disregarded_since_alert;
+      feed.last_disregarded_source = r.source;
+      feed.last_disregarded_seq = r.disregarded_seq;
+      feed.last_disregarded_row = r.inbound_row;
+      spdlog::warn("feed {} source {}: implausible seq {} disregarded (policy.max_seq_jump)",
+                   feed.config.name, r.source, r.disregarded_seq);
+    }
     if (r.source.empty() || r.seq <= 0) continue;
     if (auto gap =
             health_.Observe(feed.config.name, r.source, r.seq, now, config_.policy.gap_fill_s)) {
@@ -273,21 +286,41 @@ void Intake::MaybeRejectedAlert(Feed& feed, TimePoint now, std::vector<Alert>* a
   // A rejected event may be a missed breach: tell the control rooms, at most once a minute per
   // feed, with how many and where they are kept.  Called after each batch and from the tick, so a
   // feed that goes quiet after bad input still gets its report.
-  if (feed.rejected_since_alert == 0) return;
+  // An implausible seq is bad input too (its event was handled, its seq disregarded): a source
+  // that sends one may be numbering wrongly, and gap detection depends on its numbering.
+  if (feed.rejected_since_alert == 0 && feed.seqs_disregarded_since_alert == 0) return;
   if (feed.last_rejected_alert.time_since_epoch().count() != 0 &&
       now - feed.last_rejected_alert < std::chrono::minutes(1)) {
     return;
   }
-  Alert a = FeedAlert(AlertKind::kFeedRejected, Severity::kMedium, feed, "",
-                      std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
-                          feed.config.name +
-                          " rejected as bad input; kept in the dead-letter store (latest "
-                          "inbound row " +
-                          std::to_string(feed.last_dead_letter) + ")");
+  std::string summary;
+  if (feed.rejected_since_alert > 0) {
+    summary = std::to_string(feed.rejected_since_alert) + " message(s) on feed " +
+              feed.config.name +
+              " rejected as bad input; kept in the dead-letter store (latest inbound row " +
+              std::to_string(feed.last_dead_letter) + ")";
+  }
+  if (feed.seqs_disregarded_since_alert > 0) {
+    summary += (summary.empty() ? "" : "; ") + std::to_string(feed.seqs_disregarded_since_alert) +
+               " implausible seq(s) on feed " + feed.config.name +
+               " disregarded (latest: source " + feed.last_disregarded_source + " seq " +
+               std::to_string(feed.last_disregarded_seq) + ", inbound row " +
+               std::to_string(feed.last_disregarded_row) +
+               "); their events were handled, gap detection goes on from the source's last "
+               "plausible seq";
+  }
+  Alert a = FeedAlert(AlertKind::kFeedRejected, Severity::kMedium, feed,
+                      feed.rejected_since_alert > 0 ? "" : feed.last_disregarded_source, summary);
   a.extra["rejected"] = feed.rejected_since_alert;
-  a.extra["dead_letter_id"] = feed.last_dead_letter;
+  if (feed.rejected_since_alert > 0) a.extra["dead_letter_id"] = feed.last_dead_letter;
+  if (feed.seqs_disregarded_since_alert > 0) {
+    a.extra["reason"] = "seq_jump";
+    a.extra["seqs_disregarded"] = feed.seqs_disregarded_since_alert;
+    a.extra["latest_disregarded_seq"] = feed.last_disregarded_seq;
+  }
   alerts->push_back(std::move(a));
   feed.rejected_since_alert = 0;
+  feed.seqs_disregarded_since_alert = 0;
   feed.last_rejected_alert = now;
 }
 

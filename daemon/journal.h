@@ -44,6 +44,10 @@ class Journal {
   [[nodiscard]] virtual Status ForEachHandled(
       const std::function<void(const std::string& channel, const std::string& payload)>& fn) = 0;
 
+  // The highest seq journaled per (channel, source): where each source's numbering stands.
+  [[nodiscard]] virtual Result<std::vector<std::tuple<std::string, std::string, int64_t>>>
+  LastSeqs() = 0;
+
   // Re-reads the highest committed seq (start-up).
   [[nodiscard]] virtual Status LoadSeq() = 0;
   virtual int64_t last_alert_seq() const = 0;
@@ -59,6 +63,9 @@ class StoreJournal final : public Journal {
   Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override;
   Status ForEachHandled(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
+  Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
+    return store_.LastSeqs();
+  }
   Status LoadSeq() override;
   int64_t last_alert_seq() const override { return next_alert_seq_ - 1; }
 

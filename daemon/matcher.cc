@@ -87,13 +87,28 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
   rec.source = e.source;
   rec.msg_id = e.id;
   rec.seq = e.seq;
+  out->seq = e.seq;
+  if (in.require_seq) {
+    const Policy& policy = engine_.policy();
+    seqs_.set_options({policy.max_seq_jump, policy.seq_resync_after});
+    const auto judged = seqs_.Judge(in.channel, e.source, e.seq);
+    if (judged.verdict == SeqPlausibility::Verdict::kImplausible) {
+      // Judged on its content all the same (it may be a real breach); the seq is not stored, so
+      // it cannot become the source's position, now or after a restart.
+      rec.seq = 0;
+      out->seq = 0;
+      out->disregarded_seq = e.seq;
+      rec.detail = "seq " + std::to_string(e.seq) + " disregarded: more than policy.max_seq_jump " +
+                   std::to_string(policy.max_seq_jump) + " past the source's last seq " +
+                   std::to_string(judged.last);
+    }
+  }
   rec.type = EventTypeName(e.type);
   rec.person_id = !e.person_id.empty() ? e.person_id
                   : e.instrument       ? e.instrument->subject
                                        : std::string();
   rec.event_time = e.time;
   out->source = e.source;
-  out->seq = e.seq;
   if (!in.expected_topic.empty() && e.type != EventType::kHeartbeat &&
       in.expected_topic != FeedOfEventType(e.type)) {
     Reject(in, e.source,
@@ -128,7 +143,9 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
     return Status::Ok();
   }
   rec.result = "handled";
-  rec.detail = outcome->note;
+  rec.detail = rec.detail.empty() ? outcome->note
+               : outcome->note.empty() ? rec.detail
+                                       : outcome->note + "; " + rec.detail;
   item->changes = outcome->changes;
   item->alerts = outcome->alerts;
   engine_.Apply(*outcome);  // at once: the next message of the batch sees it (see the header)
@@ -168,6 +185,11 @@ Status Matcher::Restore() {
   // Alerts they raised are already journaled and are not raised again.
   stale_ = true;
   engine_.Reset();
+  // Where each source's numbering stands (disregarded seqs were never stored).
+  seqs_.Clear();
+  auto last_seqs = journal_.LastSeqs();
+  if (!last_seqs.ok()) return last_seqs.status();
+  for (const auto& [channel, source, seq] : *last_seqs) seqs_.SetLast(channel, source, seq);
   DecodeOptions opts;
   opts.max_message_bytes = SIZE_MAX;
   opts.require_seq = false;

@@ -20,6 +20,7 @@
 #include "daemon/journal.h"
 #include "daemon/stage_values.h"
 #include "handlers/engine/engine.h"
+#include "handlers/feeds/seq_plausibility.h"
 
 namespace bw {
 
@@ -62,6 +63,8 @@ class Matcher {
   bool stale_ = false;
   // (source, id) handled earlier in the batch being matched: not yet in the journal.
   std::set<std::pair<std::string, std::string>> handled_in_batch_;
+  // Whether each message's seq is believable as its source's position (rebuilt by Restore).
+  SeqPlausibility seqs_;
   std::map<std::string, TimePoint> last_reject_log_;
   std::map<std::string, int64_t> suppressed_rejects_;
 };

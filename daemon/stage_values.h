@@ -42,7 +42,10 @@ struct ItemOutcome {
   std::string reason;   // rejected / failed: the reason code
   std::string message;  // rejected: the error naming the field; handled: the engine's note
   std::string source;   // empty when the message could not be decoded
-  int64_t seq = 0;
+  int64_t seq = 0;  // 0 when it had none or its seq was disregarded
+  // An implausible seq (handlers/feeds/seq_plausibility.h): the message was judged on its content
+  // but this seq was disregarded and not stored.
+  int64_t disregarded_seq = 0;
   int64_t inbound_row = 0;  // the stored row (a dead letter's reference when rejected)
   std::vector<Alert> alerts;  // raised by it; seq and alert_id set once committed
 };

@@ -24,6 +24,9 @@ struct Policy {
   int64_t repeat_breach_window_days = 90;
   int64_t expiry_warning_h = 24;
   int64_t gap_fill_s = 10;
+  // Implausible seq jumps (handlers/feeds/seq_plausibility.h).
+  int64_t max_seq_jump = 1'000'000;
+  int64_t seq_resync_after = 3;
 };
 
 }  // namespace bw

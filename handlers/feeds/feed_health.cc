@@ -4,8 +4,9 @@
 
 namespace bw {
 
-void FeedHealth::AddFeed(const std::string& feed, int64_t silent_after_s, TimePoint now) {
-  feeds_[feed] = FeedState{silent_after_s, now, false};
+void FeedHealth::AddFeed(const std::string& feed, int64_t silent_after_s, TimePoint now,
+                         bool joins_mid_stream) {
+  feeds_[feed] = FeedState{silent_after_s, now, false, joins_mid_stream};
 }
 
 void FeedHealth::SetLastSeq(const std::string& feed, const std::string& source, int64_t seq) {
@@ -59,7 +60,9 @@ std::optional<FeedHealth::Gap> FeedHealth::Observe(const std::string& feed,
     return std::nullopt;
   }
   std::optional<Gap> opened;
-  if (last > 0 && seq > last + 1) {
+  auto f = feeds_.find(feed);
+  const bool joins_mid_stream = f != feeds_.end() && f->second.joins_mid_stream;
+  if (seq > last + 1 && (last > 0 || !joins_mid_stream)) {
     Gap g{feed, source, last + 1, seq - 1, now + std::chrono::seconds(gap_fill_s)};
     gaps_.push_back(g);
     opened = g;

@@ -5,6 +5,10 @@
 // - Every source numbers its messages 1, 2, 3... (heartbeats included).  A
 //   message whose seq jumps past last+1 opens a gap [last+1, seq-1]; messages
 //   that arrive later with a seq inside the gap (replayed, or late) fill it.
+//   A source's first message (nothing stored from it) with seq N > 1 opens the
+//   gap [1, N-1] (protocol 9.5) unless its feed joins mid-stream.
+//   (Implausible seqs never get here: the matcher disregards them,
+//   handlers/feeds/seq_plausibility.h.)
 //   A gap still (partly) open at its deadline is reported once and forgotten.
 // - A feed that sends nothing for its silent_after_s becomes silent (reported
 //   once); its next message restores it (reported once).
@@ -38,7 +42,9 @@ class FeedHealth {
   };
 
   // Registers a configured feed; it counts as last heard from at `now`.
-  void AddFeed(const std::string& feed, int64_t silent_after_s, TimePoint now);
+  // `joins_mid_stream`: a new source's first seq is taken as it comes (no gap from 1).
+  void AddFeed(const std::string& feed, int64_t silent_after_s, TimePoint now,
+               bool joins_mid_stream = false);
   // The highest seq already stored for a source (start-up), without opening gaps.
   void SetLastSeq(const std::string& feed, const std::string& source, int64_t seq);
   int64_t LastSeq(const std::string& feed, const std::string& source) const;
@@ -68,6 +74,7 @@ class FeedHealth {
     int64_t silent_after_s = 60;
     TimePoint last_heard;
     bool silent = false;
+    bool joins_mid_stream = false;
   };
   std::map<std::string, FeedState> feeds_;
   std::map<std::pair<std::string, std::string>, int64_t> last_seq_;

@@ -89,6 +89,16 @@ class MemoryJournal final : public Journal {
     }
     return Status::Ok();
   }
+  Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
+    std::map<std::pair<std::string, std::string>, int64_t> last;
+    for (const auto& r : rows) {
+      auto& s = last[{r.channel, r.source}];
+      s = std::max(s, r.seq);
+    }
+    std::vector<std::tuple<std::string, std::string, int64_t>> out;
+    for (const auto& [key, s] : last) out.emplace_back(key.first, key.second, s);
+    return out;
+  }
   Status LoadSeq() override { return Status::Ok(); }
   int64_t last_alert_seq() const override { return seq; }
 

@@ -35,6 +35,7 @@ TEST_F(FeedHealthTest, DroppedRangeOpensGapThatReplayFills) {
 }
 
 TEST_F(FeedHealthTest, UnfilledGapIsReportedOnceAtItsDeadline) {
+  health_.SetLastSeq("tag", "em", 498);  // 1..498 stored before
   health_.Observe("tag", "em", 499, t0_, 10);
   health_.Observe("tag", "em", 511, t0_, 10);
   health_.Observe("tag", "em", 505, t0_, 10);  // one of them arrives late
@@ -74,6 +75,25 @@ TEST_F(FeedHealthTest, SilenceAfterSilentAfterAndRestoredOnce) {
   EXPECT_FALSE(restored->silent);
   EXPECT_EQ(restored->quiet_for_s, 130);
   EXPECT_FALSE(health_.Heard("tag", t0_ + seconds(131)));
+}
+
+// Protocol 9.5: nothing stored from a source and its first seq is N > 1: 1..N-1 were never seen.
+TEST_F(FeedHealthTest, FirstMessageWithSeqAboveOneOpensAGapFromOne) {
+  auto gap = health_.Observe("tag", "em-new", 5, t0_, 10);
+  ASSERT_TRUE(gap) << "a source that started before the daemon subscribed";
+  EXPECT_EQ(gap->from_seq, 1);
+  EXPECT_EQ(gap->to_seq, 4);
+  EXPECT_FALSE(health_.Observe("tag", "em-first", 1, t0_, 10)) << "seq 1 first: nothing missing";
+  health_.SetLastSeq("tag", "em-stored", 40);
+  EXPECT_FALSE(health_.Observe("tag", "em-stored", 41, t0_, 10)) << "the store holds 1..40";
+}
+
+TEST_F(FeedHealthTest, FeedThatJoinsMidStreamTakesTheFirstSeqAsItComes) {
+  health_.AddFeed("check", 60, t0_, /*joins_mid_stream=*/true);
+  EXPECT_FALSE(health_.Observe("check", "checks-met", 5000, t0_, 10));
+  auto gap = health_.Observe("check", "checks-met", 5002, t0_, 10);
+  ASSERT_TRUE(gap) << "after the first message, gaps as ever";
+  EXPECT_EQ(gap->from_seq, 5001);
 }
 
 }  // namespace
