@@ -423,6 +423,11 @@ const std::vector<AnySection>& Schema() {
                      "to have really moved on: the last becomes its position and what lies "
                      "between is an ordinary gap.")
                   .Range(1, 1000),
+              Int<C>("earliest_event_year", BW_REF(policy.earliest_event_year),
+                     "Events dated before 1 January of this year (UTC) are rejected as bad input "
+                     "(reason too_old): a time in year 1 or 1970 is a sender's unset clock, not a "
+                     "late event. Orders made long ago are sent with their own, plausible, dates.")
+                  .Range(1900, 2100),
           },
       },
       Section{

@@ -30,8 +30,9 @@ class FaultInjectingStore final : public Store {
   Status Begin() override;
   Status Commit() override;
   void Rollback() override { inner_->Rollback(); }
-  Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override {
-    return inner_->HasHandled(source, msg_id);
+  Result<std::optional<std::string>> HandledPayload(const std::string& source,
+                                                    const std::string& msg_id) override {
+    return inner_->HandledPayload(source, msg_id);
   }
   Result<int64_t> InsertInbound(const InboundRecord& record) override;
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {

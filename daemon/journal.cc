@@ -96,8 +96,9 @@ Status StoreJournal::WriteAlert(Alert* a, TimePoint at, CommittedBatch* out) {
   return Status::Ok();
 }
 
-Result<bool> StoreJournal::HasHandled(const std::string& source, const std::string& msg_id) {
-  return store_.HasHandled(source, msg_id);
+Result<std::optional<std::string>> StoreJournal::HandledPayload(const std::string& source,
+                                                                const std::string& msg_id) {
+  return store_.HandledPayload(source, msg_id);
 }
 
 Status StoreJournal::ForEachHandled(

@@ -35,9 +35,10 @@ class Journal {
   // it.  On error nothing of the entry is kept and the seq counter is unchanged.
   [[nodiscard]] virtual Result<CommittedBatch> Commit(JournalEntry* entry) = 0;
 
-  // True when (source, msg_id) is already journaled as handled: the deduplication backstop.
-  [[nodiscard]] virtual Result<bool> HasHandled(const std::string& source,
-                                                const std::string& msg_id) = 0;
+  // The payload of (source, msg_id) when it is already journaled as handled, else nullopt: the
+  // deduplication backstop (and what a conflicting message is compared with).
+  [[nodiscard]] virtual Result<std::optional<std::string>> HandledPayload(
+      const std::string& source, const std::string& msg_id) = 0;
 
   // Calls `fn(channel, payload)` for every handled inbound message in handling order (to rebuild
   // the engine by replay).
@@ -60,7 +61,8 @@ class StoreJournal final : public Journal {
   StoreJournal(Store& store, const Policy& policy);
 
   Result<CommittedBatch> Commit(JournalEntry* entry) override;
-  Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override;
+  Result<std::optional<std::string>> HandledPayload(const std::string& source,
+                                                    const std::string& msg_id) override;
   Status ForEachHandled(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {

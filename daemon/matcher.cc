@@ -2,9 +2,24 @@
 
 #include <spdlog/spdlog.h>
 
+#include <boost/json/parse.hpp>
+
 #include "handlers/base/time_util.h"
 
 namespace bw {
+namespace {
+
+// Whether two payloads under one (source, id) are the same message resent: equal as JSON (key
+// order and spacing may differ between a live message and its replay), else byte for byte.
+bool SameContent(const std::string& a, const std::string& b) {
+  if (a == b) return true;
+  boost::json::error_code ec_a, ec_b;
+  const boost::json::value va = boost::json::parse(a, ec_a);
+  const boost::json::value vb = boost::json::parse(b, ec_b);
+  return !ec_a && !ec_b && va == vb;
+}
+
+}  // namespace
 
 const char* ItemResultName(ItemResult r) {
   switch (r) {
@@ -78,6 +93,9 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
   opts.require_seq = in.require_seq;
   opts.now = now;
   opts.future_skew_s = engine_.policy().future_skew_s;
+  opts.earliest_time = std::chrono::time_point_cast<Millis>(std::chrono::sys_days(
+      std::chrono::year(static_cast<int>(engine_.policy().earliest_event_year)) /
+      std::chrono::January / 1));
   auto event = DecodeEvent(in.payload, opts);
   if (!event.ok()) {
     Reject(in, "", event.status(), item, out);
@@ -120,14 +138,27 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
     return Status::Ok();
   }
   auto key = std::make_pair(e.source, e.id);
-  bool duplicate = handled_in_batch_.contains(key);
-  if (!duplicate) {
-    auto stored = journal_.HasHandled(e.source, e.id);
+  std::optional<std::string> handled_before;
+  if (auto in_batch = handled_in_batch_.find(key); in_batch != handled_in_batch_.end()) {
+    handled_before = in_batch->second;
+  } else {
+    auto stored = journal_.HandledPayload(e.source, e.id);
     if (!stored.ok()) return stored.status();
-    duplicate = *stored;
+    handled_before = std::move(*stored);
   }
-  if (duplicate) {
-    out->result = ItemResult::kDuplicate;
+  if (handled_before) {
+    if (SameContent(*handled_before, in.payload)) {
+      out->result = ItemResult::kDuplicate;
+      return Status::Ok();
+    }
+    // Not a resend: a different message under an id already used (a fix inside an exclusion zone
+    // was once counted as a duplicate this way).  Kept as a conflict and raised, never dropped.
+    Reject(in, e.source,
+           Status::BadInput("id",
+                            "source \"" + e.source + "\" already sent a different message with id \"" +
+                                e.id + "\"; this one is kept in the dead-letter store as a conflict",
+                            "conflict"),
+           item, out);
     return Status::Ok();
   }
   auto outcome = engine_.Decide(e);
@@ -149,7 +180,7 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
   item->changes = outcome->changes;
   item->alerts = outcome->alerts;
   engine_.Apply(*outcome);  // at once: the next message of the batch sees it (see the header)
-  handled_in_batch_.insert(std::move(key));
+  handled_in_batch_.emplace(std::move(key), in.payload);
   out->result = ItemResult::kHandled;
   out->message = outcome->note;
   return Status::Ok();

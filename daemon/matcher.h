@@ -61,8 +61,8 @@ class Matcher {
   const Clock& clock_;
   const int64_t max_message_bytes_;
   bool stale_ = false;
-  // (source, id) handled earlier in the batch being matched: not yet in the journal.
-  std::set<std::pair<std::string, std::string>> handled_in_batch_;
+  // (source, id) handled earlier in the batch being matched (not yet in the journal): payload.
+  std::map<std::pair<std::string, std::string>, std::string> handled_in_batch_;
   // Whether each message's seq is believable as its source's position (rebuilt by Restore).
   SeqPlausibility seqs_;
   std::map<std::string, TimePoint> last_reject_log_;

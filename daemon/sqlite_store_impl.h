@@ -51,7 +51,8 @@ class SqliteStore final : public Store {
                             TimePoint audit_before) override;
 
   // The read path (sqlite_store_read.cc).
-  Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override;
+  Result<std::optional<std::string>> HandledPayload(const std::string& source,
+                                                    const std::string& msg_id) override;
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override;
   Result<std::optional<AlertState>> GetAlert(const std::string& alert_id) override;
   Result<std::vector<AlertState>> DueEscalations(TimePoint now) override;

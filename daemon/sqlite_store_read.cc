@@ -37,15 +37,16 @@ AlertState ReadAlert(Stmt& st) {
 
 }  // namespace
 
-Result<bool> SqliteStore::HasHandled(const std::string& source, const std::string& msg_id) {
+Result<std::optional<std::string>> SqliteStore::HandledPayload(const std::string& source,
+                                                               const std::string& msg_id) {
   static constexpr char kSql[] =
-      "SELECT 1 FROM inbound WHERE source=?1 AND msg_id=?2 AND result='handled'";
+      "SELECT payload FROM inbound WHERE source=?1 AND msg_id=?2 AND result='handled'";
   Stmt st(db_.Cached(kSql));
   if (!st.ok()) return db_.Error("preparing duplicate check");
   st.Bind(1, source).Bind(2, msg_id);
   int rc = st.Step();
-  if (rc == SQLITE_ROW) return true;
-  if (rc == SQLITE_DONE) return false;
+  if (rc == SQLITE_ROW) return std::optional<std::string>(st.Text(0));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
   return db_.Error("duplicate check");
 }
 

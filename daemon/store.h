@@ -101,8 +101,9 @@ class Store {
   virtual Status Commit() = 0;
   virtual void Rollback() = 0;
 
-  // True when (source, msg_id) was already handled.
-  virtual Result<bool> HasHandled(const std::string& source, const std::string& msg_id) = 0;
+  // The payload of (source, msg_id) when it was already handled, else nullopt.
+  virtual Result<std::optional<std::string>> HandledPayload(const std::string& source,
+                                                            const std::string& msg_id) = 0;
   // Returns the row id (the dead-letter reference for a rejected message).
   virtual Result<int64_t> InsertInbound(const InboundRecord& record) = 0;
   // The highest seq stored per (channel, source), for gap detection after a restart.

@@ -27,6 +27,8 @@ struct Policy {
   // Implausible seq jumps (handlers/feeds/seq_plausibility.h).
   int64_t max_seq_jump = 1'000'000;
   int64_t seq_resync_after = 3;
+  // Events dated before 1 January of this year (UTC) are rejected as bad input.
+  int64_t earliest_event_year = 1990;
 };
 
 }  // namespace bw

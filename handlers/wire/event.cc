@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include "handlers/base/json_util.h"
+#include "handlers/base/time_util.h"
 
 namespace bw {
 namespace {
@@ -278,6 +279,12 @@ Result<Event> DecodeEventValue(const boost::json::value& value, const DecodeOpti
         "time",
         "is more than " + std::to_string(options.future_skew_s) + " s ahead of the daemon's clock",
         "future_time");
+  }
+  if (e.time < options.earliest_time) {
+    return Status::BadInput("time",
+                            "is before " + FormatRfc3339(options.earliest_time) +
+                                " (policy.earliest_event_year): no plausible event is that old",
+                            "too_old");
   }
   Status s = DecodePayload(o, &e);
   if (!s.ok()) return s;

@@ -79,11 +79,14 @@ struct DecodeOptions {
   bool require_seq = true;  // feeds must carry seq; the control socket need not
   TimePoint now;            // for the future-skew check
   int64_t future_skew_s = 300;
+  // Events dated before this are implausible (year 0001, the Unix epoch: a sender's unset clock or
+  // field) and rejected as out_of_range; TimePoint::min() accepts any (replay of what is stored).
+  TimePoint earliest_time = TimePoint::min();
 };
 
 // Decodes one JSON message.  On failure the Status is BadInput with field,
 // message and reason() one of: oversize, not_json, not_object, missing_field,
-// wrong_type, unknown_type, out_of_range, bad_time, future_time, invalid.
+// wrong_type, unknown_type, out_of_range, bad_time, future_time, too_old, invalid.
 Result<Event> DecodeEvent(std::string_view bytes, const DecodeOptions& options);
 
 // As DecodeEvent, for an already parsed value (replay batches, event.submit).

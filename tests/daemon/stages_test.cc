@@ -79,8 +79,12 @@ class MemoryJournal final : public Journal {
     }
     return out;
   }
-  Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override {
-    return handled.contains({source, msg_id});
+  Result<std::optional<std::string>> HandledPayload(const std::string& source,
+                                                    const std::string& msg_id) override {
+    for (const auto& r : rows) {
+      if (r.result == "handled" && r.source == source && r.msg_id == msg_id) return std::optional<std::string>(r.payload);
+    }
+    return std::optional<std::string>();
   }
   Status ForEachHandled(
       const std::function<void(const std::string&, const std::string&)>& fn) override {
@@ -145,6 +149,28 @@ TEST_F(MatcherTest, ADuplicateWithinTheBatchIsNotJournaledTwice) {
   EXPECT_EQ(journal_.rows.size(), 2u);
   auto again = Run({Grant()});
   EXPECT_EQ(again[0].result, ItemResult::kDuplicate) << "the journal is the backstop";
+}
+
+// Regression (issue 12): the same (source, id) with different content was silently counted as a
+// duplicate, and that one was a fix inside an exclusion zone.
+TEST_F(MatcherTest, SameSourceAndIdWithDifferentContentIsAConflictNotADuplicate) {
+  Run({Grant(), Check("chk-1", kInGreenwich)});
+  // A resend, spaced and ordered differently: still a duplicate.
+  auto resent = Run({Message(R"({ "id":"chk-1", "type":"check.person", "source":"checks",
+      "time":"2016-08-13T20:59:30Z", "officer_id":"MP-PC5555", "person_id":"PNC-1",
+      "at":)" + std::string(kInGreenwich) + "}")});
+  EXPECT_EQ(resent[0].result, ItemResult::kDuplicate);
+  // Another check under the same id (now inside Lewisham), from the journal and within a batch.
+  auto conflicting = Run({Check("chk-1", kInLewisham), Check("chk-2", kInGreenwich),
+                          Check("chk-2", kInLewisham)});
+  EXPECT_EQ(conflicting[0].result, ItemResult::kRejected);
+  EXPECT_EQ(conflicting[0].reason, "conflict");
+  EXPECT_NE(conflicting[0].message.find("chk-1"), std::string::npos) << conflicting[0].message;
+  EXPECT_EQ(conflicting[1].result, ItemResult::kHandled);
+  EXPECT_EQ(conflicting[2].result, ItemResult::kRejected) << "a conflict within one batch";
+  EXPECT_EQ(conflicting[2].reason, "conflict");
+  EXPECT_EQ(journal_.rows.back().result, "rejected") << "kept in the dead-letter store";
+  EXPECT_EQ(journal_.rows.back().reason, "conflict");
 }
 
 TEST_F(MatcherTest, BadInputBecomesADeadLetterNamingItsReason) {
@@ -249,7 +275,7 @@ TEST_F(JournalTest, ARefusedCommitKeepsNothingAndLeavesTheSeqAsItWas) {
   auto result = journal_->Commit(&refused);
   ASSERT_FALSE(result.ok());
   EXPECT_EQ(journal_->last_alert_seq(), 1);
-  auto handled = journal_->HasHandled("em", "m-1");
+  auto handled = journal_->HandledPayload("em", "m-1");
   ASSERT_TRUE(handled.ok());
   EXPECT_FALSE(*handled) << "the inbound row went with the refused commit";
   JournalEntry next;
