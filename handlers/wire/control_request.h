@@ -65,7 +65,16 @@ struct ControlRequest {
   std::string outcome;               // alert.resolve (required, ValidateResolution)
   std::string note;                  // alert.resolve (optional; required for no_action)
   boost::json::object event;         // event.submit: the event, decoded later by the intake path
+  // conditions.location: the page (optional).  `limit`: at most this many items, 1 to
+  // kMaxPageLimit (kDefaultPageLimit when absent); `cursor`: the `next` of the previous page
+  // ("" = the first page), opaque here: the op decodes it.
+  int64_t limit = 0;
+  std::string cursor;
 };
+
+// Paged replies (conditions.location; docs/control.md).
+inline constexpr int64_t kDefaultPageLimit = 500;
+inline constexpr int64_t kMaxPageLimit = 1000;
 
 struct ControlDecodeOptions {
   size_t max_body_bytes = 4 * 65536;  // larger bodies are refused as oversize
