@@ -4,11 +4,13 @@
 //  - an event sent while a huge location query is in flight is handled, and its alert published,
 //    before the query's last page is served;
 //  - a reply is cut at its `limit` with `more` and a `next` cursor, and following the cursors lists
-//    every condition exactly once, judged at the time of the first page.
+//    every condition exactly once, judged at the time of the first page;
+//  - breachctl pages through to the end, or stops at --max and says how to carry on.
 // Nothing here asserts on time: only on what the daemon did in what order.
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <cstdio>
 #include <map>
 #include <optional>
 #include <set>
@@ -209,19 +211,36 @@ TEST(QueryStall, AnEventSentWhileAHugeLocationQueryIsInFlightIsHandledBeforeItsL
       << "a condition was listed twice";
 }
 
-TEST(QueryStall, ALocationReplyIsCutAtItsLimitWithACursorThatYieldsTheRestExactlyOnce) {
-  constexpr int kCount = 25;
-  DaemonProcess d;
-  ASSERT_TRUE(d.Start()) << d.log();
-  Feeds feeds(&d);
-  for (int i = 0; i < kCount; ++i) {
+// `count` instruments, each excluding its subject from Lewisham.
+void GrantLewishamExclusions(DaemonProcess* d, int count) {
+  Feeds feeds(d);
+  for (int i = 0; i < count; ++i) {
     feeds.Grant(Instrument("BAIL/PAGE/" + std::to_string(100 + i),
                            "PNC-14/" + std::to_string(100 + i) + "B",
                            array{object{{"condition_id", "c1"},
                                         {"kind", "exclusion_zone"},
                                         {"zone", kLewisham}}}));
   }
-  ASSERT_TRUE(feeds.AwaitHandled("orders", kOrders)) << d.log();
+  ASSERT_TRUE(feeds.AwaitHandled("orders", kOrders)) << d->log();
+}
+
+// What `command` printed on stdout.
+std::string Output(const std::string& command) {
+  std::string out;
+  FILE* p = popen(command.c_str(), "r");
+  if (p == nullptr) return out;
+  char buf[4096];
+  size_t n;
+  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
+  pclose(p);
+  return out;
+}
+
+TEST(QueryStall, ALocationReplyIsCutAtItsLimitWithACursorThatYieldsTheRestExactlyOnce) {
+  constexpr int kCount = 25;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  GrantLewishamExclusions(&d, kCount);
 
   std::multiset<std::string> listed;
   std::set<std::string> at_times;
@@ -274,6 +293,31 @@ TEST(QueryStall, ALocationReplyIsCutAtItsLimitWithACursorThatYieldsTheRestExactl
   EXPECT_NE(audit.front().find("10 condition(s) disclosed; more to page through"),
             std::string::npos)
       << audit.front();
+}
+
+TEST(QueryStall, BreachctlLocationPagesThroughEveryConditionOrStopsAtMaxAndSaysThereIsMore) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  GrantLewishamExclusions(&d, 25);
+  const std::string base = std::string(BREACHCTL_PATH) + " --control " + d.control_endpoint() +
+                           " --reason 'who is barred from Lewisham' location --area " + kLewisham;
+  const std::string all = Output(base + " --page-size 10 2>&1");
+  EXPECT_NE(all.find("25 condition(s) forbid presence here\n"), std::string::npos) << all;
+  EXPECT_EQ(all.find("more"), std::string::npos) << all;
+  for (int i = 0; i < 25; ++i) {
+    EXPECT_NE(all.find("BAIL/PAGE/" + std::to_string(100 + i)), std::string::npos) << i;
+  }
+  const std::string some = Output(base + " --page-size 10 --max 10 2>&1");
+  EXPECT_NE(some.find("10 condition(s) forbid presence here (so far)"), std::string::npos) << some;
+  const std::string marker = "(more: carry on with --cursor ";
+  const size_t at = some.find(marker);
+  ASSERT_NE(at, std::string::npos) << some;
+  const std::string cursor =
+      some.substr(at + marker.size(), some.find(')', at) - at - marker.size());
+  const std::string rest = Output(base + " --cursor " + cursor + " 2>&1");
+  EXPECT_NE(rest.find("15 condition(s) forbid presence here\n"), std::string::npos) << rest;
+  EXPECT_NE(rest.find("(BAIL/PAGE/124,"), std::string::npos) << rest;
+  EXPECT_EQ(rest.find("(BAIL/PAGE/100,"), std::string::npos) << "listed again: " << rest;
 }
 
 }  // namespace
