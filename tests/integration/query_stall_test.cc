@@ -3,6 +3,7 @@
 // unbounded reply.  Against the real breachwatchd over ZeroMQ:
 //  - an event sent while a huge location query is in flight is handled, and its alert published,
 //    before the query's last page is served;
+//  - so is one sent behind many queued queries, before the last of them is answered;
 //  - a reply is cut at its `limit` with `more` and a `next` cursor, and following the cursors lists
 //    every condition exactly once, judged at the time of the first page;
 //  - breachctl pages through to the end, or stops at --max and says how to carry on.
@@ -138,25 +139,49 @@ std::string Key(const boost::json::value& condition) {
          std::string(condition.at("condition").at("condition_id").as_string());
 }
 
+// Enough instruments with their own zones that one scan of them all takes the old daemon visibly
+// long (the tests only wait for the daemon, they never time it), and the breacher's order.
+constexpr int kMany = 3000;
+void GrantManyDrawnZonesAndTheBreacher(Feeds* feeds) {
+  for (int i = 0; i < kMany; ++i) {
+    const double lon = kLewishamLon + 0.002 * std::sin(i), lat = kLewishamLat + 0.002 * std::cos(i);
+    feeds->Grant(Instrument("BAIL/MANY/" + std::to_string(100000 + i),
+                            "PNC-13/" + std::to_string(100000 + i) + "A",
+                            array{object{{"condition_id", "c1"},
+                                         {"kind", "exclusion_zone"},
+                                         {"zone", InlineCircle(lon, lat, 250)}}}));
+  }
+  feeds->Grant(Instrument("BAIL/BREACHER", kBreacher,
+                          array{object{{"condition_id", "c1"},
+                                       {"kind", "exclusion_zone"},
+                                       {"zone", kLewisham}}}));
+}
+
+// A check finds the breacher inside his exclusion zone.
+void PublishBreach(Feeds* feeds) {
+  feeds->Publish("check", kChecks, "check.person",
+                 {{"time", FormatRfc3339(SystemClock().Now() - seconds(5))},
+                  {"person_id", kBreacher},
+                  {"officer_id", "MP-PC5555"},
+                  {"at", array{kLewishamLon, kLewishamLat}}});
+}
+
+// True once the breacher's exclusion_zone_breach has arrived on `sub` (reads what is waiting).
+bool BreachSeen(zmq::socket_t& sub) {
+  while (auto a = DaemonProcess::Receive(sub, milliseconds(0))) {
+    if (a->at("kind").as_string() == "exclusion_zone_breach" &&
+        a->at("person_id").as_string() == kBreacher) {
+      return true;
+    }
+  }
+  return false;
+}
+
 TEST(QueryStall, AnEventSentWhileAHugeLocationQueryIsInFlightIsHandledBeforeItsLastPage) {
-  // Enough instruments with their own zones that one scan of them all takes the old daemon
-  // visibly long; the test itself only waits for the daemon, it never times it.
-  constexpr int kMany = 3000;
   DaemonProcess d;
   ASSERT_TRUE(d.Start()) << d.log();
   Feeds feeds(&d);
-  for (int i = 0; i < kMany; ++i) {
-    const double lon = kLewishamLon + 0.002 * std::sin(i), lat = kLewishamLat + 0.002 * std::cos(i);
-    feeds.Grant(Instrument("BAIL/MANY/" + std::to_string(100000 + i),
-                           "PNC-13/" + std::to_string(100000 + i) + "A",
-                           array{object{{"condition_id", "c1"},
-                                        {"kind", "exclusion_zone"},
-                                        {"zone", InlineCircle(lon, lat, 250)}}}));
-  }
-  feeds.Grant(Instrument("BAIL/BREACHER", kBreacher,
-                         array{object{{"condition_id", "c1"},
-                                      {"kind", "exclusion_zone"},
-                                      {"zone", kLewisham}}}));
+  GrantManyDrawnZonesAndTheBreacher(&feeds);
   ASSERT_TRUE(feeds.AwaitHandled("orders", kOrders)) << d.log();
   auto sub = d.Subscribe("");
   // Settle the subscription: nothing is published until the check below.
@@ -165,21 +190,8 @@ TEST(QueryStall, AnEventSentWhileAHugeLocationQueryIsInFlightIsHandledBeforeItsL
   AsyncControl control(&d);
   control.Send("conditions.location", {{"area", kLewisham}});
   // While that query is in flight: a check finds the breacher inside his exclusion zone.
-  feeds.Publish("check", kChecks, "check.person",
-                {{"time", FormatRfc3339(SystemClock().Now() - seconds(5))},
-                 {"person_id", kBreacher},
-                 {"officer_id", "MP-PC5555"},
-                 {"at", array{kLewishamLon, kLewishamLat}}});
-
-  auto breach_seen = [&] {
-    while (auto a = DaemonProcess::Receive(*sub, milliseconds(0))) {
-      if (a->at("kind").as_string() == "exclusion_zone_breach" &&
-          a->at("person_id").as_string() == kBreacher) {
-        return true;
-      }
-    }
-    return false;
-  };
+  PublishBreach(&feeds);
+  auto breach_seen = [&] { return BreachSeen(*sub); };
   int pages = 0;
   int pages_before_alert = -1;  // page replies received before the alert was seen
   std::multiset<std::string> listed;
@@ -209,6 +221,39 @@ TEST(QueryStall, AnEventSentWhileAHugeLocationQueryIsInFlightIsHandledBeforeItsL
   EXPECT_EQ(listed.size(), static_cast<size_t>(kMany + 1));
   EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()).size(), listed.size())
       << "a condition was listed twice";
+}
+
+TEST(QueryStall, AnEventSentBehindManyQueuedLocationQueriesIsHandledBeforeTheLastIsAnswered) {
+  // Each page is bounded, but a drain of the control socket takes every queued request: it too
+  // must yield to the feeds.
+  constexpr int kQueued = 40;
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  Feeds feeds(&d);
+  GrantManyDrawnZonesAndTheBreacher(&feeds);
+  ASSERT_TRUE(feeds.AwaitHandled("orders", kOrders)) << d.log();
+  auto sub = d.Subscribe("");
+  ASSERT_FALSE(DaemonProcess::Receive(*sub, milliseconds(200)).has_value());
+
+  AsyncControl control(&d);
+  for (int i = 0; i < kQueued; ++i) control.Send("conditions.location", {{"area", kLewisham}});
+  PublishBreach(&feeds);
+  int replies = 0;
+  int replies_before_alert = -1;
+  while (replies < kQueued) {
+    auto reply = control.Receive(milliseconds(120000));
+    ASSERT_TRUE(reply.has_value()) << "no reply " << replies + 1 << "\n" << d.log();
+    ASSERT_TRUE(reply->at("ok").as_bool()) << boost::json::serialize(*reply);
+    ++replies;
+    if (replies_before_alert < 0 && BreachSeen(*sub)) replies_before_alert = replies;
+  }
+  if (replies_before_alert < 0) {
+    ASSERT_TRUE(Eventually([&] { return BreachSeen(*sub); })) << d.log();
+    replies_before_alert = replies + 1;
+  }
+  RecordProperty("replies_before_alert", replies_before_alert);
+  EXPECT_LT(replies_before_alert, kQueued)
+      << "the breach alert came only after every queued query had been answered";
 }
 
 // `count` instruments, each excluding its subject from Lewisham.
