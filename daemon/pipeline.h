@@ -54,7 +54,8 @@ class Pipeline final : public BatchSink {
   bool Recover();
 
   // When the matching path last made progress (steady clock): a batch handled, or refused by the
-  // store, or an attempt to restore a stale engine.  What the watchdog asks (daemon/matching_watchdog.h).
+  // store, or an attempt to restore a stale engine.  What the watchdog asks
+  // (daemon/matching_watchdog.h).
   std::chrono::steady_clock::time_point last_progress() const { return last_progress_; }
 
   struct Stats {

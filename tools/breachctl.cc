@@ -277,8 +277,8 @@ class Ctl {
       std::cout << Pretty(last) << "\n";
       return 0;
     }
-    std::cout << all.size() << " condition(s) forbid presence here" << (next.empty() ? "" : " (so far)")
-              << "\n";
+    std::cout << all.size() << " condition(s) forbid presence here"
+              << (next.empty() ? "" : " (so far)") << "\n";
     for (const auto& cv : all) {
       const auto& c = cv.as_object();
       std::cout << "  " << c.at("subject").as_string().c_str() << " ("

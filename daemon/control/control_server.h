@@ -7,9 +7,9 @@
 // alerts.cc (alerts.since/open, alert.ack/resolve, event.submit, which goes through the pipeline
 // like a feed message, its audit row travelling with it).
 //
-// Bounded work (issue 12): the control socket shares the thread that handles breaches, so no request
-// may hold it for long.  conditions.location scans for at most kQuerySlice and answers one page
-// (`limit`, kMaxPageBytes, `next`); a drain of the socket yields to the other handlers (intake
+// Bounded work (issue 12): the control socket shares the thread that handles breaches, so no
+// request may hold it for long.  conditions.location scans for at most kQuerySlice and answers one
+// page (`limit`, kMaxPageBytes, `next`); a drain of the socket yields to the other handlers (intake
 // first) once it has used kQuerySlice, however many requests are waiting.
 //
 // Thread-safety: not synchronised; the io_context's thread only.

@@ -89,9 +89,9 @@ ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest
   size_t bytes = 0;
   std::string subjects;
   // The first call always runs, so that every page moves the cursor on however late it starts.
-  for (bool first = true; !scan.done() && static_cast<int64_t>(conditions.size()) < req.limit &&
-                          bytes < kMaxPageBytes &&
-                          (first || std::chrono::steady_clock::now() < deadline);
+  for (bool first = true;
+       !scan.done() && static_cast<int64_t>(conditions.size()) < req.limit &&
+       bytes < kMaxPageBytes && (first || std::chrono::steady_clock::now() < deadline);
        first = false) {
     auto found = scan.Next(kScanInstrumentsPerClockCheck);
     if (!found) continue;

@@ -84,9 +84,8 @@ LocationCursor ForbiddingConditionScan::position() const {
 }
 
 std::vector<ForbiddingCondition> ConditionsForbidding(const EngineState& state,
-                                                      const ZoneIndex& zones,
-                                                      const Location& where, const Zone* area_zone,
-                                                      TimePoint at) {
+                                                      const ZoneIndex& zones, const Location& where,
+                                                      const Zone* area_zone, TimePoint at) {
   std::vector<ForbiddingCondition> out;
   ForbiddingConditionScan scan(state, zones, where, area_zone, at);
   while (!scan.done()) {
@@ -153,9 +152,8 @@ std::string EncodeLocationPageToken(const LocationPageToken& token) {
   char digest[17];
   std::snprintf(digest, sizeof digest, "%016llx",
                 static_cast<unsigned long long>(token.place_digest));
-  return std::string(kTokenVersion) + "." +
-         std::to_string(token.at.time_since_epoch().count()) + "." +
-         std::to_string(token.position.condition_index) + "." + digest + "." +
+  return std::string(kTokenVersion) + "." + std::to_string(token.at.time_since_epoch().count()) +
+         "." + std::to_string(token.position.condition_index) + "." + digest + "." +
          Hex(token.position.instrument_id);
 }
 

@@ -45,8 +45,8 @@ struct LocationCursor {
 // Conditions of instruments in force at `at` that forbid `where`: an exclusion zone that covers the
 // point `where.at` or overlaps the area `where.area` (or is that area), and a not_to_attend
 // address within its radius of the point or inside the area.  `area_zone` is where.area resolved
-// in `zones` (null when no area was asked).  In instrument id order, each instrument's conditions in
-// their order.  Each exclusion by zone code is judged once per scan (many instruments share a
+// in `zones` (null when no area was asked).  In instrument id order, each instrument's conditions
+// in their order.  Each exclusion by zone code is judged once per scan (many instruments share a
 // borough), so the cost per instrument is a lookup unless its zone is drawn on the order.
 class ForbiddingConditionScan {
  public:
@@ -85,9 +85,8 @@ class ForbiddingConditionScan {
 
 // Every forbidding condition at once (tests and tools; the daemon pages).
 std::vector<ForbiddingCondition> ConditionsForbidding(const EngineState& state,
-                                                      const ZoneIndex& zones,
-                                                      const Location& where, const Zone* area_zone,
-                                                      TimePoint at);
+                                                      const ZoneIndex& zones, const Location& where,
+                                                      const Zone* area_zone, TimePoint at);
 
 // The `next` token of a paged conditions.location reply: the position, and the query it belongs to
 // (its time, so that later pages judge the same moment, and a digest of its place, so that a

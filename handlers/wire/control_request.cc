@@ -62,8 +62,8 @@ Status DecodePage(const boost::json::object& o, ControlRequest* r) {
   if (auto it = o.find("limit"); it != o.end() && !it->value().is_null()) {
     BW_ASSIGN_OR_RETURN(r->limit, json::GetInt(o, "", "limit"));
     if (r->limit < 1 || r->limit > kMaxPageLimit) {
-      return Status::BadInput("limit", "must be an integer from 1 to " + std::to_string(kMaxPageLimit),
-                              "out_of_range");
+      return Status::BadInput(
+          "limit", "must be an integer from 1 to " + std::to_string(kMaxPageLimit), "out_of_range");
     }
   }
   std::optional<std::string> cursor;

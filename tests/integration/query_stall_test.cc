@@ -151,10 +151,9 @@ void GrantManyDrawnZonesAndTheBreacher(Feeds* feeds) {
                                          {"kind", "exclusion_zone"},
                                          {"zone", InlineCircle(lon, lat, 250)}}}));
   }
-  feeds->Grant(Instrument("BAIL/BREACHER", kBreacher,
-                          array{object{{"condition_id", "c1"},
-                                       {"kind", "exclusion_zone"},
-                                       {"zone", kLewisham}}}));
+  feeds->Grant(Instrument(
+      "BAIL/BREACHER", kBreacher,
+      array{object{{"condition_id", "c1"}, {"kind", "exclusion_zone"}, {"zone", kLewisham}}}));
 }
 
 // A check finds the breacher inside his exclusion zone.
@@ -214,9 +213,8 @@ TEST(QueryStall, AnEventSentWhileAHugeLocationQueryIsInFlightIsHandledBeforeItsL
   }
   RecordProperty("pages", pages);
   RecordProperty("pages_before_alert", pages_before_alert);
-  EXPECT_LT(pages_before_alert, pages)
-      << "the breach alert came only with or after the last of " << pages
-      << " page(s): the query held up breach handling";
+  EXPECT_LT(pages_before_alert, pages) << "the breach alert came only with or after the last of "
+                                       << pages << " page(s): the query held up breach handling";
   // Paging lost and repeated nothing.
   EXPECT_EQ(listed.size(), static_cast<size_t>(kMany + 1));
   EXPECT_EQ(std::set<std::string>(listed.begin(), listed.end()).size(), listed.size())
@@ -260,11 +258,9 @@ TEST(QueryStall, AnEventSentBehindManyQueuedLocationQueriesIsHandledBeforeTheLas
 void GrantLewishamExclusions(DaemonProcess* d, int count) {
   Feeds feeds(d);
   for (int i = 0; i < count; ++i) {
-    feeds.Grant(Instrument("BAIL/PAGE/" + std::to_string(100 + i),
-                           "PNC-14/" + std::to_string(100 + i) + "B",
-                           array{object{{"condition_id", "c1"},
-                                        {"kind", "exclusion_zone"},
-                                        {"zone", kLewisham}}}));
+    feeds.Grant(Instrument(
+        "BAIL/PAGE/" + std::to_string(100 + i), "PNC-14/" + std::to_string(100 + i) + "B",
+        array{object{{"condition_id", "c1"}, {"kind", "exclusion_zone"}, {"zone", kLewisham}}}));
   }
   ASSERT_TRUE(feeds.AwaitHandled("orders", kOrders)) << d->log();
 }
@@ -322,8 +318,8 @@ TEST(QueryStall, ALocationReplyIsCutAtItsLimitWithACursorThatYieldsTheRestExactl
   // A cursor belongs to its query; a limit is bounded.
   auto first = d.Call("conditions.location", {{"area", kLewisham}, {"limit", 5}});
   ASSERT_TRUE(first.contains("next")) << boost::json::serialize(first);
-  auto elsewhere = d.Call("conditions.location",
-                          {{"area", "E09000011"}, {"cursor", first.at("next")}});
+  auto elsewhere =
+      d.Call("conditions.location", {{"area", "E09000011"}, {"cursor", first.at("next")}});
   ASSERT_TRUE(elsewhere.contains("error")) << boost::json::serialize(elsewhere);
   EXPECT_EQ(elsewhere.at("error").at("code").as_string(), "bad_request");
   auto forged = d.Call("conditions.location", {{"area", kLewisham}, {"cursor", "nonsense"}});

@@ -20,9 +20,8 @@ using namespace test;  // the shared handler-test fixture (engine_fixture.h)
 // address in Lewisham, so a point in Lewisham is forbidden by one or two of its conditions.
 std::string Grant(int n) {
   const std::string id = "BAIL/PAGE/" + std::to_string(1000 + n);
-  std::string conditions =
-      R"([{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"},)"
-      R"({"condition_id":"c2","kind":"exclusion_zone","zone":"E09000011"})";
+  std::string conditions = R"([{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"},)"
+                           R"({"condition_id":"c2","kind":"exclusion_zone","zone":"E09000011"})";
   if (n % 3 == 0) {
     conditions += R"(,{"condition_id":"c3","kind":"not_to_attend","place":{"label":"home",)"
                   R"("at":[-0.026769491892293,51.456018429508376],"radius_m":100}})";
@@ -181,8 +180,8 @@ TEST(ConditionsLocationRequest, LimitDefaultsAndIsBoundedAndTheCursorIsPassedOn)
   EXPECT_EQ(paged->limit, 7);
   EXPECT_EQ(paged->cursor, "L1.0.0.0000000000000000.41");
   EXPECT_TRUE(decode(R"(,"limit":1000)").ok());
-  for (const char* bad : {R"(,"limit":0)", R"(,"limit":1001)", R"(,"limit":"ten")",
-                          R"(,"cursor":5)"}) {
+  for (const char* bad :
+       {R"(,"limit":0)", R"(,"limit":1001)", R"(,"limit":"ten")", R"(,"cursor":5)"}) {
     auto r = decode(bad);
     ASSERT_FALSE(r.ok()) << bad;
     EXPECT_TRUE(r.status().field() == "limit" || r.status().field() == "cursor") << bad;
