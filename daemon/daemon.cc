@@ -188,11 +188,27 @@ void Daemon::ArmWatchdog() {
     if (sd_watchdog_enabled(0, &usec) <= 0) return;
     watchdog_interval_ = std::chrono::microseconds(usec / 2);
   }
+  // Input waiting longer than one period (at least four ticks, the retry period of a held batch)
+  // with nothing handled: the matching path is stalled.
+  if (!matching_watchdog_) {
+    matching_watchdog_.emplace(std::max<std::chrono::steady_clock::duration>(
+        watchdog_interval_, 4 * kTickInterval));
+  }
   watchdog_timer_.expires_after(watchdog_interval_);
   watchdog_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
-    // Not serving (the ZAP handler failed): let systemd's watchdog restart us.
-    if (security_.serving()) sd_notify(0, "WATCHDOG=1");
+    const bool matching = matching_watchdog_->MayPing(
+        std::chrono::steady_clock::now(), pipeline_->last_progress(), intake_->InputWaiting());
+    // Not serving (the ZAP handler failed), or breaches not being handled: no ping, and systemd's
+    // watchdog restarts us (docs/reliability.md).
+    if (security_.serving() && matching) {
+      sd_notify(0, "WATCHDOG=1");
+    } else if (!matching) {
+      spdlog::critical(
+          "watchdog: input has waited {} s with nothing handled; not pinging systemd",
+          std::chrono::duration_cast<std::chrono::seconds>(matching_watchdog_->stalled_for())
+              .count());
+    }
     ArmWatchdog();
   });
 }

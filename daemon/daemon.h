@@ -7,7 +7,8 @@
 //   Observer (status, metrics), Security (CURVE, ZAP, access checks)
 //
 // and owns what is the process's: start, run, stop (by cancelling), signals (SIGTERM/SIGINT stop
-// gracefully, SIGHUP reloads zones, policy and the client allow-list), the systemd watchdog.
+// gracefully, SIGHUP reloads zones, policy and the client allow-list), the systemd watchdog (pinged
+// only while the matching path is alive: daemon/matching_watchdog.h).
 //
 // Thread-safety: everything runs on the thread that calls Run(), except the ZAP handler's thread
 // (daemon/security.h says how it hands over).
@@ -19,12 +20,14 @@
 #include <zmq.hpp>
 
 #include <memory>
+#include <optional>
 
 #include "config/settings.h"
 #include "daemon/control/control_server.h"
 #include "daemon/intake.h"
 #include "daemon/journal.h"
 #include "daemon/matcher.h"
+#include "daemon/matching_watchdog.h"
 #include "daemon/metrics_server.h"
 #include "daemon/observe.h"
 #include "daemon/pipeline.h"
@@ -69,6 +72,7 @@ class Daemon {
   boost::asio::steady_timer watchdog_timer_;
   boost::asio::steady_timer tick_timer_;
   std::chrono::microseconds watchdog_interval_{0};
+  std::optional<MatchingWatchdog> matching_watchdog_;  // once the watchdog is armed
   zmq::context_t zmq_;
   // Declared before every socket: destroyed after them, so the ZAP endpoint stays bound while any
   // server socket is open (fail closed).

@@ -419,6 +419,16 @@ std::vector<Intake::FeedView> Intake::feeds() const {
   return out;
 }
 
+bool Intake::InputWaiting() {
+  bool waiting = holding();
+  for (auto& f : feeds_) {
+    if ((f->socket->get(zmq::sockopt::events) & ZMQ_POLLIN) == 0) continue;
+    waiting = true;
+    f->watcher->Recheck();  // reading ZMQ_EVENTS may take the edge the watcher waits for
+  }
+  return waiting;
+}
+
 int64_t Intake::held_messages() const {
   int64_t held = 0;
   for (const auto& [f, batch] : held_) held += static_cast<int64_t>(batch.size());

@@ -78,6 +78,10 @@ class Intake {
   bool paused() const { return paused_; }
   // True while a refused batch waits: nothing else may be committed before it.
   bool holding() const { return !held_.empty(); }
+  // True when input waits for the matching path: a feed has a message ready to read, or a refused
+  // batch is held.  Each readable feed's watcher is asked to drain (a missed edge cannot strand
+  // input).  Asked by the watchdog (daemon/matching_watchdog.h).
+  bool InputWaiting();
 
  private:
   struct Feed;

@@ -18,6 +18,7 @@ std::optional<std::vector<ItemOutcome>> Pipeline::Handle(const std::vector<Inbou
     spdlog::error("store failure, {} message(s) not handled: {}", batch.size(),
                   committed.status().ToString());
     Refused(/*engine_changed=*/true);
+    last_progress_ = std::chrono::steady_clock::now();  // offered; the store refused
     return std::nullopt;
   }
   // Each outcome that made an item gets its row and its alerts as committed.
@@ -30,6 +31,7 @@ std::optional<std::vector<ItemOutcome>> Pipeline::Handle(const std::vector<Inbou
   }
   Committed(std::chrono::steady_clock::now() - started);
   publisher_.Publish(committed->alerts);
+  last_progress_ = std::chrono::steady_clock::now();
   return outcomes;
 }
 
@@ -65,8 +67,10 @@ void Pipeline::Raise(std::vector<Alert> alerts) {
 }
 
 bool Pipeline::Recover() {
-  if (matcher_.stale() && !matcher_.Restore().ok()) return false;
-  return true;
+  if (!matcher_.stale()) return true;
+  const bool restored = matcher_.Restore().ok();
+  last_progress_ = std::chrono::steady_clock::now();  // tried: the store decides
+  return restored;
 }
 
 void Pipeline::Refused(bool engine_changed) {

@@ -53,6 +53,11 @@ class Pipeline final : public BatchSink {
   // Each tick while unhealthy: restores a stale engine.  True when the pipeline can commit.
   bool Recover();
 
+  // When the matching path last made progress (steady clock): a batch handled, or refused by the
+  // store, or an attempt to restore a stale engine.  What the watchdog asks
+  // (daemon/matching_watchdog.h).
+  std::chrono::steady_clock::time_point last_progress() const { return last_progress_; }
+
   struct Stats {
     int64_t store_failures = 0;
     bool store_healthy = true;
@@ -75,6 +80,7 @@ class Pipeline final : public BatchSink {
   const Clock& clock_;
   std::vector<Alert> unsent_daemon_alerts_;
   Stats stats_;
+  std::chrono::steady_clock::time_point last_progress_ = std::chrono::steady_clock::now();
 };
 
 }  // namespace bw

@@ -231,7 +231,10 @@ class Ctl {
     return 0;
   }
 
-  int Location(const std::string& at, const std::string& area, const std::string& at_time) {
+  // conditions.location is paged (docs/control.md): follows `next` until the end, or until `max`
+  // conditions (0: no cap) have been printed, then says how to carry on.
+  int Location(const std::string& at, const std::string& area, const std::string& at_time,
+               int64_t page_size, int64_t max, const std::string& cursor) {
     boost::json::object body;
     if (!at.empty()) {
       auto comma = at.find(',');
@@ -248,12 +251,35 @@ class Ctl {
     }
     if (!area.empty()) body["area"] = area;
     if (!at_time.empty()) body["at_time"] = at_time;
-    int rc;
-    auto r = CallForText("conditions.location", body, &rc);
-    if (!r) return rc;
-    const auto& conditions = (*r)["conditions"].as_array();
-    std::cout << conditions.size() << " condition(s) forbid presence here\n";
-    for (const auto& cv : conditions) {
+    if (page_size > 0) body["limit"] = page_size;
+    std::string next = cursor;
+    boost::json::array all;
+    boost::json::object last;
+    for (;;) {
+      if (!next.empty()) body["cursor"] = next;
+      int rc;
+      auto r = Call("conditions.location", body, &rc);
+      if (!r) return rc;
+      for (auto& cv : (*r)["conditions"].as_array()) all.push_back(std::move(cv));
+      const bool more = r->contains("more") && r->at("more").as_bool();
+      next = more ? std::string(r->at("next").as_string()) : "";
+      last = std::move(*r);
+      if (next.empty() || (max > 0 && static_cast<int64_t>(all.size()) >= max)) break;
+    }
+    if (g_.json) {
+      last["conditions"] = std::move(all);
+      last["more"] = !next.empty();
+      if (next.empty()) {
+        last.erase("next");
+      } else {
+        last["next"] = next;
+      }
+      std::cout << Pretty(last) << "\n";
+      return 0;
+    }
+    std::cout << all.size() << " condition(s) forbid presence here"
+              << (next.empty() ? "" : " (so far)") << "\n";
+    for (const auto& cv : all) {
       const auto& c = cv.as_object();
       std::cout << "  " << c.at("subject").as_string().c_str() << " ("
                 << c.at("instrument_id").as_string().c_str() << ", "
@@ -262,6 +288,7 @@ class Ctl {
                 << (c.at("in_custody").as_bool() ? " IN CUSTODY" : "") << "\n    "
                 << bw::FormatCondition(c.at("condition").as_object()) << "\n";
     }
+    if (!next.empty()) std::cout << "(more: carry on with --cursor " << next << ")\n";
     return 0;
   }
 
@@ -657,6 +684,12 @@ int main(int argc, char** argv) {
       "location", "every condition forbidding presence at a point or area, with its subject");
   location->add_option("--at", loc_at, "LON,LAT");
   location->add_option("--area", loc_area, "GSS code, e.g. E09000023");
+  int64_t loc_page_size = 0, loc_max = 0;
+  std::string loc_cursor;
+  location->add_option("--page-size", loc_page_size,
+                       "conditions per request (1-1000; default: the daemon's, 500)");
+  location->add_option("--max", loc_max, "stop after this many conditions (default: all pages)");
+  location->add_option("--cursor", loc_cursor, "carry on from this `next` of an earlier run");
   location->add_option("--time", at_time, "as at this RFC 3339 time (default now)");
   std::string format = "md", output;
   auto* history = app.add_subcommand(
@@ -739,7 +772,7 @@ int main(int argc, char** argv) {
       std::cerr << "breachctl: location needs exactly one of --at LON,LAT or --area CODE\n";
       return kExitUsage;
     }
-    return ctl.Location(loc_at, loc_area, at_time);
+    return ctl.Location(loc_at, loc_area, at_time, loc_page_size, loc_max, loc_cursor);
   }
   if (*history) return ctl.History(person, format, output);
   if (*open) return ctl.Open(recipient, 0);

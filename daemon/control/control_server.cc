@@ -58,8 +58,12 @@ void ControlServer::Close() {
 }
 
 size_t ControlServer::Drain(size_t budget) {
+  const auto yield_at = std::chrono::steady_clock::now() + kQuerySlice;
   size_t n = 0;
   for (; n < budget; ++n) {
+    // A slice used: let intake have the thread.  Reporting the budget spent makes the watcher
+    // post the next drain behind the handlers already queued (no edge needed: it reads anyway).
+    if (n > 0 && std::chrono::steady_clock::now() >= yield_at) return budget;
     std::vector<zmq::message_t> frames;
     auto got = zmq::recv_multipart(*socket_, std::back_inserter(frames), zmq::recv_flags::dontwait);
     if (!got) break;

@@ -7,6 +7,11 @@
 // alerts.cc (alerts.since/open, alert.ack/resolve, event.submit, which goes through the pipeline
 // like a feed message, its audit row travelling with it).
 //
+// Bounded work (issue 12): the control socket shares the thread that handles breaches, so no
+// request may hold it for long.  conditions.location scans for at most kQuerySlice and answers one
+// page (`limit`, kMaxPageBytes, `next`); a drain of the socket yields to the other handlers (intake
+// first) once it has used kQuerySlice, however many requests are waiting.
+//
 // Thread-safety: not synchronised; the io_context's thread only.
 #pragma once
 
@@ -15,6 +20,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include <chrono>
 #include <functional>
 #include <memory>
 #include <string>
@@ -33,6 +39,13 @@ namespace bw {
 
 class ControlServer {
  public:
+  // The longest a request's scan may run, and a drain of the socket before it yields.
+  static constexpr std::chrono::milliseconds kQuerySlice{20};
+  // A page stops growing once its items serialise to this many bytes (at least one item).
+  static constexpr size_t kMaxPageBytes = 1 << 20;
+  // Instruments a scan examines between looks at the clock.
+  static constexpr size_t kScanInstrumentsPerClockCheck = 8;
+
   // What the ops read and write through.  Every reference must outlive the server.
   struct Stages {
     const Clock& clock;

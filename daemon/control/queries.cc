@@ -2,6 +2,8 @@
 // history.person (docs/control.md).  Each names its subjects and what it disclosed in the audit row.
 #include <boost/json.hpp>
 
+#include <chrono>
+
 #include "daemon/control/control_server.h"
 #include "handlers/engine/location_query.h"
 #include "handlers/base/time_util.h"
@@ -54,6 +56,9 @@ ControlServer::OpResult ControlServer::OpConditionsProtected(const ControlReques
 
 ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest& req,
                                                             OpWork* work) {
+  // One page: at most `limit` conditions and about kMaxPageBytes of them, found within one
+  // kQuerySlice of scanning; `next` carries on (issue 12: no query may stall breach handling).
+  const auto deadline = std::chrono::steady_clock::now() + kQuerySlice;
   const Location& loc = req.location;
   const ZoneIndex& zones = s_.engine.zones();
   const Zone* area_zone = nullptr;
@@ -63,11 +68,34 @@ ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest
       return Status::NotFound("area \"" + loc.area + "\" is not in any loaded zone set");
     }
   }
-  const TimePoint at = req.at_time.value_or(s_.clock.Now());
+  TimePoint at = req.at_time.value_or(s_.clock.Now());
+  LocationCursor from;
+  if (!req.cursor.empty()) {
+    auto token = DecodeLocationPageToken(req.cursor);
+    if (!token.ok()) return token.status();
+    if (token->place_digest != LocationPlaceDigest(loc)) {
+      return Status::BadInput("cursor", "this cursor belongs to a query of another place",
+                              "out_of_range");
+    }
+    if (req.at_time && *req.at_time != token->at) {
+      return Status::BadInput("cursor", "this cursor belongs to a query at another at_time",
+                              "out_of_range");
+    }
+    at = token->at;  // every page judges the moment of the first
+    from = std::move(token->position);
+  }
+  ForbiddingConditionScan scan(s_.engine.state(), zones, loc, area_zone, at, from);
   boost::json::array conditions;
+  size_t bytes = 0;
   std::string subjects;
-  for (const auto& [ins, c] :
-       ConditionsForbidding(s_.engine.state(), zones, loc, area_zone, at)) {
+  // The first call always runs, so that every page moves the cursor on however late it starts.
+  for (bool first = true;
+       !scan.done() && static_cast<int64_t>(conditions.size()) < req.limit &&
+       bytes < kMaxPageBytes && (first || std::chrono::steady_clock::now() < deadline);
+       first = false) {
+    auto found = scan.Next(kScanInstrumentsPerClockCheck);
+    if (!found) continue;
+    const auto& [ins, c] = *found;
     boost::json::object o;
     o["subject"] = ins->subject;
     o["instrument_id"] = ins->instrument_id;
@@ -81,16 +109,23 @@ ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest
     for (const auto& cv : ins->raw.at("conditions").as_array()) {
       if (cv.as_object().at("condition_id").as_string() == c->condition_id) o["condition"] = cv;
     }
+    bytes += boost::json::serialize(o).size();
     conditions.push_back(std::move(o));
     subjects += (subjects.empty() ? "" : ",") + ins->subject;
   }
+  const bool more = !scan.done();
   work->audit->subjects = subjects;
-  work->audit->detail = std::to_string(conditions.size()) + " condition(s) disclosed";
+  work->audit->detail = std::to_string(conditions.size()) + " condition(s) disclosed" +
+                        (more ? "; more to page through" : "");
   boost::json::object o;
   if (loc.at) o["at"] = boost::json::array{loc.at->x(), loc.at->y()};
   if (!loc.area.empty()) o["area"] = loc.area;
   o["at_time"] = FormatRfc3339(at);
   o["conditions"] = std::move(conditions);
+  o["more"] = more;
+  if (more) {
+    o["next"] = EncodeLocationPageToken({at, LocationPlaceDigest(loc), scan.position()});
+  }
   return o;
 }
 

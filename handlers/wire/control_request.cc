@@ -56,6 +56,22 @@ Result<std::string> Identity(const boost::json::object& o, const char* key) {
     target = std::move(*bw_r);            \
   } while (0)
 
+// `limit` and `cursor` of a paged op.
+Status DecodePage(const boost::json::object& o, ControlRequest* r) {
+  r->limit = kDefaultPageLimit;
+  if (auto it = o.find("limit"); it != o.end() && !it->value().is_null()) {
+    BW_ASSIGN_OR_RETURN(r->limit, json::GetInt(o, "", "limit"));
+    if (r->limit < 1 || r->limit > kMaxPageLimit) {
+      return Status::BadInput(
+          "limit", "must be an integer from 1 to " + std::to_string(kMaxPageLimit), "out_of_range");
+    }
+  }
+  std::optional<std::string> cursor;
+  BW_ASSIGN_OR_RETURN(cursor, json::GetOptionalString(o, "", "cursor"));
+  r->cursor = cursor.value_or("");
+  return Status::Ok();
+}
+
 Status DecodeFields(const boost::json::object& o, ControlRequest* r) {
   switch (r->op) {
     case ControlOp::kStatus:
@@ -77,7 +93,7 @@ Status DecodeFields(const boost::json::object& o, ControlRequest* r) {
             "at", "one of \"at\" ([lon, lat]) or \"area\" (GSS code) is required", "missing_field");
       }
       BW_ASSIGN_OR_RETURN(r->at_time, json::GetOptionalTime(o, "", "at_time"));
-      return Status::Ok();
+      return DecodePage(o, r);
     }
     case ControlOp::kHistoryPerson:
       BW_ASSIGN_OR_RETURN(r->person_id, json::GetString(o, "", "person_id"));

@@ -68,7 +68,16 @@ struct ControlRequest {
   // operator acts, when the alert went to that control room (alert_authority.h).
   std::string control_id;
   boost::json::object event;         // event.submit: the event, decoded later by the intake path
+  // conditions.location: the page (optional).  `limit`: at most this many items, 1 to
+  // kMaxPageLimit (kDefaultPageLimit when absent); `cursor`: the `next` of the previous page
+  // ("" = the first page), opaque here: the op decodes it.
+  int64_t limit = 0;
+  std::string cursor;
 };
+
+// Paged replies (conditions.location; docs/control.md).
+inline constexpr int64_t kDefaultPageLimit = 500;
+inline constexpr int64_t kMaxPageLimit = 1000;
 
 struct ControlDecodeOptions {
   size_t max_body_bytes = 4 * 65536;  // larger bodies are refused as oversize
