@@ -463,9 +463,10 @@ const std::vector<AnySection>& Schema() {
           {
               Int<C>("max_connections_per_socket", BW_REF(limits_max_connections_per_socket),
                      "Connections the control and the alerts socket each keep; past it the "
-                     "surplus is shut down every tick, those that never sent a byte first, newest "
-                     "first. Lowered by itself so both sockets at the cap leave 128 descriptors of "
-                     "RLIMIT_NOFILE (the unit's LimitNOFILE) for the store and the feeds.")
+                     "surplus is shut down every tick, those that never sent a byte first (the "
+                     "longest silent first), then the newest. Lowered by itself so both sockets "
+                     "at the cap leave 128 descriptors of RLIMIT_NOFILE (the unit's LimitNOFILE) "
+                     "for the store and the feeds.")
                   .Range(8, 1'000'000),
           },
       },

@@ -58,13 +58,19 @@ std::vector<int> AcceptedConnections(const std::string& endpoint) {
 
 namespace {
 
-// Bytes the peer has sent on a TCP connection; -1 when unknown (not TCP).
-int64_t BytesReceived(int fd) {
+// What TCP says of a connection: whether the peer has sent any byte, and how long ago (ms) it
+// last sent anything, a bare ACK included (for a connection that never sent a byte: its age).
+// Not TCP (ipc): treated as having sent.
+struct Activity {
+  bool silent = false;
+  uint32_t quiet_ms = 0;
+};
+Activity ActivityOf(int fd) {
   tcp_info info{};
   socklen_t len = sizeof info;
-  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return -1;
-  if (len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received) return -1;
-  return static_cast<int64_t>(info.tcpi_bytes_received);
+  if (getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return {};
+  if (len < offsetof(tcp_info, tcpi_bytes_received) + sizeof info.tcpi_bytes_received) return {};
+  return {info.tcpi_bytes_received == 0, info.tcpi_last_ack_recv};
 }
 
 int64_t SoftDescriptorLimit() {
@@ -124,16 +130,19 @@ void ConnectionGuard::Check() {
     }
     w.first_seen = std::move(seen);
     if (static_cast<int64_t>(fds.size()) <= limit) continue;
-    // Surplus: those that never sent a byte first, newest first within each group.
+    // Surplus: those that never sent a byte first, the longest silent first (a legitimate client
+    // that has only just connected and not yet sent its greeting goes last of them); then the
+    // newest.
     struct Candidate {
       int fd;
-      bool silent;
+      Activity activity;
       std::chrono::steady_clock::time_point seen;
     };
     std::vector<Candidate> candidates;
-    for (int fd : fds) candidates.push_back({fd, BytesReceived(fd) == 0, w.first_seen[fd]});
+    for (int fd : fds) candidates.push_back({fd, ActivityOf(fd), w.first_seen[fd]});
     std::sort(candidates.begin(), candidates.end(), [](const Candidate& a, const Candidate& b) {
-      if (a.silent != b.silent) return a.silent;
+      if (a.activity.silent != b.activity.silent) return a.activity.silent;
+      if (a.activity.silent) return a.activity.quiet_ms > b.activity.quiet_ms;
       return a.seen > b.seen;
     });
     const size_t surplus = fds.size() - static_cast<size_t>(limit);
@@ -141,7 +150,7 @@ void ConnectionGuard::Check() {
     for (size_t i = 0; i < surplus; ++i) {
       ::shutdown(candidates[i].fd, SHUT_RDWR);  // libzmq frees it as a failed connection
       w.first_seen.erase(candidates[i].fd);
-      silent += candidates[i].silent;
+      silent += candidates[i].activity.silent;
     }
     shed_ += static_cast<int64_t>(surplus);
     spdlog::warn(

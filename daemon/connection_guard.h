@@ -5,8 +5,8 @@
 // So, once per tick, the guard counts the connections accepted on each bound endpoint (the
 // process's sockets whose local address is that endpoint: /proc/self/fd) and, over the per-socket
 // cap, shuts down the surplus: first those that never sent a byte (half-open, no ZMTP greeting),
-// newest first, then the newest.  libzmq sees each as a failed connection and frees it; a real
-// client reconnects.  The cap is `[limits] max_connections_per_socket`, lowered so that every
+// the longest silent first, then the newest.  libzmq sees each as a failed connection and frees
+// it; a real client reconnects.  The cap is `[limits] max_connections_per_socket`, lowered so that every
 // bound socket at its cap still leaves `kReservedDescriptors` of RLIMIT_NOFILE for the store,
 // the feeds and the rest (the limit is read each time: it can change under a running process).
 //

@@ -353,6 +353,8 @@ std::vector<int> HalfOpenConnections(int port, int n) {
     if (fd < 0) break;
     connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);  // EINPROGRESS: fine
     fds.push_back(fd);
+    // In waves the listen backlog (100) can take, rather than leave most to SYN retries.
+    if (fds.size() % 50 == 0) std::this_thread::sleep_for(std::chrono::milliseconds(20));
   }
   return fds;
 }
@@ -391,7 +393,8 @@ TEST(HardeningWire, ElevenHundredHalfOpenConnectionsUnderA1024DescriptorLimitLea
       << d.log();
   d.Publish("tag", Heartbeat(2));
   EXPECT_TRUE(Eventually([&] { return Figures(d, "tag").handled == 2; })) << d.log();
-  EXPECT_LT(OpenDescriptors(d.pid()), 1024 - 64) << "descriptors kept in reserve";
+  EXPECT_TRUE(Eventually([&] { return OpenDescriptors(d.pid()) < 1024 - 64; }))
+      << OpenDescriptors(d.pid()) << " descriptors open: none kept in reserve";
   EXPECT_NE(d.log().find("over its cap"), std::string::npos) << d.log();
   for (int fd : flood) close(fd);
 }
@@ -469,7 +472,7 @@ TEST(HardeningWire, RevokedOfficerKeyLosesItsOpenAlertSubscriptionOnSighup) {
 
   d.RemoveClient("MP-PC1234");
   d.Signal(SIGHUP);
-  ASSERT_TRUE(Eventually([&] { return d.log().find("1 key(s) removed") != std::string::npos; }))
+  ASSERT_TRUE(Eventually([&] { return d.log().find("reload: ") != std::string::npos; }))
       << d.log();
   // The control room's subscriber reconnects and gets later alerts; the revoked one gets none.
   int seq = 2;
@@ -485,6 +488,7 @@ TEST(HardeningWire, RevokedOfficerKeyLosesItsOpenAlertSubscriptionOnSighup) {
   EXPECT_FALSE(leaked.has_value())
       << "a revoked key still receives: " << (leaked ? boost::json::serialize(*leaked) : "");
   EXPECT_TRUE(Eventually([&] { return !d.AuditRows("security.keys_revoked").empty(); }));
+  EXPECT_NE(d.log().find("1 key(s) removed or changed"), std::string::npos) << d.log();
 }
 
 // ---- Risk: no per-identity rate limit on control requests --------------------------------------
