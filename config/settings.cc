@@ -266,10 +266,20 @@ const std::vector<AnySection>& Schema() {
                      "Endpoint to bind: tcp://host:port or ipc://path.")
                   .Endpoint(EndpointRole::kBind),
               Int<C>("send_hwm", BW_REF(alerts_send_hwm),
-                     "Send high-water mark: messages queued for one slow subscriber before "
-                     "ZeroMQ drops further ones for it (they stay in the store and can be fetched "
-                     "with alerts.since).")
+                     "Send high-water mark: messages ZeroMQ queues for one subscriber. When a "
+                     "subscriber of a topic is at it, alerts to that topic wait in the daemon's "
+                     "backlog for that topic, in order (nothing is dropped silently).")
                   .Range(1, 100'000'000),
+              Int<C>("backlog_max", BW_REF(alerts_backlog_max),
+                     "Alert messages that may wait for one topic; past it the oldest is not sent "
+                     "to that topic, counted as dropped (it stays in the store: alerts.since).")
+                  .Range(1, 10'000'000),
+              Int<C>("stuck_after_s", BW_REF(alerts_stuck_after_s),
+                     "A topic whose backlog makes no progress for this long has a subscriber "
+                     "that does not read: its connections that read nothing meanwhile are shut "
+                     "down so the others get the backlog (the subscriber reconnects and fills "
+                     "its gap with alerts.since).")
+                  .Range(1, 3600),
           },
       },
       Section{
@@ -280,6 +290,15 @@ const std::vector<AnySection>& Schema() {
               Str<C>("endpoint", BW_REF(control_endpoint),
                      "Endpoint to bind: tcp://host:port or ipc://path.")
                   .Endpoint(EndpointRole::kBind),
+              Int<C>("rate_per_s", BW_REF(control_rate_per_s),
+                     "Requests a second one identity (its CURVE key's identity; the claimed "
+                     "officer_id in security mode none) may send on average. A request over the "
+                     "limit is refused with error code unavailable; refusals are audited in "
+                     "aggregate, one row per identity a minute with how many and which ops.")
+                  .Range(1, 1'000'000),
+              Int<C>("rate_burst", BW_REF(control_rate_burst),
+                     "Requests one identity may send at once before rate_per_s applies.")
+                  .Range(1, 10'000'000),
           },
       },
       ItemSection<F>{
@@ -438,10 +457,38 @@ const std::vector<AnySection>& Schema() {
                      "Largest accepted JSON frame in bytes; a larger one is dead-lettered as "
                      "oversize and raised as feed_rejected.")
                   .Range(1024, 64 * 1024 * 1024),
+              Int<C>("max_frame_bytes", BW_REF(intake_max_frame_bytes),
+                     "The transport's ceiling for one frame on a feed socket (memory bound). A "
+                     "frame up to this size but over max_message_bytes is dead-lettered as "
+                     "oversize with its size (its first max_message_bytes bytes kept); a larger "
+                     "one makes ZeroMQ drop the connection unseen, which intake re-establishes "
+                     "when the feed falls silent (feed_silent, then replay fills the gap). Taken "
+                     "as at least max_message_bytes.")
+                  .Range(1024, 1024 * 1024 * 1024),
+              Int<C>("feed_queue_max", BW_REF(intake_feed_queue_max),
+                     "Messages queued per feed socket while intake is not reading them (paused "
+                     "on a failing store, or busy). Past it the feed's publisher drops them for "
+                     "the daemon: a seq gap, filled from the feed's replay endpoint (or raised as "
+                     "feed_gap) once intake reads again. Bounds memory at about this many times "
+                     "the feed's message size.")
+                  .Range(100, 10'000'000),
               Int<C>("drain_budget", BW_REF(intake_drain_budget),
                      "Messages handled per event-loop turn before timers and control requests "
                      "get a turn.")
                   .Range(1, 1'000'000),
+          },
+      },
+      Section{
+          "limits",
+          "Resource limits that keep the daemon serving under a flood of connections.",
+          {
+              Int<C>("max_connections_per_socket", BW_REF(limits_max_connections_per_socket),
+                     "Connections the control and the alerts socket each keep; past it the "
+                     "surplus is shut down every tick, those that never sent a byte first (the "
+                     "longest silent first), then the newest. Lowered by itself so both sockets "
+                     "at the cap leave 128 descriptors of RLIMIT_NOFILE (the unit's LimitNOFILE) "
+                     "for the store and the feeds.")
+                  .Range(8, 1'000'000),
           },
       },
       Section{

@@ -67,12 +67,25 @@ struct Config {
   std::vector<ZoneSetConfig> zones;
   std::string alerts_endpoint = "tcp://127.0.0.1:7601";
   int64_t alerts_send_hwm = 100000;
+  int64_t alerts_backlog_max = 10000;  // per topic, waiting in the daemon behind a full subscriber
+  int64_t alerts_stuck_after_s = 10;   // a topic waiting this long: cut who does not read
   std::string control_endpoint = "tcp://127.0.0.1:7602";
+  // Per identity (ZAP User-Id; officer_id in mode none): requests a second on average, and at once.
+  int64_t control_rate_per_s = 200;
+  int64_t control_rate_burst = 1000;
   std::vector<FeedConfig> feeds;  // default: none
   SecurityConfig security;
   Policy policy;
   int64_t intake_max_message_bytes = 65536;  // larger frames are dead-lettered as oversize
+  // The transport's ceiling per frame (ZMQ_MAXMSGSIZE on the feed sockets): a larger frame makes
+  // ZeroMQ drop the connection, which intake then re-establishes.  Never below max_message_bytes.
+  int64_t intake_max_frame_bytes = 64 * 1024 * 1024;
+  // Messages queued per feed socket (ZMQ_RCVHWM) while intake is not reading (paused on a failing
+  // store, or busy): past it the feed's PUB drops for us, seen as a seq gap and filled from the
+  // replay endpoint.  Bounds memory.
+  int64_t intake_feed_queue_max = 10000;
   int64_t intake_drain_budget = 256;         // messages handled per loop turn before yielding
+  int64_t limits_max_connections_per_socket = 1024;  // control and alerts, each (ConnectionGuard)
   std::string metrics_endpoint;              // tcp://host:port for GET /metrics; empty = none
   std::string log_level = "info";            // trace | debug | info | warn | error
 };

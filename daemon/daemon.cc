@@ -52,6 +52,7 @@ Status Daemon::OpenStore() {
 
 Status Daemon::Start() {
   started_at_ = clock_.Now();
+  ConnectionGuard::RaiseDescriptorLimit();
   auto zones = LoadZones(config_);
   if (!zones.ok()) return zones.status();
   spdlog::info("loaded {} zones from {} zone set(s)", (*zones)->size(), config_.zones.size());
@@ -111,13 +112,17 @@ Status Daemon::BindSockets() {
   };
   try {
     Publisher::Options alerts{config_.alerts_endpoint, static_cast<int>(config_.alerts_send_hwm),
-                              security_.curve()};
+                              security_.curve(), config_.alerts_backlog_max,
+                              std::chrono::seconds(config_.alerts_stuck_after_s)};
     Status s = publisher_->Bind(alerts, secure(std::string(kAlertsDomain)),
                                 [this](zmq::message_t& m, const std::string& topic) {
                                   return security_.AdmitSubscription(m, topic);
                                 });
     if (s.ok()) s = control_->Bind(secure(std::string(kControlDomain)));
     if (!s.ok()) return s;
+    connection_guard_ = std::make_unique<ConnectionGuard>(config_.limits_max_connections_per_socket);
+    connection_guard_->Watch("control", control_->socket());
+    connection_guard_->Watch("alerts", publisher_->socket());
     auto seqs = store_->LastSeqs();
     if (!seqs.ok()) return seqs.status();
     return intake_->Connect(
@@ -143,6 +148,7 @@ void Daemon::Run() {
   sd_notify(0, "READY=1\nSTATUS=serving");
   spdlog::info("breachwatchd {} ready", BREACHWATCH_VERSION);
   io_.run();
+  control_->Tick(clock_.Now(), true);  // refusals over the rate limit not yet audited
   // Close sockets after the loop, the ZAP endpoint last.
   intake_->Close();
   control_->Close();
@@ -224,11 +230,13 @@ void Daemon::ArmTick() {
 
 void Daemon::RunTick() {
   security_.Tick();  // the ZAP watchdog first: it must run even while the store is failing
+  connection_guard_->Check();  // descriptors for control and feeds, whatever else fails
   // While the store refuses, held batches go first and nothing else is written.
   if (!pipeline_->Recover() || !intake_->RetryHeld()) return;
   const TimePoint now = clock_.Now();
   ticks_->PurgeIfDue(now);
   intake_->Tick(now);
+  control_->Tick(now);
   ticks_->Escalate(now);
 }
 
@@ -254,7 +262,13 @@ void Daemon::CloseEndpoints() {
 }
 
 void Daemon::Reload() {
-  security_.Reload();  // revocation must not wait on an unrelated config error
+  // Revocation must not wait on an unrelated config error.  A revoked key keeps nothing open:
+  // every alert subscriber and feed connection is cut and authenticates again (the control
+  // socket checks the allow-list on every request).
+  if (security_.Reload()) {
+    publisher_->DropConnections();
+    intake_->ReconnectAll();
+  }
   spdlog::info("SIGHUP: reloading zones and policy from {}",
                config_.config_path.empty() ? "<embedded defaults>" : config_.config_path);
   Result<Config> next = config_.config_path.empty() ? ParseConfig("", "", "<defaults>")

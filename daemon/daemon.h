@@ -23,6 +23,7 @@
 #include <optional>
 
 #include "config/settings.h"
+#include "daemon/connection_guard.h"
 #include "daemon/control/control_server.h"
 #include "daemon/intake.h"
 #include "daemon/journal.h"
@@ -88,6 +89,7 @@ class Daemon {
   std::unique_ptr<ControlServer> control_;
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<MetricsServer> metrics_;
+  std::unique_ptr<ConnectionGuard> connection_guard_;  // caps the bound sockets' connections
   bool stopping_ = false;
 };
 

@@ -8,6 +8,11 @@
 #include "daemon/access_policy.h"
 
 namespace bw {
+namespace {
+// A message's frames may exceed max_message_bytes by this much (the topic frame) before intake
+// itself dead-letters it; up to there the decoder judges the JSON frame's size.
+constexpr size_t kTopicAllowance = 256;
+}  // namespace
 
 struct Intake::Feed {
   FeedConfig config;
@@ -43,30 +48,65 @@ Intake::~Intake() {
   }
 }
 
+void Intake::OpenFeedSocket(Feed& feed) {
+  const FeedConfig& fc = feed.config;
+  auto socket = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::sub);
+  socket->set(zmq::sockopt::linger, 0);
+  // The transport's ceiling (memory bound).  Frames up to it reach DrainFeed, which dead-letters
+  // those over max_message_bytes as oversize; over it, libzmq treats the frame as a protocol
+  // error and drops the connection for good (Reconnect brings it back).
+  socket->set(zmq::sockopt::maxmsgsize,
+              std::max(config_.intake_max_frame_bytes, config_.intake_max_message_bytes));
+  // Bounded: while intake does not read (paused on a failing store), what the feed sends past
+  // this is dropped by its PUB, seen as a seq gap and filled from the replay endpoint.
+  socket->set(zmq::sockopt::rcvhwm, static_cast<int>(config_.intake_feed_queue_max));
+  socket->set(zmq::sockopt::heartbeat_ivl, 5000);
+  socket->set(zmq::sockopt::heartbeat_timeout, 15000);
+  socket->set(zmq::sockopt::subscribe, fc.name);
+  secure_(*socket, FeedDomain(fc.name));
+  socket->connect(fc.endpoint);
+  Feed* raw = &feed;
+  feed.watcher.reset();  // releases libzmq's fd before the old socket closes
+  feed.socket = std::move(socket);
+  feed.watcher = std::make_unique<ZmqWatcher>(
+      io_, *feed.socket, static_cast<size_t>(config_.intake_drain_budget),
+      [this, raw](size_t budget) { return DrainFeed(*raw, budget); });
+}
+
+void Intake::Reconnect(Feed& feed) {
+  // What the old connection still holds is read first; what the publisher sends before the new
+  // subscription lands is a seq gap like any other (replay endpoint, else feed_gap).
+  if (!paused_) DrainFeed(feed, SIZE_MAX);
+  try {
+    OpenFeedSocket(feed);
+  } catch (const zmq::error_t& e) {
+    spdlog::error("feed {}: cannot reconnect to {}: {}", feed.config.name, feed.config.endpoint,
+                  e.what());
+    return;
+  }
+  ++feed.stats.reconnects;
+  if (!paused_) feed.watcher->Start();
+  spdlog::warn("feed {}: connected afresh to {} (after silence: ZeroMQ does not re-establish a "
+               "connection it dropped on a frame over intake.max_frame_bytes = {} bytes)",
+               feed.config.name, feed.config.endpoint,
+               std::max(config_.intake_max_frame_bytes, config_.intake_max_message_bytes));
+}
+
+void Intake::ReconnectAll() {
+  for (auto& f : feeds_) Reconnect(*f);
+}
+
 Status Intake::Connect(
     const std::function<void(zmq::socket_t&, const std::string& domain)>& secure,
     const std::vector<std::tuple<std::string, std::string, int64_t>>& last_seqs) {
   const TimePoint now = clock_.Now();
+  secure_ = secure;
   try {
     for (const auto& fc : config_.feeds) {
       auto feed = std::make_unique<Feed>();
       feed->config = fc;
-      feed->socket = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::sub);
-      feed->socket->set(zmq::sockopt::linger, 0);
-      // Hard cap well above the soft limit so oversize messages reach the dead-letter store.
-      feed->socket->set(
-          zmq::sockopt::maxmsgsize,
-          static_cast<int64_t>(std::max<int64_t>(config_.intake_max_message_bytes * 16, 16 << 20)));
-      feed->socket->set(zmq::sockopt::rcvhwm, 0);  // never drop inbound to keep up
-      feed->socket->set(zmq::sockopt::heartbeat_ivl, 5000);
-      feed->socket->set(zmq::sockopt::heartbeat_timeout, 15000);
-      feed->socket->set(zmq::sockopt::subscribe, fc.name);
-      secure(*feed->socket, FeedDomain(fc.name));
-      feed->socket->connect(fc.endpoint);
       Feed* raw = feed.get();
-      feed->watcher = std::make_unique<ZmqWatcher>(
-          io_, *feed->socket, static_cast<size_t>(config_.intake_drain_budget),
-          [this, raw](size_t budget) { return DrainFeed(*raw, budget); });
+      OpenFeedSocket(*feed);
       if (!fc.replay.empty()) {
         feed->replay = std::make_unique<zmq::socket_t>(zmq_, zmq::socket_type::dealer);
         feed->replay->set(zmq::sockopt::linger, 0);
@@ -132,6 +172,7 @@ void Intake::Disconnect(const std::function<void(zmq::socket_t*, const std::stri
 
 size_t Intake::DrainFeed(Feed& feed, size_t budget) {
   if (paused_) return 0;
+  const auto max_bytes = static_cast<size_t>(config_.intake_max_message_bytes);
   std::vector<InboundMessage> batch;
   size_t n = 0;
   for (; n < budget; ++n) {
@@ -142,7 +183,24 @@ size_t Intake::DrainFeed(Feed& feed, size_t budget) {
     InboundMessage in;
     in.channel = feed.config.name;
     in.expected_topic = feed.config.name;
-    if (frames.size() != 2) {
+    size_t bytes = 0;
+    for (const auto& f : frames) bytes += f.size();
+    if (bytes > max_bytes + kTopicAllowance) {
+      // Bad input, not a transport failure: dead-lettered with its size, the feed stays connected.
+      // Only the first max_message_bytes bytes are kept, so the store stays bounded too.
+      ++feed.stats.oversize;
+      in.frame_error = std::to_string(frames.size()) + " frame(s) of " + std::to_string(bytes) +
+                       " bytes exceed intake.max_message_bytes (" + std::to_string(max_bytes) +
+                       "); the first " + std::to_string(max_bytes) + " bytes are kept";
+      in.frame_error_reason = "oversize";
+      if (!frames.empty()) in.topic = frames[0].to_string().substr(0, 256);
+      // The JSON frame's prefix (every frame's, when the count is wrong too).
+      for (size_t i = frames.size() == 2 ? 1 : 0; i < frames.size(); ++i) {
+        if (in.payload.size() >= max_bytes) break;
+        in.payload.append(frames[i].data<char>(),
+                          std::min(frames[i].size(), max_bytes - in.payload.size()));
+      }
+    } else if (frames.size() != 2) {
       in.frame_error = "expected 2 frames (topic, JSON), got " + std::to_string(frames.size());
       for (auto& f : frames) in.payload += f.to_string();
       if (!frames.empty()) in.topic = frames[0].to_string();
@@ -156,6 +214,10 @@ size_t Intake::DrainFeed(Feed& feed, size_t budget) {
   feed.stats.received += static_cast<int64_t>(batch.size());
   if (feed.catching_up) {
     for (auto& in : batch) feed.held_live.push_back(std::move(in));
+    // Bounded as the socket's queue is: stop reading until caught up (FinishCatchUp restarts).
+    if (static_cast<int64_t>(feed.held_live.size()) >= config_.intake_feed_queue_max) {
+      feed.watcher->Cancel();
+    }
     return n;
   }
   Submit(feed, std::move(batch));
@@ -272,6 +334,7 @@ void Intake::Tick(TimePoint now) {
   for (const auto& silence : health_.CheckSilence(now)) {
     for (auto& f : feeds_) {
       if (f->config.name != silence.feed) continue;
+      Reconnect(*f);
       alerts.push_back(
           FeedAlert(AlertKind::kFeedSilent, Severity::kCritical, *f, "",
                     "feed " + silence.feed + " has sent nothing (not even a heartbeat) for " +
@@ -345,6 +408,7 @@ void Intake::FinishCatchUp(Feed& feed, const char* why) {
   spdlog::info("feed {}: {}; handling {} live message(s) held meanwhile", feed.config.name, why,
                live.size());
   if (!live.empty()) Submit(feed, std::move(live));
+  if (!paused_) feed.watcher->Start();  // reading may have stopped at feed_queue_max
 }
 
 void Intake::RequestReplay(Feed& feed, const std::string& source, int64_t from_seq) {

@@ -42,6 +42,8 @@ class Intake {
     int64_t gaps = 0;
     int64_t replay_requests = 0;
     int64_t replayed = 0;
+    int64_t oversize = 0;    // frames over max_message_bytes (dead-lettered, part of rejected)
+    int64_t reconnects = 0;  // fresh connections after silence (see Reconnect)
     TimePoint last_seen{};
   };
   struct FeedView {
@@ -67,6 +69,9 @@ class Intake {
   // Closes every endpoint without closing the sockets (security: the ZAP handler failed).
   void Disconnect(const std::function<void(zmq::socket_t*, const std::string&)>& disconnect);
 
+  // Connects every feed afresh (a key was revoked: each feed authenticates again).
+  void ReconnectAll();
+
   // Once per tick: offers held batches again (false while the sink still refuses: do nothing
   // else that writes), ends overdue catch-ups, and raises feed-health alerts.
   bool RetryHeld();
@@ -85,6 +90,12 @@ class Intake {
 
  private:
   struct Feed;
+  // Creates, configures and connects the feed's SUB socket and its watcher (again after the
+  // transport dropped the connection).
+  void OpenFeedSocket(Feed& feed);
+  // A silent feed gets a fresh connection: ZeroMQ drops a connection on a frame over
+  // intake.max_frame_bytes (a protocol error) and never re-establishes it by itself.
+  void Reconnect(Feed& feed);
   size_t DrainFeed(Feed& feed, size_t budget);
   size_t DrainReplay(Feed& feed, size_t budget);
   // Hands `batch` to the sink, then counts its results; holds it when refused.
@@ -105,6 +116,7 @@ class Intake {
   BatchSink& sink_;
   const Config& config_;
   FeedHealth health_;
+  std::function<void(zmq::socket_t&, const std::string& domain)> secure_;
   std::vector<std::unique_ptr<Feed>> feeds_;
   std::vector<std::pair<Feed*, std::vector<InboundMessage>>> held_;
   bool paused_ = false;

@@ -76,7 +76,7 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
   rec.audited_by_caller = in.request_audit.has_value();
 
   if (!in.frame_error.empty()) {
-    Reject(in, "", Status::BadInput("", in.frame_error, "bad_frames"), item, out);
+    Reject(in, "", Status::BadInput("", in.frame_error, in.frame_error_reason), item, out);
     return Status::Ok();
   }
   if (!in.expected_topic.empty() && in.topic != in.expected_topic) {

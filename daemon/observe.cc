@@ -49,6 +49,8 @@ boost::json::object Observer::StatusJson() const {
     fo["replay"] = fc.replay;
     fo["replay_requests"] = stats.replay_requests;
     fo["replayed"] = stats.replayed;
+    fo["oversize"] = stats.oversize;
+    fo["reconnects"] = stats.reconnects;
     fo["silent"] = intake_.health().IsSilent(fc.name);
     if (stats.last_seen.time_since_epoch().count() != 0) {
       fo["last_seen_age_s"] =
@@ -70,6 +72,8 @@ boost::json::object Observer::StatusJson() const {
   }
   counts["alerts_published"] = publisher_.deliveries();
   counts["alert_deliveries_dropped"] = publisher_.dropped();
+  counts["alert_backlog"] = publisher_.backlog();
+  counts["alert_subscribers_cut_off"] = publisher_.subscribers_cut_off();
   counts["held_messages"] = intake_.held_messages();
   counts["control_requests"] = control_requests_;
   counts["last_alert_seq"] = journal_.last_alert_seq();
@@ -112,6 +116,11 @@ std::string Observer::Metrics() const {
            &Intake::FeedStats::gaps);
   per_feed("breachwatch_feed_replayed_total", "Events received from replay endpoints.",
            &Intake::FeedStats::replayed);
+  per_feed("breachwatch_feed_oversize_total",
+           "Frames over intake.max_message_bytes, dead-lettered as oversize.",
+           &Intake::FeedStats::oversize);
+  per_feed("breachwatch_feed_reconnects_total",
+           "Fresh connections to a feed after it fell silent.", &Intake::FeedStats::reconnects);
   help("breachwatch_feed_last_seen_age_seconds", "gauge",
        "Seconds since the feed last sent anything.");
   for (const auto& [fc, stats] : feeds) {
@@ -132,12 +141,27 @@ std::string Observer::Metrics() const {
   for (const auto& [kind, n] : publisher_.alerts_by_kind()) {
     line("breachwatch_alerts_total", "kind=\"" + kind + "\"", n);
   }
-  help("breachwatch_alert_deliveries_total", "counter", "Alert publications (one per recipient).");
+  help("breachwatch_alert_deliveries_total", "counter",
+       "Alert messages handed to the transport (one per recipient topic) with room at every "
+       "subscriber of the topic.");
   line("breachwatch_alert_deliveries_total", "", publisher_.deliveries());
   help("breachwatch_alert_deliveries_dropped_total", "counter",
-       "Publications refused by a subscriber's high-water mark (the alert stays retrievable with "
-       "alerts.since).");
+       "Alert messages never sent to their topic: its backlog was over alerts.backlog_max (the "
+       "alert stays retrievable with alerts.since).");
   line("breachwatch_alert_deliveries_dropped_total", "", publisher_.dropped());
+  help("breachwatch_alert_topic_dropped_total", "counter",
+       "The same, per recipient topic that had any.");
+  for (const auto& [topic, n] : publisher_.dropped_by_topic()) {
+    line("breachwatch_alert_topic_dropped_total", "topic=\"" + topic + "\"", n);
+  }
+  help("breachwatch_alert_backlog", "gauge",
+       "Alert messages waiting in the daemon for a topic whose subscriber is at its high-water "
+       "mark.");
+  line("breachwatch_alert_backlog", "", publisher_.backlog());
+  help("breachwatch_alert_subscribers_cut_off_total", "counter",
+       "Alert subscriber connections shut down because they read nothing while their topic "
+       "waited for alerts.stuck_after_s.");
+  line("breachwatch_alert_subscribers_cut_off_total", "", publisher_.subscribers_cut_off());
   help("breachwatch_alert_subscriptions", "gauge", "Current alert topic subscriptions.");
   line("breachwatch_alert_subscriptions", "", publisher_.subscriptions());
   const Pipeline::Stats& p = pipeline_.stats();

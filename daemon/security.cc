@@ -194,7 +194,9 @@ void Security::AuditEvent(const std::string& actor, const std::string& op,
   a.op = op;
   a.subjects = subjects;
   a.reason = "access control";
-  a.outcome = op == "security.not_serving" ? "unavailable" : "forbidden";
+  a.outcome = op == "security.not_serving"    ? "unavailable"
+              : op == "security.keys_revoked" ? "ok"
+                                              : "forbidden";
   a.detail = detail;
   audit_(a);
 }
@@ -368,18 +370,33 @@ const ClientEntry* Security::FindClient(const std::string& user_id) const {
   return clients ? clients->FindByIdentity(user_id) : nullptr;
 }
 
-void Security::Reload() {
-  if (!curve() || !zap_) return;
+bool Security::Reload() {
+  if (!curve() || !zap_) return false;
   auto clients = ClientAllowList::Load(config_.clients_file);
   if (!clients.ok()) {
     spdlog::error("reload: clients file refused, keeping the running allow-list ({} key(s)): {}",
                   zap_->allowlist()->size(), clients.status().ToString());
-    return;
+    return false;
+  }
+  // Revoked or changed: an old key that is gone, or whose entry (identity, role, feeds, control
+  // rooms) is no longer the same.
+  int64_t revoked = 0;
+  const auto before = zap_->allowlist();
+  for (const auto& old : before ? before->entries() : std::vector<ClientEntry>{}) {
+    const ClientEntry* now = (*clients)->FindByPublicKey(old.public_key);
+    if (now == nullptr || RenderClientEntry(*now) != RenderClientEntry(old)) ++revoked;
   }
   zap_->SetAllowList(*clients);
-  spdlog::info("reload: {} allow-listed key(s) from {}; a removed key's next connection is "
-               "refused",
-               (*clients)->size(), config_.clients_file);
+  spdlog::info("reload: {} allow-listed key(s) from {}; {} key(s) removed or changed{}",
+               (*clients)->size(), config_.clients_file, revoked,
+               revoked > 0 ? ": open connections are cut so every client authenticates again"
+                           : "");
+  if (revoked > 0) {
+    AuditEvent(kDaemonActor, "security.keys_revoked", "",
+               std::to_string(revoked) + " key(s) removed or changed on reload; open alert and "
+                                         "feed connections cut");
+  }
+  return revoked > 0;
 }
 
 boost::json::object Security::StatusJson() const {

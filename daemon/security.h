@@ -53,8 +53,10 @@ class Security {
 
   // Every tick: fault seam, ZAP watchdog, audit budget and summary.
   void Tick();
-  // SIGHUP: reloads the allow-list (a removed key's next connection is refused).
-  void Reload();
+  // SIGHUP: reloads the allow-list (a removed key's next connection is refused).  True when a key
+  // was removed or its entry changed: open connections must then be cut so that every client
+  // goes through the ZAP handler and the subscription gate again (Daemon::Reload).
+  bool Reload();
   // Stop: no further endpoint closing; monitors cancelled.
   void Cancel();
   // After the server sockets are closed: only then may the ZAP endpoint go.

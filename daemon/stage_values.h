@@ -28,6 +28,7 @@ struct InboundMessage {
   bool require_seq = true;     // feeds number their messages; event.submit does not
   std::string expected_topic;  // the feed's name; empty for event.submit
   std::string frame_error;     // set when the frame structure itself is wrong
+  std::string frame_error_reason = "bad_frames";  // the dead letter's reason, e.g. "oversize"
   // event.submit: the request's audit row.  The journal writes it as the collection record in the
   // transaction of the inbound row, completing its subjects, outcome and detail.
   std::optional<AuditRecord> request_audit;

@@ -26,4 +26,13 @@ if echo "$out" | grep -q "$name"; then
   echo "$out"
   exit 1
 fi
+# The daemon's unit must set the resource limits issue 12 asks for (descriptors, memory, tasks).
+if [ "$name" = breachwatchd.service ]; then
+  for key in LimitNOFILE MemoryMax TasksMax; do
+    if ! grep -q "^${key}=" "$unit"; then
+      echo "the unit sets no ${key}="
+      exit 1
+    fi
+  done
+fi
 echo "systemd-analyze verify: OK"

@@ -4,6 +4,8 @@
 
 #include <map>
 
+#include "handlers/base/time_util.h"
+
 namespace bw {
 
 std::string ErrorReply(ErrorCode code, const std::string& message) {
@@ -22,7 +24,48 @@ std::string ErrorReply(const Status& s) {
 }  // namespace
 
 ControlServer::ControlServer(boost::asio::io_context& io, zmq::context_t& zmq, Stages stages)
-    : io_(io), zmq_(zmq), s_(std::move(stages)) {}
+    : io_(io),
+      zmq_(zmq),
+      s_(std::move(stages)),
+      rate_limiter_(static_cast<double>(s_.config.control_rate_per_s),
+                    static_cast<double>(s_.config.control_rate_burst)) {}
+
+std::string ControlServer::RateLimited() const {
+  return ErrorReply(ErrorCode::kUnavailable,
+                    "rate limit: at most " + std::to_string(s_.config.control_rate_per_s) +
+                        " requests a second (" + std::to_string(s_.config.control_rate_burst) +
+                        " at once) per identity; slow down and retry");
+}
+
+void ControlServer::Tick(TimePoint now, bool all) {
+  for (auto& summary : rate_limiter_.TakeAuditSummaries(now, all)) {
+    std::string ops;
+    for (const auto& [op, n] : summary.by_op) {
+      ops += (ops.empty() ? "" : ", ") + op + " " + std::to_string(n);
+    }
+    AuditRecord audit;
+    audit.at = now;
+    audit.category = "access";
+    audit.actor = summary.identity;
+    audit.op = "control.rate_limited";
+    audit.reason = "rate limit";
+    audit.outcome = "unavailable";
+    audit.detail = std::to_string(summary.refused) + " request(s) refused over the rate limit (" +
+                   std::to_string(s_.config.control_rate_per_s) + "/s, " +
+                   std::to_string(s_.config.control_rate_burst) + " at once) from " +
+                   FormatRfc3339(summary.first) + " to " + FormatRfc3339(summary.last) +
+                   "; ops: " + ops;
+    spdlog::warn("control: {} {}", summary.identity, audit.detail);
+    JournalEntry entry;
+    entry.at = now;
+    entry.audits.push_back(std::move(audit));
+    auto committed = s_.journal.Commit(&entry);
+    if (!committed.ok()) {
+      spdlog::error("audit write failed for control.rate_limited: {}",
+                    committed.status().ToString());
+    }
+  }
+}
 
 ControlServer::~ControlServer() { watcher_.reset(); }
 
@@ -144,6 +187,7 @@ std::string ControlServer::Refuse(const std::string& op, const std::string& user
   audit.at = s_.clock.Now();
   audit.op = op.empty() ? "(none)" : op;
   audit.actor = user_id.empty() ? "unknown" : user_id;
+  if (!rate_limiter_.Admit(audit.actor, audit.op, audit.at)) return RateLimited();
   audit.category = "access";
   OpWork work{&audit, {}, false};
   return Finish({}, why, &work);
@@ -168,6 +212,11 @@ std::string ControlServer::Handle(const std::string& op, const std::string& body
     audit.actor = who.officer_id;
     audit.reason = who.reason;
   }
+  // Before anything is written: a flood must not become a flood of audit rows.
+  const std::string identity = s_.security.curve()
+                                   ? (user_id.empty() ? "unauthenticated" : user_id)
+                                   : audit.actor;
+  if (!rate_limiter_.Admit(identity, op, audit.at)) return RateLimited();
   // CURVE: the actor is the authenticated identity (ZAP User-Id), never the claimed officer_id.
   std::string& acting_for = work.acting_for;
   if (s_.security.curve()) {

@@ -29,6 +29,7 @@
 #include "daemon/intake.h"
 #include "daemon/journal.h"
 #include "daemon/pipeline.h"
+#include "daemon/rate_limiter.h"
 #include "daemon/security.h"
 #include "daemon/store.h"
 #include "daemon/zmq_watcher.h"
@@ -68,6 +69,10 @@ class ControlServer {
   void Close();
   zmq::socket_t* socket() { return socket_.get(); }
   const int64_t& requests() const { return requests_; }
+  // Every tick: the audit rows summarising requests refused over the rate limit (`all`: every
+  // pending one, at stop).
+  void Tick(TimePoint now, bool all = false);
+  const RateLimiter& rate_limiter() const { return rate_limiter_; }
 
   // One request: `op` and `body` are its two frames, `user_id` the ZAP User-Id (mode curve) or
   // "".  Returns the reply JSON text.  Public for in-process tests.
@@ -94,6 +99,8 @@ class ControlServer {
   std::string Finish(boost::json::object reply, const Status& s, OpWork* work);
   // A request refused before it could be decoded (wrong frames): answered and audited.
   std::string Refuse(const std::string& op, const std::string& user_id, const Status& why);
+  // The reply to a request over its identity's rate limit (not audited one by one: Tick).
+  std::string RateLimited() const;
 
   // queries.cc
   OpResult OpStatus(const ControlRequest& req, OpWork* work);
@@ -118,6 +125,7 @@ class ControlServer {
   std::unique_ptr<zmq::socket_t> socket_;
   std::unique_ptr<ZmqWatcher> watcher_;
   int64_t requests_ = 0;
+  RateLimiter rate_limiter_;
 };
 
 // The stored alert with its acknowledgement, outcome and escalation (alerts.open, ack, resolve).

@@ -84,6 +84,8 @@ class DaemonProcess {
   // SIGKILL and reap.
   void Kill9();
   bool running() const { return pid_ > 0; }
+  // The daemon's process id (-1 when not running), e.g. for prlimit or /proc/<pid>/status.
+  pid_t pid() const { return pid_; }
   // Sends a signal (e.g. SIGHUP) to the daemon.
   void Signal(int signo);
   const std::string& config_path() const { return config_path_; }
