@@ -407,6 +407,11 @@ const std::vector<AnySection>& Schema() {
                      "Seconds allowed to fill a gap in a source's seq from the feed's replay "
                      "endpoint before a feed_gap alert goes to every control room.")
                   .Range(0, kMaxDurationS),
+              Int<C>("history_max", BW_REF(policy.history_max),
+                     "Entries of a person's history (breaches, arrests, releases with their "
+                     "outcome, variations of their instruments), newest first, carried by every "
+                     "breach, arrest and check_result alert (protocol 9.1).")
+                  .Range(1, 1000),
           },
       },
       Section{

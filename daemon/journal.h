@@ -44,6 +44,11 @@ class Journal {
   [[nodiscard]] virtual Status ForEachHandled(
       const std::function<void(const std::string& channel, const std::string& payload)>& fn) = 0;
 
+  // Calls `fn(payload, outcome)` for every resolved alert in seq order (after a replay, so that
+  // the engine's history shows the outcomes: Engine::RecordAlertOutcome).
+  [[nodiscard]] virtual Status ForEachResolvedAlert(
+      const std::function<void(const std::string& payload, const std::string& outcome)>& fn) = 0;
+
   // Re-reads the highest committed seq (start-up).
   [[nodiscard]] virtual Status LoadSeq() = 0;
   virtual int64_t last_alert_seq() const = 0;
@@ -58,6 +63,8 @@ class StoreJournal final : public Journal {
   Result<CommittedBatch> Commit(JournalEntry* entry) override;
   Result<bool> HasHandled(const std::string& source, const std::string& msg_id) override;
   Status ForEachHandled(
+      const std::function<void(const std::string&, const std::string&)>& fn) override;
+  Status ForEachResolvedAlert(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
   Status LoadSeq() override;
   int64_t last_alert_seq() const override { return next_alert_seq_ - 1; }

@@ -24,6 +24,7 @@ struct Policy {
   int64_t repeat_breach_window_days = 90;
   int64_t expiry_warning_h = 24;
   int64_t gap_fill_s = 10;
+  int64_t history_max = 20;  // entries of a person's history on an alert (protocol 9.1)
 };
 
 }  // namespace bw

@@ -89,6 +89,10 @@ class MemoryJournal final : public Journal {
     }
     return Status::Ok();
   }
+  Status ForEachResolvedAlert(
+      const std::function<void(const std::string&, const std::string&)>&) override {
+    return Status::Ok();  // nothing here is ever resolved
+  }
   Status LoadSeq() override { return Status::Ok(); }
   int64_t last_alert_seq() const override { return seq; }
 
