@@ -375,6 +375,13 @@ const std::vector<AnySection>& Schema() {
                           "to the control rooms). Keys critical, high, medium, each optional; "
                           "info alerts need no acknowledgement.")
                   .Range(1, kMaxDurationS),
+              IntTable<C>("ack_sla_high_risk_s",
+                          {{"critical", BW_REF(policy.ack_sla_high_risk_s.critical_s)},
+                           {"high", BW_REF(policy.ack_sla_high_risk_s.high_s)}},
+                          "Seconds an alert about a high-risk case (risk level high, MARAC or "
+                          "MAPPA level 2 or 3: protocol 9.2) may stay unacknowledged, instead of "
+                          "ack_sla_s. Keys critical and high, each optional.")
+                  .Range(1, kMaxDurationS),
               Int<C>("exit_debounce_s", BW_REF(policy.exit_debounce_s),
                      "A breach episode closes after this many seconds without a breaching fix; a "
                      "later breach opens a new episode with a new alert.")

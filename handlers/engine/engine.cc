@@ -4,17 +4,20 @@
 #include <set>
 
 #include "handlers/engine/breach_counting.h"
+#include "handlers/engine/high_risk.h"
 
 namespace bw {
 namespace {
 
 // What every alert of a decided outcome gets, whichever handler raised it: the
-// person's breach_count and history (protocol 9.1) on the kinds that carry them.
+// person's breach_count and history (protocol 9.1) on the kinds that carry them,
+// and the risk of its case (protocol 9.2: severity, recipients, ApplyRisk).
 void FinishAlerts(const HandlerContext& ctx, Outcome* out) {
   for (Alert& a : out->alerts) {
     if (CarriesHistory(a.kind) && !a.person_id.empty() && !a.extra.contains("history")) {
       AttachHistory(ctx, *out, &a);
     }
+    ApplyRisk(ctx, &a);
   }
 }
 

@@ -14,8 +14,16 @@ struct AckSla {
   int64_t medium_s = 3600;
 };
 
+// Acknowledgement deadlines of alerts about a high-risk case (protocol 9.2); a
+// medium one (none is raised to medium) keeps ack_sla_s.medium_s.
+struct AckSlaHighRisk {
+  int64_t critical_s = 120;
+  int64_t high_s = 300;
+};
+
 struct Policy {
   AckSla ack_sla_s;
+  AckSlaHighRisk ack_sla_high_risk_s;
   int64_t exit_debounce_s = 300;
   int64_t crossing_max_gap_s = 600;
   int64_t late_after_s = 120;
