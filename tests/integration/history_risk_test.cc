@@ -10,6 +10,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <sstream>
 #include <optional>
 #include <set>
 #include <string>
@@ -266,6 +269,32 @@ TEST_F(HistoryRiskTest, HighRiskDeadlineAndRecordedOutcomesSurviveARestart) {
   ASSERT_EQ(history.size(), 2u) << boost::json::serialize(history);
   EXPECT_EQ(Field(history[1], "outcome"), "warned");
   EXPECT_EQ(next->at("breach_count").to_number<int64_t>(), 2);
+}
+
+// What breachctl prints for an officer: `conditions` and the court document (`history`).
+TEST_F(HistoryRiskTest, BreachctlConditionsAndTheCourtDocumentShowTheRisk) {
+  ASSERT_TRUE(d_.Start()) << d_.log();
+  Grant(object{{"level", "high"}, {"tool", "DARA"}, {"marac", true}, {"markers", array{"VI", "WE"}}});
+  const std::string base = std::string(BREACHCTL_PATH) + " --control " + d_.control_endpoint() +
+                           " --reason 'integration test' ";
+  const std::string out = d_.dir() + "/conditions.txt";
+  const std::string doc = d_.dir() + "/history.md";
+  ASSERT_EQ(std::system((base + "conditions " + kSubject + " > " + out).c_str()), 0);
+  ASSERT_EQ(std::system((base + "history " + kSubject + " --format md -o " + doc).c_str()), 0);
+  auto read = [](const std::string& path) {
+    std::ifstream in(path);
+    std::stringstream ss;
+    ss << in.rdbuf();
+    return ss.str();
+  };
+  const std::string conditions = read(out);
+  EXPECT_NE(conditions.find(", HIGH RISK,"), std::string::npos) << conditions;
+  EXPECT_NE(conditions.find("HIGH RISK: level high (DARA), MARAC, markers VI WE"),
+            std::string::npos)
+      << conditions;
+  const std::string court = read(doc);
+  EXPECT_NE(court.find("HIGH RISK: level high (DARA), MARAC, markers VI WE"), std::string::npos)
+      << court;
 }
 
 }  // namespace
