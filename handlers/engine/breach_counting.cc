@@ -110,8 +110,8 @@ void CountBreach(const HandlerContext& ctx, const Event& cause, const Instrument
   a.extra["breach_count"] = count;
   a.extra["repeat_breach_threshold"] = threshold;
   a.extra["breach_window_days"] = window_days;
-  a.extra["history"] = PersonHistoryJson(HistoryWithPending(ctx.state, *out, person),
-                                        ctx.policy.history_max);
+  a.extra["history"] =
+      PersonHistoryJson(HistoryWithPending(ctx.state, *out, person), ctx.policy.history_max);
   a.extra["instruments_in_force"] = std::move(instrument_ids);
   a.extra["owning_control"] = instrument.owning_control;
   out->alerts.push_back(std::move(a));
@@ -204,8 +204,8 @@ void AttachHistory(const HandlerContext& ctx, const Outcome& out, Alert* a) {
   a->extra["breach_count"] =
       BreachCountAt(BreachesWithPending(ctx.state, out, a->person_id), a->event_time, window_days);
   a->extra["breach_window_days"] = window_days;
-  a->extra["history"] = PersonHistoryJson(HistoryWithPending(ctx.state, out, a->person_id),
-                                          ctx.policy.history_max);
+  a->extra["history"] =
+      PersonHistoryJson(HistoryWithPending(ctx.state, out, a->person_id), ctx.policy.history_max);
 }
 
 void RecordOutcomeInHistory(EngineState* state, const Alert& alert, const std::string& outcome) {

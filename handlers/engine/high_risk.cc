@@ -73,7 +73,8 @@ void ApplyRisk(const HandlerContext& ctx, Alert* a) {
 
   a->severity = OneStepUp(a->severity);
   // Inhibited by custody (info): the severity it would have had is raised instead.
-  if (auto* would = a->extra.if_contains(CustodySeverityKey(a->kind)); would && would->is_string()) {
+  if (auto* would = a->extra.if_contains(CustodySeverityKey(a->kind));
+      would && would->is_string()) {
     if (auto s = ParseSeverity(would->get_string())) *would = SeverityName(OneStepUp(*s));
   }
   AddRecipient(a, ControlTopic(ins->owning_control));

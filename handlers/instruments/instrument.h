@@ -107,7 +107,7 @@ struct Instrument {
   std::optional<TimePoint> valid_until;  // nullopt = until further order
   std::vector<Condition> conditions;
   std::optional<Risk> risk;  // protocol 9.2 (handlers/instruments/risk.h)
-  boost::json::object raw;  // the object as received
+  boost::json::object raw;   // the object as received
 };
 
 // Decodes the `instrument` object of an instrument.granted / instrument.varied

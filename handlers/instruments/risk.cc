@@ -27,8 +27,10 @@ Result<std::optional<Risk>> DecodeRisk(const boost::json::object& instrument,
   if (v == nullptr || v->is_null()) return std::optional<Risk>();
   const std::string rpath = json::Join(path, "risk");
   if (!v->is_object()) {
-    return Status::BadInput(rpath, "must be an object (level, marac, mappa_level, markers, tool, "
-                            "assessed_at, dvds_disclosed, each optional)", "wrong_type");
+    return Status::BadInput(rpath,
+                            "must be an object (level, marac, mappa_level, markers, tool, "
+                            "assessed_at, dvds_disclosed, each optional)",
+                            "wrong_type");
   }
   const boost::json::object& o = v->get_object();
   Risk r;

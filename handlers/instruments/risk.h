@@ -19,11 +19,11 @@
 namespace bw {
 
 struct Risk {
-  std::string level;                  // "standard", "medium", "high" or empty (not given)
-  std::optional<bool> marac;          // open at a MARAC
-  std::optional<int64_t> mappa_level; // 0-3
-  std::vector<std::string> markers;   // PNC warning markers as given (VI, WE, FI...)
-  std::string tool;                   // e.g. DASH, DARA
+  std::string level;                   // "standard", "medium", "high" or empty (not given)
+  std::optional<bool> marac;           // open at a MARAC
+  std::optional<int64_t> mappa_level;  // 0-3
+  std::vector<std::string> markers;    // PNC warning markers as given (VI, WE, FI...)
+  std::string tool;                    // e.g. DASH, DARA
   std::optional<TimePoint> assessed_at;
   std::optional<bool> dvds_disclosed;
   boost::json::object raw;  // the object as received (what alerts and replies carry)

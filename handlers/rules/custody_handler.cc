@@ -99,10 +99,9 @@ class CustodyHandler final : public EventHandler {
     // A breach arrest is a line of the history as a counted breach (CountBreach, below); an
     // arrest for an offence is one too, counted as nothing.
     if (!breach || in_force.empty()) {
-      HistoryEntry line{e.time,
-                        AlertKindName(breach ? AlertKind::kBreachArrest
-                                             : AlertKind::kSubjectArrested),
-                        named != nullptr ? named->instrument_id : e.instrument_id};
+      HistoryEntry line{
+          e.time, AlertKindName(breach ? AlertKind::kBreachArrest : AlertKind::kSubjectArrested),
+          named != nullptr ? named->instrument_id : e.instrument_id};
       line.cause_source = e.source;
       line.cause_id = e.id;
       RecordHistory(ctx, e.person_id, std::move(line), o);

@@ -89,8 +89,7 @@ class InstrumentHandler final : public EventHandler {
       line.cause_id = e.id;
       RecordHistory(ctx, ins.subject, std::move(line), o);
       o->note = "instrument " + ins.instrument_id + " varied (version " +
-                std::to_string(versions->size() + 1) + ")" +
-                (same ? ", same conditions" : "");
+                std::to_string(versions->size() + 1) + ")" + (same ? ", same conditions" : "");
     }
     c.instrument_id = ins.instrument_id;
     c.instrument = std::make_shared<const Instrument>(ins);

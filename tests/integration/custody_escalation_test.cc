@@ -485,7 +485,8 @@ TEST(Custody2016, BreachArrestReachesEveryCaseRebailIsAVersionRepeatBreachAtThre
   // The person's history (protocol 9.1), newest first: the two checks, the re-bail (a variation on
   // the same conditions), the release and the breach arrest.
   std::vector<std::string> history_kinds;
-  for (const auto& h : repeats[0].at("history").as_array()) history_kinds.push_back(Str(h.at("kind")));
+  for (const auto& h : repeats[0].at("history").as_array())
+    history_kinds.push_back(Str(h.at("kind")));
   EXPECT_EQ(history_kinds,
             (std::vector<std::string>{"exclusion_zone_breach", "exclusion_zone_breach",
                                       "instrument_varied", "custody_release", "breach_arrest"}));

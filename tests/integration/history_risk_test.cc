@@ -12,9 +12,9 @@
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
-#include <sstream>
 #include <optional>
 #include <set>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -61,20 +61,20 @@ int ids = 0;
 // The instrument: an exclusion from Lewisham, owned by Greenwich's control room,
 // with a safety contact; `risk` when given.
 object Instrument(const std::optional<object>& risk) {
-  object ins{{"instrument_id", kInstrument},
-             {"kind", "dvpo"},
-             {"subject", kSubject},
-             {"protected_persons", array{"PNC-72/654321Y"}},
-             {"case_ref", "01LW/12345/16"},
-             {"oic", "MP-PC1234"},
-             {"supervisor", "MP-DS0077"},
-             {"owning_control", "E09000011"},
-             {"safety_contacts", array{"IDVA-LW-01"}},
-             {"valid_from", Ago(3600 * 24 * 10)},
-             {"valid_until", nullptr},
-             {"conditions", array{object{{"condition_id", "c1"},
-                                         {"kind", "exclusion_zone"},
-                                         {"zone", "E09000023"}}}}};
+  object ins{
+      {"instrument_id", kInstrument},
+      {"kind", "dvpo"},
+      {"subject", kSubject},
+      {"protected_persons", array{"PNC-72/654321Y"}},
+      {"case_ref", "01LW/12345/16"},
+      {"oic", "MP-PC1234"},
+      {"supervisor", "MP-DS0077"},
+      {"owning_control", "E09000011"},
+      {"safety_contacts", array{"IDVA-LW-01"}},
+      {"valid_from", Ago(3600 * 24 * 10)},
+      {"valid_until", nullptr},
+      {"conditions",
+       array{object{{"condition_id", "c1"}, {"kind", "exclusion_zone"}, {"zone", "E09000023"}}}}};
   if (risk) ins["risk"] = *risk;
   return ins;
 }
@@ -145,12 +145,15 @@ class HistoryRiskTest : public ::testing::Test {
 TEST_F(HistoryRiskTest, BreachFromAPersonCheckCarriesTheBreachArrestAndTheReBail) {
   ASSERT_TRUE(d_.Start()) << d_.log();
   auto officer = d_.Subscribe("officer/MP-PC5555/");
-  ASSERT_TRUE(Confirm(*officer, "check.person", {{"officer_id", "MP-PC5555"}, {"area", "E09000011"}}))
+  ASSERT_TRUE(
+      Confirm(*officer, "check.person", {{"officer_id", "MP-PC5555"}, {"area", "E09000011"}}))
       << d_.log();
 
   Grant(std::nullopt);
   Submit("custody.arrested", Ago(3 * 24 * 3600),
-         {{"person_id", kSubject}, {"arresting_officer", "MP-PC9001"}, {"reason", "breach"},
+         {{"person_id", kSubject},
+          {"arresting_officer", "MP-PC9001"},
+          {"reason", "breach"},
           {"area", "E09000023"}});
   Submit("custody.released", Ago(3 * 24 * 3600 - 12 * 3600),
          {{"person_id", kSubject}, {"outcome", "rebailed"}});
@@ -185,7 +188,8 @@ TEST_F(HistoryRiskTest, HighRiskBreachReachesOwningControlAndSafetyContactsAtOnc
   ASSERT_TRUE(Confirm(*owning, "tag.position",
                       {{"device_id", "TAG-PROBE"}, {"at", kInGreenwich}, {"accuracy_m", 10}}))
       << d_.log();
-  ASSERT_TRUE(Confirm(*contact, "check.person", {{"officer_id", "IDVA-LW-01"}, {"area", "E09000011"}}))
+  ASSERT_TRUE(
+      Confirm(*contact, "check.person", {{"officer_id", "IDVA-LW-01"}, {"area", "E09000011"}}))
       << d_.log();
 
   Grant(object{{"level", "high"}, {"tool", "DARA"}, {"marac", true}, {"markers", array{"VI"}}});
@@ -216,10 +220,13 @@ TEST_F(HistoryRiskTest, HighRiskSeverityIsRaisedOneStep) {
   ASSERT_TRUE(d_.Start()) << d_.log();
   Grant(object{{"mappa_level", 2}});
   Submit("custody.arrested", Ago(7200),
-         {{"person_id", kSubject}, {"arresting_officer", "MP-PC9001"}, {"reason", "offence"},
+         {{"person_id", kSubject},
+          {"arresting_officer", "MP-PC9001"},
+          {"reason", "offence"},
           {"area", "E09000023"}});
   Submit("custody.released", Ago(3600), {{"person_id", kSubject}, {"outcome", "charged_bailed"}});
-  Submit("tag.signal", Ago(60), {{"person_id", kSubject}, {"device_id", "TAG-1"}, {"state", "lost"}});
+  Submit("tag.signal", Ago(60),
+         {{"person_id", kSubject}, {"device_id", "TAG-1"}, {"state", "lost"}});
   auto release = StoredOfKind("custody_release");
   ASSERT_TRUE(release.has_value());
   EXPECT_EQ(Str(release->at("severity")), "high");
@@ -274,7 +281,8 @@ TEST_F(HistoryRiskTest, HighRiskDeadlineAndRecordedOutcomesSurviveARestart) {
 // What breachctl prints for an officer: `conditions` and the court document (`history`).
 TEST_F(HistoryRiskTest, BreachctlConditionsAndTheCourtDocumentShowTheRisk) {
   ASSERT_TRUE(d_.Start()) << d_.log();
-  Grant(object{{"level", "high"}, {"tool", "DARA"}, {"marac", true}, {"markers", array{"VI", "WE"}}});
+  Grant(
+      object{{"level", "high"}, {"tool", "DARA"}, {"marac", true}, {"markers", array{"VI", "WE"}}});
   const std::string base = std::string(BREACHCTL_PATH) + " --control " + d_.control_endpoint() +
                            " --reason 'integration test' ";
   const std::string out = d_.dir() + "/conditions.txt";

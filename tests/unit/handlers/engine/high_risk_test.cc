@@ -105,11 +105,11 @@ TEST_F(HighRiskTest, HighBecomesCriticalWithTheSameRouting) {
 TEST_F(HighRiskTest, MediumBecomesHighAndGoesToOwningControlButNotAtOnceToSafetyContacts) {
   Handle(InstrumentEvent("instrument.granted", "2016-08-01T00:00:00Z", R"({"marac":true})"));
   // custody_release is medium: high for a high-risk case, to the owning control room too.
-  Handle(Envelope("custody.arrested", "2016-08-13T21:00:00Z",
-                  {{"arresting_officer", "MP-PC9999"}, {"reason", "offence"},
-                   {"area", "E09000023"}}));
-  Outcome out = Handle(Envelope("custody.released", "2016-08-14T09:00:00Z",
-                                {{"outcome", "charged_bailed"}}));
+  Handle(
+      Envelope("custody.arrested", "2016-08-13T21:00:00Z",
+               {{"arresting_officer", "MP-PC9999"}, {"reason", "offence"}, {"area", "E09000023"}}));
+  Outcome out =
+      Handle(Envelope("custody.released", "2016-08-14T09:00:00Z", {{"outcome", "charged_bailed"}}));
   const Alert* a = OfKind(out, AlertKind::kCustodyRelease);
   ASSERT_NE(a, nullptr);
   EXPECT_EQ(a->severity, Severity::kHigh);
@@ -142,9 +142,9 @@ TEST_F(HighRiskTest, ACaseThatIsNotHighRiskCarriesItsRiskUnraised) {
 
 TEST_F(HighRiskTest, InCustodyStaysInfoAndTheSeverityItWouldHaveHadIsRaised) {
   Handle(InstrumentEvent("instrument.granted", "2016-08-01T00:00:00Z", kHighRisk));
-  Handle(Envelope("custody.arrested", "2016-08-13T19:00:00Z",
-                  {{"arresting_officer", "MP-PC9999"}, {"reason", "offence"},
-                   {"area", "E09000023"}}));
+  Handle(
+      Envelope("custody.arrested", "2016-08-13T19:00:00Z",
+               {{"arresting_officer", "MP-PC9999"}, {"reason", "offence"}, {"area", "E09000023"}}));
   Outcome out = Handle(SignalLost("2016-08-13T20:40:00Z"));
   const Alert* a = OfKind(out, AlertKind::kTagSignalLost);
   ASSERT_NE(a, nullptr);

@@ -31,8 +31,8 @@ std::string InstrumentEvent(const std::string& type, const std::string& time,
                             const std::string& conditions) {
   return R"({"type":")" + type + R"(","id":"ins-)" + std::to_string(++counter) +
          R"(","source":"custody-lewisham","time":")" + time +
-         R"(","instrument":{"instrument_id":")" + kBail +
-         R"(","kind":"police_bail","subject":")" + kSubject +
+         R"(","instrument":{"instrument_id":")" + kBail + R"(","kind":"police_bail","subject":")" +
+         kSubject +
          R"(","protected_persons":["PNC-72/654321Y"],"case_ref":"01LW/12345/16",
          "oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
          "valid_from":"2016-08-01T00:00:00Z","valid_until":null,"conditions":)" +
@@ -58,9 +58,9 @@ std::string Release(const std::string& time, const std::string& outcome) {
 }
 
 std::string CheckInLewisham(const std::string& time) {
-  return Envelope("check.person", time,
-                  {{"officer_id", "MP-PC5555"},
-                   {"at", boost::json::array{kLewishamLon, kLewishamLat}}});
+  return Envelope(
+      "check.person", time,
+      {{"officer_id", "MP-PC5555"}, {"at", boost::json::array{kLewishamLon, kLewishamLat}}});
 }
 
 std::string FixInLewisham(const std::string& time) {
@@ -109,9 +109,8 @@ TEST_F(HistoryTest, BreachFromACheckCarriesTheBreachArrestAndTheReBailOnTheSameC
   const Alert* breach = OfKind(out, AlertKind::kExclusionZoneBreach);
   ASSERT_NE(breach, nullptr);
   EXPECT_EQ(breach->extra.at("breach_count").as_int64(), 2) << "the arrest and this breach";
-  EXPECT_EQ(Kinds(*breach),
-            (std::vector<std::string>{"exclusion_zone_breach", "instrument_varied",
-                                      "custody_release", "breach_arrest"}));
+  EXPECT_EQ(Kinds(*breach), (std::vector<std::string>{"exclusion_zone_breach", "instrument_varied",
+                                                      "custody_release", "breach_arrest"}));
   const auto& history = breach->extra.at("history").as_array();
   EXPECT_EQ(Field(history[0], "time"), "2016-08-13T20:40:00Z");
   EXPECT_EQ(Field(history[0], "condition_id"), "c1");

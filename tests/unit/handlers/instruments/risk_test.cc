@@ -65,24 +65,20 @@ TEST_P(BadRiskTest, IsRefusedNamingTheField) {
 
 INSTANTIATE_TEST_SUITE_P(
     EveryField, BadRiskTest,
-    ::testing::Values(BadRisk{"NotAnObject", R"("high")", "instrument.risk"},
-                      BadRisk{"UnknownLevel", R"({"level":"very high"})", "instrument.risk.level"},
-                      BadRisk{"LevelNotAString", R"({"level":3})", "instrument.risk.level"},
-                      BadRisk{"MaracNotABool", R"({"marac":"yes"})", "instrument.risk.marac"},
-                      BadRisk{"MappaAbove3", R"({"mappa_level":4})", "instrument.risk.mappa_level"},
-                      BadRisk{"MappaNegative", R"({"mappa_level":-1})",
-                              "instrument.risk.mappa_level"},
-                      BadRisk{"MappaNotAnInteger", R"({"mappa_level":1.5})",
-                              "instrument.risk.mappa_level"},
-                      BadRisk{"MarkersNotAnArray", R"({"markers":"VI"})",
-                              "instrument.risk.markers"},
-                      BadRisk{"MarkerNotAString", R"({"markers":["VI",7]})",
-                              "instrument.risk.markers[1]"},
-                      BadRisk{"ToolNotAString", R"({"tool":1})", "instrument.risk.tool"},
-                      BadRisk{"AssessedAtNotATime", R"({"assessed_at":"10 Aug 2016"})",
-                              "instrument.risk.assessed_at"},
-                      BadRisk{"DvdsNotABool", R"({"dvds_disclosed":1})",
-                              "instrument.risk.dvds_disclosed"}),
+    ::testing::Values(
+        BadRisk{"NotAnObject", R"("high")", "instrument.risk"},
+        BadRisk{"UnknownLevel", R"({"level":"very high"})", "instrument.risk.level"},
+        BadRisk{"LevelNotAString", R"({"level":3})", "instrument.risk.level"},
+        BadRisk{"MaracNotABool", R"({"marac":"yes"})", "instrument.risk.marac"},
+        BadRisk{"MappaAbove3", R"({"mappa_level":4})", "instrument.risk.mappa_level"},
+        BadRisk{"MappaNegative", R"({"mappa_level":-1})", "instrument.risk.mappa_level"},
+        BadRisk{"MappaNotAnInteger", R"({"mappa_level":1.5})", "instrument.risk.mappa_level"},
+        BadRisk{"MarkersNotAnArray", R"({"markers":"VI"})", "instrument.risk.markers"},
+        BadRisk{"MarkerNotAString", R"({"markers":["VI",7]})", "instrument.risk.markers[1]"},
+        BadRisk{"ToolNotAString", R"({"tool":1})", "instrument.risk.tool"},
+        BadRisk{"AssessedAtNotATime", R"({"assessed_at":"10 Aug 2016"})",
+                "instrument.risk.assessed_at"},
+        BadRisk{"DvdsNotABool", R"({"dvds_disclosed":1})", "instrument.risk.dvds_disclosed"}),
     [](const ::testing::TestParamInfo<BadRisk>& info) { return std::string(info.param.name); });
 
 TEST(RiskTest, HighRiskIsLevelHighOrMaracOrMappaTwoAndAbove) {
