@@ -400,6 +400,13 @@ const std::vector<AnySection>& Schema() {
                           "to the control rooms). Keys critical, high, medium, each optional; "
                           "info alerts need no acknowledgement.")
                   .Range(1, kMaxDurationS),
+              IntTable<C>("ack_sla_high_risk_s",
+                          {{"critical", BW_REF(policy.ack_sla_high_risk_s.critical_s)},
+                           {"high", BW_REF(policy.ack_sla_high_risk_s.high_s)}},
+                          "Seconds an alert about a high-risk case (risk level high, MARAC or "
+                          "MAPPA level 2 or 3: protocol 9.2) may stay unacknowledged, instead of "
+                          "ack_sla_s. Keys critical and high, each optional.")
+                  .Range(1, kMaxDurationS),
               Int<C>("exit_debounce_s", BW_REF(policy.exit_debounce_s),
                      "A breach episode closes after this many seconds without a breaching fix; a "
                      "later breach opens a new episode with a new alert.")
@@ -447,6 +454,10 @@ const std::vector<AnySection>& Schema() {
                      "(reason too_old): a time in year 1 or 1970 is a sender's unset clock, not a "
                      "late event. Orders made long ago are sent with their own, plausible, dates.")
                   .Range(1900, 2100),
+              Int<C>("history_max", BW_REF(policy.history_max),
+                     "Entries of a person's history (breaches, arrests, releases with their "
+                     "outcome, variations of their instruments), newest first, carried by every "
+                     "breach, arrest and check_result alert (protocol 9.1).")
           },
       },
       Section{

@@ -68,6 +68,10 @@ class FaultInjectingStore final : public Store {
       const std::function<void(const std::string&, const std::string&)>& fn) override {
     return inner_->ForEachHandled(fn);
   }
+  Status ForEachResolvedAlert(
+      const std::function<void(const std::string&, const std::string&)>& fn) override {
+    return inner_->ForEachResolvedAlert(fn);
+  }
   Result<int64_t> MaxAlertSeq() override { return inner_->MaxAlertSeq(); }
   Result<std::vector<std::string>> AlertsSince(int64_t after, int limit) override {
     return inner_->AlertsSince(after, limit);

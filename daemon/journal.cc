@@ -106,6 +106,11 @@ Status StoreJournal::ForEachHandled(
   return store_.ForEachHandled(fn);
 }
 
+Status StoreJournal::ForEachResolvedAlert(
+    const std::function<void(const std::string&, const std::string&)>& fn) {
+  return store_.ForEachResolvedAlert(fn);
+}
+
 Status StoreJournal::LoadSeq() {
   auto max_seq = store_.MaxAlertSeq();
   if (!max_seq.ok()) return max_seq.status();

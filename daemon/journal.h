@@ -48,6 +48,10 @@ class Journal {
   // The highest seq journaled per (channel, source): where each source's numbering stands.
   [[nodiscard]] virtual Result<std::vector<std::tuple<std::string, std::string, int64_t>>>
   LastSeqs() = 0;
+  // Calls `fn(payload, outcome)` for every resolved alert in seq order (after a replay, so that
+  // the engine's history shows the outcomes: Engine::RecordAlertOutcome).
+  [[nodiscard]] virtual Status ForEachResolvedAlert(
+      const std::function<void(const std::string& payload, const std::string& outcome)>& fn) = 0;
 
   // Re-reads the highest committed seq (start-up).
   [[nodiscard]] virtual Status LoadSeq() = 0;
@@ -68,6 +72,8 @@ class StoreJournal final : public Journal {
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
     return store_.LastSeqs();
   }
+  Status ForEachResolvedAlert(
+      const std::function<void(const std::string&, const std::string&)>& fn) override;
   Status LoadSeq() override;
   int64_t last_alert_seq() const override { return next_alert_seq_ - 1; }
 

@@ -252,6 +252,16 @@ Status Matcher::Restore() {
     engine_.Apply(*outcome);
     ++replayed;
   });
+  if (s.ok()) {
+    s = journal_.ForEachResolvedAlert([&](const std::string& payload, const std::string& outcome) {
+      boost::system::error_code ec;
+      const boost::json::value v = boost::json::parse(payload, ec);
+      if (ec || !v.is_object()) return;
+      if (auto alert = AlertFromJson(v.get_object()); alert.ok()) {
+        engine_.RecordAlertOutcome(*alert, outcome);
+      }
+    });
+  }
   if (!s.ok()) {
     spdlog::error("cannot rebuild state from the store: {}", s.ToString());
     return s;
@@ -262,6 +272,10 @@ Status Matcher::Restore() {
   }
   stale_ = false;
   return Status::Ok();
+}
+
+void Matcher::AlertResolved(const Alert& alert, const std::string& outcome) {
+  engine_.RecordAlertOutcome(alert, outcome);
 }
 
 void Matcher::LogRejection(const InboundMessage& in, const std::string& source,

@@ -44,9 +44,13 @@ class Matcher {
   [[nodiscard]] Status MatchTick(TimePoint now, JournalEntry* entry);
 
   // Rebuilds the engine from the journal's handled messages (start-up, and after a refused
-  // commit).  On error the engine is stale: nothing may be matched until a Restore succeeds.
+  // commit), then records the outcomes of the resolved alerts (they annotate the history only, so
+  // recording them after every event gives the state they gave as they came).  On error the engine is stale: nothing may be matched until a Restore succeeds.
   [[nodiscard]] Status Restore();
   bool stale() const { return stale_; }
+
+  // A committed alert.resolve: the engine's history shows the outcome (protocol 9.1).
+  void AlertResolved(const Alert& alert, const std::string& outcome);
 
  private:
   // Decides one message into `item` and `out`.  Non-ok only when the journal cannot be read.

@@ -50,6 +50,11 @@ class Pipeline final : public BatchSink {
   // for it (ticks), so a refusal restores the engine.
   [[nodiscard]] Result<CommittedBatch> Commit(JournalEntry entry, bool engine_changed);
 
+  // A committed alert.resolve, told to the engine (the history it shows: protocol 9.1).
+  void AlertResolved(const Alert& alert, const std::string& outcome) {
+    matcher_.AlertResolved(alert, outcome);
+  }
+
   // Each tick while unhealthy: restores a stale engine.  True when the pipeline can commit.
   bool Recover();
 

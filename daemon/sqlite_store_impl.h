@@ -61,6 +61,8 @@ class SqliteStore final : public Store {
   Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) override;
   Status ForEachHandled(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
+  Status ForEachResolvedAlert(
+      const std::function<void(const std::string&, const std::string&)>& fn) override;
   Result<int64_t> MaxAlertSeq() override;
   Result<std::vector<std::string>> AlertsSince(int64_t after, int limit) override;
   Result<StoreCounts> Counts() override;

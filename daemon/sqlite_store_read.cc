@@ -70,6 +70,15 @@ Status SqliteStore::ForEachHandled(
   return db_.ForEachRow(st, "replay", [&](Stmt& row) { fn(row.Text(0), row.Text(1)); });
 }
 
+Status SqliteStore::ForEachResolvedAlert(
+    const std::function<void(const std::string&, const std::string&)>& fn) {
+  Stmt st(db_.handle(),
+          "SELECT payload, outcome FROM alerts WHERE resolved_at IS NOT NULL AND outcome IS NOT "
+          "NULL ORDER BY seq");
+  if (!st.ok()) return db_.Error("preparing resolved alerts");
+  return db_.ForEachRow(st, "resolved alerts", [&](Stmt& row) { fn(row.Text(0), row.Text(1)); });
+}
+
 Result<int64_t> SqliteStore::MaxAlertSeq() {
   Stmt st(db_.handle(), "SELECT COALESCE(MAX(seq), 0) FROM alerts");
   if (!st.ok() || st.Step() != SQLITE_ROW) return db_.Error("reading last alert seq");

@@ -147,6 +147,10 @@ class Store {
   // they were handled (to rebuild the engine's state by replay).
   virtual Status ForEachHandled(
       const std::function<void(const std::string& channel, const std::string& payload)>& fn) = 0;
+  // Calls `fn(payload, outcome)` for every resolved alert, in seq order (the
+  // outcomes the engine's history shows, protocol 9.1, restored after a replay).
+  virtual Status ForEachResolvedAlert(
+      const std::function<void(const std::string& payload, const std::string& outcome)>& fn) = 0;
   virtual Result<int64_t> MaxAlertSeq() = 0;
   // Alert payloads (JSON text) with seq > `after`, oldest first, at most `limit`.
   virtual Result<std::vector<std::string>> AlertsSince(int64_t after, int limit) = 0;

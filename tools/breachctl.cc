@@ -152,7 +152,12 @@ class Ctl {
     const auto& instruments = (*r)["instruments"].as_array();
     std::cout << person << " at " << (*r)["at_time"].as_string().c_str() << ": "
               << instruments.size() << " instrument(s) in force"
-              << ((*r)["in_custody"].as_bool() ? ", IN CUSTODY" : "") << ", "
+              << ((*r)["in_custody"].as_bool() ? ", IN CUSTODY" : "")
+              << (r->contains("high_risk") && (*r)["high_risk"].is_bool() &&
+                          (*r)["high_risk"].as_bool()
+                      ? ", HIGH RISK"
+                      : "")
+              << ", "
               << boost::json::serialize((*r)["breach_count"]) << " breach(es) recorded\n";
     for (const auto& iv : instruments) PrintInstrument(iv.as_object(), false);
     return 0;
@@ -169,6 +174,9 @@ class Ctl {
     std::cout << " case " << str("case_ref") << ", OIC " << str("oic") << ", owning control "
               << str("owning_control") << "\n  in force " << str("valid_from") << " until "
               << str("valid_until") << "\n";
+    if (auto r = ins.find("risk"); r != ins.end() && r->value().is_object()) {
+      std::cout << "  " << bw::FormatRisk(r->value()) << "\n";
+    }
     if (auto c = ins.find("conditions"); c != ins.end() && c->value().is_array()) {
       for (const auto& cv : c->value().get_array()) {
         std::cout << "    - "

@@ -3,6 +3,8 @@
 #include <sstream>
 
 #include "daemon/curve_keys.h"
+#include "handlers/base/time_util.h"
+#include "handlers/instruments/risk.h"
 
 namespace bw {
 
@@ -85,6 +87,29 @@ std::string FormatAlert(const boost::json::object& a) {
   }
   out << "\n    " << Str(a, "summary");
   return out.str();
+}
+
+std::string FormatRisk(const boost::json::value& risk) {
+  if (!risk.is_object()) return "";
+  auto decoded = DecodeRisk({{"risk", risk}}, "instrument");
+  if (!decoded.ok() || !*decoded) {
+    return "risk (not readable: " + decoded.status().ToString() + ")";
+  }
+  const Risk& r = **decoded;
+  std::string s = IsHighRisk(r) ? "HIGH RISK:" : "risk:";
+  s += " level " + (r.level.empty() ? std::string("not assessed") : r.level);
+  if (!r.tool.empty() || r.assessed_at) {
+    s += " (" + r.tool + (r.tool.empty() || !r.assessed_at ? "" : ", ") +
+         (r.assessed_at ? "assessed " + FormatRfc3339(*r.assessed_at) : "") + ")";
+  }
+  if (r.marac) s += *r.marac ? ", MARAC" : ", not at MARAC";
+  if (r.mappa_level) s += ", MAPPA level " + std::to_string(*r.mappa_level);
+  if (!r.markers.empty()) {
+    s += ", markers";
+    for (const auto& m : r.markers) s += " " + m;
+  }
+  if (r.dvds_disclosed) s += *r.dvds_disclosed ? ", DVDS disclosed" : ", DVDS not disclosed";
+  return s;
 }
 
 std::string FormatCondition(const boost::json::object& c) {

@@ -58,6 +58,11 @@ std::string FormatAlert(const boost::json::object& alert);
 // One readable line for a condition object (spec section 3 shape).
 std::string FormatCondition(const boost::json::object& condition);
 
+// One readable line for an instrument's `risk` object (protocol 9.2), e.g.
+// "HIGH RISK: level high (DARA, assessed 2016-08-10T12:00:00Z), MARAC, MAPPA
+// level 0, markers VI WE, DVDS not disclosed"; "" for a value that is no object.
+std::string FormatRisk(const boost::json::value& risk);
+
 // Reads every JSON value from `text`: a single object, an array of objects, or
 // one object per line (JSON Lines).  Errors name the line.
 Result<std::vector<boost::json::value>> ParseJsonDocuments(const std::string& text);

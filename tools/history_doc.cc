@@ -52,6 +52,9 @@ std::vector<Line> Lines(const boost::json::object& reply) {
           }
           if (first) l.text += "none";
         }
+        if (auto r = ins.find("risk"); r != ins.end() && r->value().is_object()) {
+          l.text += ". " + FormatRisk(r->value());
+        }
       }
       if (!Str(o, "reason").empty()) l.text += " — reason: " + Str(o, "reason");
     } else if (l.what == "arrest") {

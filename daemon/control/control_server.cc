@@ -173,8 +173,17 @@ std::string ControlServer::Finish(boost::json::object reply, const Status& s, Op
   }
   if (!s.ok()) return ErrorReply(s);
   if (updated) {
-    auto after = AlertAfterUpdate(entry.alert_updates.front().alert_id);
+    const AlertUpdate& u = entry.alert_updates.front();
+    auto after = AlertAfterUpdate(u.alert_id);
     if (!after.ok()) return ErrorReply(after.status());
+    if (u.kind == AlertUpdate::Kind::kResolve) {
+      // The engine's history shows the outcome from now on (protocol 9.1).
+      if (const auto* alert = after->if_contains("alert"); alert && alert->is_object()) {
+        if (auto a = AlertFromJson(alert->get_object()); a.ok()) {
+          s_.pipeline.AlertResolved(*a, u.outcome);
+        }
+      }
+    }
     reply = std::move(*after);
   }
   reply["ok"] = true;

@@ -21,7 +21,11 @@ ControlServer::OpResult ControlServer::OpConditionsPerson(const ControlRequest& 
   work->audit->subjects = person;
   const TimePoint at = req.at_time.value_or(s_.clock.Now());
   boost::json::array instruments;
-  for (const auto& ins : s_.engine.InForce(person, at)) instruments.push_back(ins->raw);
+  bool high_risk = false;  // protocol 9.2; each instrument object carries its own `risk`
+  for (const auto& ins : s_.engine.InForce(person, at)) {
+    instruments.push_back(ins->raw);
+    high_risk = high_risk || (ins->risk && IsHighRisk(*ins->risk));
+  }
   std::vector<std::string> breach_kinds;
   for (AlertKind k : ConditionBreachKinds()) breach_kinds.emplace_back(AlertKindName(k));
   auto breaches = s_.store.CountAlerts(person, breach_kinds);
@@ -32,6 +36,7 @@ ControlServer::OpResult ControlServer::OpConditionsPerson(const ControlRequest& 
   o["instruments"] = std::move(instruments);
   o["in_custody"] = s_.engine.state().InCustodyAt(person, at);
   o["breach_count"] = *breaches;
+  o["high_risk"] = high_risk;
   return o;
 }
 

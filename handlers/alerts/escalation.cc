@@ -25,11 +25,32 @@ std::optional<int64_t> AckSlaSeconds(Severity severity, const Policy& policy) {
   return s;
 }
 
+std::optional<int64_t> AckSlaSeconds(const Alert& alert, const Policy& policy) {
+  const auto* high_risk = alert.extra.if_contains("high_risk");
+  if (high_risk == nullptr || !high_risk->is_bool() || !high_risk->get_bool()) {
+    return AckSlaSeconds(alert.severity, policy);
+  }
+  int64_t s = 0;
+  switch (alert.severity) {
+    case Severity::kCritical:
+      s = policy.ack_sla_high_risk_s.critical_s;
+      break;
+    case Severity::kHigh:
+      s = policy.ack_sla_high_risk_s.high_s;
+      break;
+    case Severity::kMedium:
+    case Severity::kInfo:
+      return AckSlaSeconds(alert.severity, policy);
+  }
+  if (s <= 0) return std::nullopt;
+  return s;
+}
+
 std::optional<EscalationStep> NextEscalation(
     const Alert& alert, const std::string& supervisor, int current_level, TimePoint raised_at,
     const Policy& policy, const std::vector<std::string>& fallback_control_rooms) {
   if (alert.kind == AlertKind::kUnacknowledged) return std::nullopt;
-  const std::optional<int64_t> sla = AckSlaSeconds(alert.severity, policy);
+  const std::optional<int64_t> sla = AckSlaSeconds(alert, policy);
   if (!sla || current_level < 0 || current_level >= 2) return std::nullopt;
 
   EscalationStep step;

@@ -2,7 +2,8 @@
 // daemon drives with a timer.
 //
 // An alert that needs acknowledgement (every severity but info) and is not
-// acknowledged within ack_sla_s[severity] of being raised escalates:
+// acknowledged within ack_sla_s[severity] (ack_sla_high_risk_s[severity] for
+// one about a high-risk case) of being raised escalates:
 //   level 1 at raised_at + sla      -> an `unacknowledged` alert to the supervisor;
 //   level 2 at raised_at + 2 * sla  -> to the owning control room and the control
 //                                      room(s) of the area;
@@ -30,6 +31,9 @@ namespace bw {
 // Seconds to acknowledge an alert of `severity`; nullopt for info (no ack
 // needed) and for a non-positive configured SLA (escalation switched off).
 std::optional<int64_t> AckSlaSeconds(Severity severity, const Policy& policy);
+// The same for `alert`: ack_sla_high_risk_s when it carries "high_risk": true
+// (protocol 9.2), else AckSlaSeconds(alert.severity).
+std::optional<int64_t> AckSlaSeconds(const Alert& alert, const Policy& policy);
 
 struct EscalationStep {
   int level = 0;                        // 1 = supervisor, 2 = control rooms

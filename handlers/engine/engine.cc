@@ -3,7 +3,25 @@
 #include <exception>
 #include <set>
 
+#include "handlers/engine/breach_counting.h"
+#include "handlers/engine/high_risk.h"
+
 namespace bw {
+namespace {
+
+// What every alert of a decided outcome gets, whichever handler raised it: the
+// person's breach_count and history (protocol 9.1) on the kinds that carry them,
+// and the risk of its case (protocol 9.2: severity, recipients, ApplyRisk).
+void FinishAlerts(const HandlerContext& ctx, Outcome* out) {
+  for (Alert& a : out->alerts) {
+    if (CarriesHistory(a.kind) && !a.person_id.empty() && !a.extra.contains("history")) {
+      AttachHistory(ctx, *out, &a);
+    }
+    ApplyRisk(ctx, &a);
+  }
+}
+
+}  // namespace
 
 const char* InstrumentChangeKindName(InstrumentChange::Kind kind) {
   switch (kind) {
@@ -54,6 +72,7 @@ Result<Outcome> Engine::Decide(const Event& e) const {
   try {
     Status s = it->second->Decide(e, ctx, &out);
     if (!s.ok()) return s;
+    FinishAlerts(ctx, &out);
   } catch (const std::exception& ex) {
     return Status::Internal(std::string(it->second->name()) + " failed: " + ex.what());
   } catch (...) {
@@ -102,6 +121,10 @@ void Engine::Apply(const Outcome& outcome) {
     auto [pos, inserted] = state_.last_fix.try_emplace(person, fix);
     if (!inserted && pos->second.time < fix.time) pos->second = fix;
   }
+}
+
+void Engine::RecordAlertOutcome(const Alert& alert, const std::string& outcome) {
+  RecordOutcomeInHistory(&state_, alert, outcome);
 }
 
 std::vector<std::string> Engine::MissingZoneCodes(const ZoneIndex& zones) const {

@@ -51,6 +51,12 @@ class Engine {
   // Applies the state changes of an Outcome that has been committed.
   void Apply(const Outcome& outcome);
 
+  // Records the outcome of a resolved alert (alert.resolve) in the person's
+  // history, so that later alerts show it (protocol 9.1).  The daemon calls it
+  // once the resolution is committed, and for every resolved alert after a
+  // replay (the outcomes are in the store, not in the replayed events).
+  void RecordAlertOutcome(const Alert& alert, const std::string& outcome);
+
   // Forgets everything (before a replay).
   void Reset() { state_.Clear(); }
 

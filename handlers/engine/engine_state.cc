@@ -226,6 +226,7 @@ void EngineState::Clear() {
   last_fix.clear();
   custody.clear();
   breaches.clear();
+  history.clear();
   expiry_warned.clear();
 }
 

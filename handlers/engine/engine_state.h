@@ -341,12 +341,34 @@ struct BreachRecord {
   std::string instrument_id;
 };
 
+// One line of a person's history (protocol 9.1): a counted breach (an episode
+// opened, or a breach arrest), an arrest for an offence, a release, or a
+// variation of one of their instruments (re-bail on the same conditions
+// included).  Kept per person, ordered by time, at most policy.history_max.
+struct HistoryEntry {
+  TimePoint time;
+  // An AlertKind name for breaches and arrests ("exclusion_zone_breach",
+  // "breach_arrest", "subject_arrested"...), "custody_release" or
+  // "instrument_varied".
+  std::string kind;
+  std::string instrument_id;  // may be empty (an arrest or release with none named or in force)
+  std::string condition_id;   // breaches of a condition
+  // custody_release: its outcome (rebailed, court_bailed, ...).  A breach: the
+  // outcome recorded for its alert (alert.resolve), once the daemon tells the
+  // engine (Engine::RecordAlertOutcome).
+  std::string outcome;
+  bool same_conditions = false;  // instrument_varied: the conditions did not change
+  std::string cause_source;      // the event it came from (source, id)
+  std::string cause_id;
+};
+
 struct EngineState {
   InstrumentRegistry instruments;
   std::map<EpisodeKey, Episode> episodes;
   FlatStringMap<LastFix> last_fix;                              // by person
   std::map<std::string, std::vector<CustodyInterval>> custody;  // by person, ordered
   std::map<std::string, std::vector<BreachRecord>> breaches;    // by person, ordered by time
+  std::map<std::string, std::vector<HistoryEntry>> history;     // by person, ordered by time
   std::map<std::string, TimePoint> expiry_warned;  // instrument_id -> valid_until warned about
 
   void Clear();

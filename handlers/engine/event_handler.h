@@ -42,6 +42,7 @@ struct Outcome {
   std::vector<StateMutation> mutations;   // applied to the state after commit
   std::string note;                       // stored with the inbound message
   std::vector<std::pair<std::string, BreachRecord>> pending_breaches;  // CountBreach's, not stored
+  std::vector<std::pair<std::string, HistoryEntry>> pending_history;   // RecordHistory's, likewise
   // A GPS fix that becomes the person's latest (tag.position): applied like a
   // mutation, kept apart so that the usual fix allocates no closure.
   std::optional<std::pair<std::string, LastFix>> last_fix;

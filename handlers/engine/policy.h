@@ -14,8 +14,16 @@ struct AckSla {
   int64_t medium_s = 3600;
 };
 
+// Acknowledgement deadlines of alerts about a high-risk case (protocol 9.2); a
+// medium one (none is raised to medium) keeps ack_sla_s.medium_s.
+struct AckSlaHighRisk {
+  int64_t critical_s = 120;
+  int64_t high_s = 300;
+};
+
 struct Policy {
   AckSla ack_sla_s;
+  AckSlaHighRisk ack_sla_high_risk_s;
   int64_t exit_debounce_s = 300;
   int64_t crossing_max_gap_s = 600;
   int64_t late_after_s = 120;
@@ -29,6 +37,7 @@ struct Policy {
   int64_t seq_resync_after = 3;
   // Events dated before 1 January of this year (UTC) are rejected as bad input.
   int64_t earliest_event_year = 1990;
+  int64_t history_max = 20;  // entries of a person's history on an alert (protocol 9.1)
 };
 
 }  // namespace bw

@@ -310,6 +310,9 @@ Result<Instrument> DecodeInstrument(const boost::json::object& o, const std::str
     }
     ins.conditions.push_back(std::move(*c));
   }
+  auto risk = DecodeRisk(o, path);
+  if (!risk.ok()) return risk.status();
+  ins.risk = std::move(*risk);
   return ins;
 }
 

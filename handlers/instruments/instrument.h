@@ -15,6 +15,7 @@
 #include "handlers/base/clock.h"
 #include "handlers/base/status.h"
 #include "handlers/geo/geometry.h"
+#include "handlers/instruments/risk.h"
 
 namespace bw {
 
@@ -105,7 +106,8 @@ struct Instrument {
   TimePoint valid_from;
   std::optional<TimePoint> valid_until;  // nullopt = until further order
   std::vector<Condition> conditions;
-  boost::json::object raw;  // the object as received
+  std::optional<Risk> risk;  // protocol 9.2 (handlers/instruments/risk.h)
+  boost::json::object raw;   // the object as received
 };
 
 // Decodes the `instrument` object of an instrument.granted / instrument.varied

@@ -48,7 +48,7 @@ class CheckPersonHandler final : public EventHandler {
                                ins->instrument_id);
         const AlertKind kind = a.kind;
         o->alerts.push_back(std::move(a));
-        CountBreach(ctx, e, *ins, e.person_id, e.time, kind, o);
+        CountBreach(ctx, e, *ins, e.person_id, e.time, kind, o, c.condition_id);
       }
     }
 

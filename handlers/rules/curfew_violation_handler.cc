@@ -91,7 +91,9 @@ class CurfewViolationHandler final : public EventHandler {
         // High: to the OIC, or to the owning control room only while in custody.
         const bool pages = PageOrInhibitForCustody(custody_since, {}, *ins, &a);
         out->alerts.push_back(std::move(a));
-        if (pages) CountBreach(ctx, e, *ins, person, e.time, AlertKind::kCurfewBreach, out);
+        if (pages) {
+          CountBreach(ctx, e, *ins, person, e.time, AlertKind::kCurfewBreach, out, c.condition_id);
+        }
       }
     }
     out->note = "curfew violation start for " + person + ": " + std::to_string(curfews) +

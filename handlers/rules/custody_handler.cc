@@ -21,15 +21,18 @@
 //     instrument so that each case's officer acknowledges and resolves their own
 //     alert and escalation goes to that case's supervisor; an officer in charge
 //     of two instruments of the same person gets one alert per case.  Carries
-//     arresting_officer, custody_suite, reason, history (the person's breach
-//     history, this arrest included), breach_count (breaches in the
-//     repeat-breach window ending at the arrest).  A breach arrest is counted
-//     once (CountBreach), against the named instrument when it is in force,
-//     else the first instrument in force.
+//     arresting_officer, custody_suite, reason, history (the person's history,
+//     protocol 9.1, this arrest included) and breach_count (breaches in the
+//     repeat-breach window ending at the arrest): AttachHistory.  A breach
+//     arrest is counted once (CountBreach), against the named instrument when
+//     it is in force, else the first instrument in force; an arrest for an
+//     offence is a line of the history too, counted as no breach.
 //   - released -> custody_release (medium), one per instrument in force at the
 //     release time, to its oic and safety_contacts, with `outcome` and
 //     `instruments` (every instrument in force then, raw section-3 JSON).
 //     Remand also alerts (safety contacts learn the subject stays in custody).
+//     Every release is a line of the person's history with its outcome, and
+//     gives its outcome to the arrest before it (PersonHistoryJson).
 //
 // Stateless; Decide only reads ctx.state, custody changes are Outcome mutations.
 // Thread-safety as for every EventHandler.
@@ -88,6 +91,21 @@ class CustodyHandler final : public EventHandler {
     o->mutations.push_back(
         [person = e.person_id, t = e.time](EngineState& s) { OpenCustody(&s.custody[person], t); });
     auto in_force = ctx.state.instruments.SubjectInForce(e.person_id, e.time);
+    const bool breach = e.arrest_reason == "breach";
+    const Instrument* named = nullptr;
+    for (const auto& ins : in_force) {
+      if (!e.instrument_id.empty() && ins->instrument_id == e.instrument_id) named = ins.get();
+    }
+    // A breach arrest is a line of the history as a counted breach (CountBreach, below); an
+    // arrest for an offence is one too, counted as nothing.
+    if (!breach || in_force.empty()) {
+      HistoryEntry line{
+          e.time, AlertKindName(breach ? AlertKind::kBreachArrest : AlertKind::kSubjectArrested),
+          named != nullptr ? named->instrument_id : e.instrument_id};
+      line.cause_source = e.source;
+      line.cause_id = e.id;
+      RecordHistory(ctx, e.person_id, std::move(line), o);
+    }
     const std::string custody_note =
         already ? " (already in custody at that time)" : "; custody interval opened";
     if (in_force.empty()) {
@@ -96,27 +114,12 @@ class CustodyHandler final : public EventHandler {
       return Status::Ok();
     }
 
-    const bool breach = e.arrest_reason == "breach";
-    const Instrument* named = nullptr;
-    for (const auto& ins : in_force) {
-      if (!e.instrument_id.empty() && ins->instrument_id == e.instrument_id) named = ins.get();
-    }
     const size_t first_alert = o->alerts.size();
     if (breach) {
       CountBreach(ctx, e, named != nullptr ? *named : *in_force.front(), e.person_id, e.time,
                   AlertKind::kBreachArrest, o);
     }
 
-    const std::vector<BreachRecord> records = BreachesWithPending(ctx.state, *o, e.person_id);
-    const boost::json::array history = BreachHistoryJson(records);
-    int64_t window_count = 0;
-    const int64_t window_days = ctx.policy.repeat_breach_window_days;
-    for (const auto& r : records) {
-      if (r.time <= e.time &&
-          (window_days <= 0 || r.time > e.time - std::chrono::days(window_days))) {
-        ++window_count;
-      }
-    }
     boost::json::array instrument_ids;
     for (const auto& ins : in_force) instrument_ids.emplace_back(ins->instrument_id);
 
@@ -145,9 +148,7 @@ class CustodyHandler final : public EventHandler {
       a.extra["custody_suite"] = e.custody_suite;
       a.extra["reason"] = e.arrest_reason;
       if (!e.instrument_id.empty()) a.extra["arrest_instrument_id"] = e.instrument_id;
-      a.extra["history"] = history;
-      a.extra["breach_count"] = window_count;
-      a.extra["breach_window_days"] = window_days;
+      AttachHistory(ctx, *o, &a);
       a.extra["instruments_in_force"] = instrument_ids;
       a.extra["owning_control"] = ins->owning_control;
       alerts.push_back(std::move(a));
@@ -172,6 +173,11 @@ class CustodyHandler final : public EventHandler {
         CloseCustody(&s.custody[person], t);
       }
     });
+    HistoryEntry line{e.time, AlertKindName(AlertKind::kCustodyRelease), e.instrument_id};
+    line.outcome = e.outcome;
+    line.cause_source = e.source;
+    line.cause_id = e.id;
+    RecordHistory(ctx, e.person_id, std::move(line), o);
     std::string custody_note;
     if (remanded) {
       custody_note =

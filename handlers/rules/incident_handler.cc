@@ -59,7 +59,7 @@ class IncidentHandler final : public EventHandler {
           const AlertKind kind = a.kind;
           out->alerts.push_back(std::move(a));
           ++breaches;
-          CountBreach(ctx, e, *ins, person, e.time, kind, out);
+          CountBreach(ctx, e, *ins, person, e.time, kind, out, c.condition_id);
         }
       }
     }

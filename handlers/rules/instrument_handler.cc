@@ -1,6 +1,10 @@
 // instrument.granted / instrument.varied / instrument.ended (protocol section 3).
+// A variation is also a line of the subject's history (protocol 9.1), marked
+// same_conditions when its conditions equal those of the version it follows (a
+// re-bail on the same conditions).
 #include <algorithm>
 
+#include "handlers/engine/breach_counting.h"
 #include "handlers/engine/engine.h"
 #include "handlers/engine/event_handler.h"
 
@@ -18,6 +22,22 @@ Status ValidateZones(const ZoneIndex& zones, const Instrument& ins) {
     }
   }
   return Status::Ok();
+}
+
+// True when `ins`, varied at `t`, has the conditions of the version it follows
+// (the latest effective at or before `t`, else the latest), as received.
+bool SameConditionsAsBefore(const std::vector<InstrumentRegistry::Version>& versions, TimePoint t,
+                            const Instrument& ins) {
+  const Instrument* before = nullptr;
+  for (const auto& v : versions) {
+    if (!v.instrument) continue;
+    if (before != nullptr && v.effective > t) break;
+    before = v.instrument.get();
+  }
+  if (before == nullptr) return false;
+  const auto* was = before->raw.if_contains("conditions");
+  const auto* now = ins.raw.if_contains("conditions");
+  return was != nullptr && now != nullptr && *was == *now;
 }
 
 class InstrumentHandler final : public EventHandler {
@@ -62,8 +82,14 @@ class InstrumentHandler final : public EventHandler {
                                 "not_found");
       }
       c.kind = InstrumentChange::Kind::kVaried;
+      const bool same = SameConditionsAsBefore(*versions, e.time, ins);
+      HistoryEntry line{e.time, "instrument_varied", ins.instrument_id};
+      line.same_conditions = same;
+      line.cause_source = e.source;
+      line.cause_id = e.id;
+      RecordHistory(ctx, ins.subject, std::move(line), o);
       o->note = "instrument " + ins.instrument_id + " varied (version " +
-                std::to_string(versions->size() + 1) + ")";
+                std::to_string(versions->size() + 1) + ")" + (same ? ", same conditions" : "");
     }
     c.instrument_id = ins.instrument_id;
     c.instrument = std::make_shared<const Instrument>(ins);

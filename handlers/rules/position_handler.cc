@@ -191,7 +191,7 @@ class PositionHandler final : public EventHandler {
       const bool pages = PageOrInhibitForCustody(custody_since, control_areas, ins, &a);
       const AlertKind kind = a.kind;
       out->alerts.push_back(std::move(a));
-      if (pages) CountBreach(ctx, e, ins, person, e.time, kind, out);
+      if (pages) CountBreach(ctx, e, ins, person, e.time, kind, out, f.condition->condition_id);
     }
 
     std::string& note = out->note;

@@ -103,6 +103,10 @@ class MemoryJournal final : public Journal {
     for (const auto& [key, s] : last) out.emplace_back(key.first, key.second, s);
     return out;
   }
+  Status ForEachResolvedAlert(
+      const std::function<void(const std::string&, const std::string&)>&) override {
+    return Status::Ok();  // nothing here is ever resolved
+  }
   Status LoadSeq() override { return Status::Ok(); }
   int64_t last_alert_seq() const override { return seq; }
 

@@ -87,9 +87,11 @@ TEST_F(BreachCountingTest, RepeatAlertGoesToSupervisorAndOwningControlWithHistor
   EXPECT_EQ(a.extra.at("breach_count").as_int64(), 3);
   const auto& history = a.extra.at("history").as_array();
   ASSERT_EQ(history.size(), 3u);
+  // Newest first (protocol 9.1).
   EXPECT_EQ(history[1].at("instrument_id").as_string(), "DVPO/2");
-  EXPECT_EQ(history[2].at("time").as_string(), "2016-03-03T10:00:00Z");
-  EXPECT_EQ(history[2].at("kind").as_string(), "exclusion_zone_breach");
+  EXPECT_EQ(history[0].at("time").as_string(), "2016-03-03T10:00:00Z");
+  EXPECT_EQ(history[0].at("kind").as_string(), "exclusion_zone_breach");
+  EXPECT_EQ(history[2].at("time").as_string(), "2016-03-01T10:00:00Z");
 }
 
 TEST_F(BreachCountingTest, BreachesOutsideTheWindowDoNotCount) {

@@ -161,7 +161,9 @@ TEST_F(CustodyTest, ArrestWithoutInstrumentIdReachesEveryOicAndSupervisor) {
     EXPECT_EQ(a.person_id, kSubject);
     EXPECT_EQ(a.extra.at("arresting_officer").as_string(), "MP-PC9999");
     EXPECT_EQ(a.extra.at("custody_suite").as_string(), "Lewisham");
-    EXPECT_TRUE(a.extra.at("history").as_array().empty());
+    // The arrest is a line of the history (protocol 9.1), counted as no breach.
+    ASSERT_EQ(a.extra.at("history").as_array().size(), 1u);
+    EXPECT_EQ(a.extra.at("history").as_array()[0].at("kind").as_string(), "subject_arrested");
     EXPECT_EQ(a.extra.at("breach_count").as_int64(), 0);
     by_instrument[a.instrument_id] = a.recipients;
   }
@@ -193,11 +195,11 @@ TEST_F(CustodyTest, BreachArrestNamingOneInstrumentStillReachesAllAndCountsOnce)
   EXPECT_EQ(out.alerts[0].extra.at("breach_count").as_int64(), 1);
   ASSERT_EQ(engine_.state().breaches.at(kSubject).size(), 1u);
 
-  // Released, then arrested again for breach: the history grows.
+  // Released, then arrested again for breach: the history grows (arrest, release, arrest).
   Handle(Release("2013-07-06T10:00:00Z", "rebailed"));
   Outcome again = Handle(Arrest("2013-07-07T22:00:00Z", "breach", "NO/SUCH/ORDER"));
   ASSERT_EQ(again.alerts.size(), 2u);
-  EXPECT_EQ(again.alerts[0].extra.at("history").as_array().size(), 2u);
+  EXPECT_EQ(again.alerts[0].extra.at("history").as_array().size(), 3u);
   EXPECT_EQ(again.alerts[0].extra.at("breach_count").as_int64(), 2);
   EXPECT_NE(again.alerts[0].summary.find("not in force"), std::string::npos);
 }
