@@ -407,6 +407,11 @@ const std::vector<AnySection>& Schema() {
                      "Seconds allowed to fill a gap in a source's seq from the feed's replay "
                      "endpoint before a feed_gap alert goes to every control room.")
                   .Range(0, kMaxDurationS),
+              Int<C>("proximity_max_age_s", BW_REF(policy.proximity_max_age_s),
+                     "A fix of the subject or of the protected person's device is compared, "
+                     "for a proximity condition, with the other's fix nearest in event time "
+                     "when the two are at most this many seconds apart (older or newer).")
+                  .Range(1, kMaxDurationS),
           },
       },
       Section{

@@ -24,6 +24,9 @@ struct Policy {
   int64_t repeat_breach_window_days = 90;
   int64_t expiry_warning_h = 24;
   int64_t gap_fill_s = 10;
+  // Protocol 9.3: a fix of one party to a proximity condition is compared with the
+  // other party's fix nearest in event time when at most this far apart.
+  int64_t proximity_max_age_s = 120;
 };
 
 }  // namespace bw

@@ -136,8 +136,8 @@ TEST(ExampleConfig, DocumentsEveryKeyWithItsDefault) {
     }
     seen.push_back(line);
   }
-  EXPECT_EQ(documented, 30);  // store 3, zones 4, alerts 2, control 1, feeds 4, security 3,
-                              // policy 9, intake 2, metrics 1, log 1
+  EXPECT_EQ(documented, 31);  // store 3, zones 4, alerts 2, control 1, feeds 4, security 3,
+                              // policy 10, intake 2, metrics 1, log 1
 }
 
 // ---------------------------------------------------------------------------------------------
