@@ -71,6 +71,8 @@ class ControlServer {
     bool answer_without_audit = false;
     // A control room or administrator acting for an officer (mode curve): that officer.
     std::string acting_for;
+    // The ZAP User-Id of the requester (mode curve), else "".
+    std::string user_id;
   };
   using OpResult = Result<boost::json::object>;
 
