@@ -154,8 +154,7 @@ std::string ControlServer::Handle(const std::string& op, const std::string& body
   audit.op = op;
   audit.actor = "unknown";
   audit.category = "access";  // until the request is decoded and allowed
-  OpWork work{&audit, {}, false};
-  work.user_id = user_id;
+  OpWork work{&audit, {}, false, false, {}, user_id};
 
   // Parsing and validation are the pure decoder's; a refused request is still audited with who
   // asked and why when known.
