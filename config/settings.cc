@@ -458,6 +458,12 @@ const std::vector<AnySection>& Schema() {
                      "Entries of a person's history (breaches, arrests, releases with their "
                      "outcome, variations of their instruments), newest first, carried by every "
                      "breach, arrest and check_result alert (protocol 9.1).")
+                  .Range(1, 1000),
+              Int<C>("proximity_max_age_s", BW_REF(policy.proximity_max_age_s),
+                     "A fix of the subject or of the protected person's device is compared, "
+                     "for a proximity condition, with the other's fix nearest in event time "
+                     "when the two are at most this many seconds apart (older or newer).")
+                  .Range(1, kMaxDurationS),
           },
       },
       Section{

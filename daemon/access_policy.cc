@@ -89,6 +89,10 @@ bool MaySubscribe(const ClientEntry& c, std::string_view topic) {
   return false;
 }
 
+bool MaySeeProtectedPersonRecord(const ClientEntry& c) {
+  return c.role == ClientRole::kControlRoom || c.role == ClientRole::kAdministrator;
+}
+
 bool MaySeeAlert(const ClientEntry& c, const std::vector<std::string>& recipients) {
   if (SeesEverything(c)) return true;
   const auto own = OwnTopics(c);

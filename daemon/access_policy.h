@@ -9,7 +9,8 @@
 //
 // Control requests: `officer_id` must be the authenticated identity unless the role may act for
 // others (control_room, administrator).  event.submit (manual entry of events that can page
-// officers) is for control rooms and administrators.  Alerts: an officer sees
+// officers) is for control rooms and administrators; so is history.person of a protected person
+// (protocol 9.3, MaySeeProtectedPersonRecord).  Alerts: an officer sees
 // officer/<identity>/, a control room control/<id>/ for each of its control_ids, an
 // administrator everything.
 //
@@ -61,5 +62,9 @@ bool MaySeeAlert(const ClientEntry& client, const std::vector<std::string>& reci
 std::vector<std::string> ActorTopics(const ClientEntry* client, const std::string& officer_id,
                                      const std::string& acting_for,
                                      const std::string& control_id = "");
+// Protocol 9.3: whether the client may read a protected person's own record (history.person of
+// a person some instrument protects, which holds her device data): control rooms and
+// administrators only.
+bool MaySeeProtectedPersonRecord(const ClientEntry& client);
 
 }  // namespace bw

@@ -340,6 +340,12 @@ void Security::FilterVisibleAlerts(const std::string& user_id,
   it->value() = std::move(visible);
 }
 
+bool Security::MaySeeProtectedPersonRecord(const std::string& user_id) const {
+  if (!curve()) return true;
+  const ClientEntry* client = user_id.empty() ? nullptr : FindClient(user_id);
+  return client != nullptr && bw::MaySeeProtectedPersonRecord(*client);
+}
+
 bool Security::AdmitSubscription(zmq::message_t& message, const std::string& topic) {
   const std::string user_id = UserIdOf(message);
   const ClientEntry* client = user_id.empty() ? nullptr : FindClient(user_id);

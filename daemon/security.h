@@ -74,6 +74,9 @@ class Security {
   std::vector<std::string> ActorTopics(const std::string& user_id, const std::string& officer_id,
                                        const std::string& acting_for,
                                        const std::string& control_id) const;
+  // Protocol 9.3: may `user_id` read a protected person's own record?  Mode none: yes (no
+  // identities; loopback and ipc only).  Mode curve: control rooms and administrators.
+  bool MaySeeProtectedPersonRecord(const std::string& user_id) const;
   // Drops from an alerts.since / alerts.open reply the alerts `user_id` may not see.
   void FilterVisibleAlerts(const std::string& user_id, boost::json::object* reply) const;
   // XPUB_MANUAL gate: may the sender of `message` receive `topic`?  Refusals are audited.

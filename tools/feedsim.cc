@@ -30,6 +30,7 @@ std::string FeedFor(const std::string& type) {
   auto dot = type.find('.');
   std::string prefix = type.substr(0, dot);
   if (prefix == "instrument") return "orders";
+  if (prefix == "victim") return "tag";  // the protected person's device (protocol 9.3)
   return prefix;  // tag, custody, check
 }
 

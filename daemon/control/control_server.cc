@@ -5,6 +5,7 @@
 #include <map>
 
 #include "handlers/base/time_util.h"
+#include "handlers/alerts/protected_location.h"
 
 namespace bw {
 
@@ -210,6 +211,7 @@ std::string ControlServer::Handle(const std::string& op, const std::string& body
   audit.actor = "unknown";
   audit.category = "access";  // until the request is decoded and allowed
   OpWork work{&audit, {}, false};
+  work.user_id = user_id;
 
   // Parsing and validation are the pure decoder's; a refused request is still audited with who
   // asked and why when known.
@@ -269,6 +271,14 @@ std::string ControlServer::Handle(const std::string& op, const std::string& body
   if (!reply.ok()) return Finish({}, reply.status(), &work);
   if (req.op == ControlOp::kAlertsSince || req.op == ControlOp::kAlertsOpen) {
     s_.security.FilterVisibleAlerts(user_id, &*reply);
+    // Protocol 9.3: a reply that discloses a protected person's location names her in its audit
+    // row (after filtering: what was actually disclosed).
+    if (auto* alerts = reply->if_contains("alerts"); alerts && alerts->is_array()) {
+      for (const auto& her : ProtectedPersonsLocated(alerts->as_array())) {
+        audit.subjects += (audit.subjects.empty() ? "" : ",") + her;
+        audit.detail += "; discloses the location of protected person " + her;
+      }
+    }
   }
   return Finish(std::move(*reply), Status::Ok(), &work);
 }

@@ -92,6 +92,8 @@ class ControlServer {
     // The recipient topics the requester answers for (Security::ActorTopics): who may ack or
     // resolve an alert is decided with them (handlers/alerts/alert_authority.h).
     std::vector<std::string> actor_topics;
+    // The ZAP User-Id of the requester (mode curve), else "".
+    std::string user_id;
   };
   using OpResult = Result<boost::json::object>;
 

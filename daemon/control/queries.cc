@@ -5,6 +5,7 @@
 #include <chrono>
 
 #include "daemon/control/control_server.h"
+#include "handlers/alerts/protected_location.h"
 #include "handlers/engine/location_query.h"
 #include "handlers/base/time_util.h"
 
@@ -137,17 +138,35 @@ ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest
 ControlServer::OpResult ControlServer::OpHistoryPerson(const ControlRequest& req, OpWork* work) {
   const std::string& person = req.person_id;
   work->audit->subjects = person;
+  // Protocol 9.3: a protected person's own record (her device's data, alerts about it) is for
+  // control rooms.
+  const bool protected_person = s_.engine.state().instruments.IsProtectedPerson(person);
+  if (protected_person && !s_.security.MaySeeProtectedPersonRecord(work->user_id)) {
+    return Status::Forbidden("history.person of " + person +
+                             ", a person an instrument protects, is for control rooms");
+  }
   auto rows = s_.store.PersonHistory(person);
   if (!rows.ok()) return rows.status();
   boost::json::array history;
+  int withheld = 0;
   for (const auto& r : *rows) {
     boost::json::error_code ec;
     auto detail = boost::json::parse(r.detail, ec);
+    // Never a protected person's location in a reply about the subject (the control copies of
+    // proximity and panic alerts are filed under the subject).
+    if (!ec && detail.is_object() && RedactProtectedPersonLocation(&detail.as_object())) {
+      ++withheld;
+    }
     history.push_back({{"time", FormatRfc3339(r.time)},
                        {"what", r.what},
                        {"detail", ec ? boost::json::value(r.detail) : detail}});
   }
   work->audit->detail = std::to_string(history.size()) + " record(s) disclosed";
+  if (withheld > 0) {
+    work->audit->detail += "; a protected person's location withheld from " +
+                           std::to_string(withheld) + " alert(s)";
+  }
+  if (protected_person) work->audit->detail += "; the record of a protected person";
   boost::json::object o;
   o["person_id"] = person;
   o["history"] = std::move(history);

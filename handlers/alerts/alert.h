@@ -50,6 +50,11 @@ enum class AlertKind {
   kFeedSilent,
   kFeedRestored,
   kFeedRejected,
+  // The protected person's own device (protocol 9.3; handlers/rules/proximity_handler.cc,
+  // handlers/rules/victim_panic_handler.cc).
+  kProximityBreach,
+  kProximityWarning,
+  kVictimPanic,
 };
 // "exclusion_zone_breach", ...
 const char* AlertKindName(AlertKind kind);

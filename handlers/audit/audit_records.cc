@@ -1,6 +1,7 @@
 // The wording of the daemon's own audit rows.  See audit_records.h.
 #include "handlers/audit/audit_records.h"
 
+#include "handlers/alerts/protected_location.h"
 #include "handlers/base/time_util.h"
 
 namespace bw {
@@ -67,6 +68,11 @@ AuditRecord DisclosureAudit(const Alert& alert) {
   d.reason = "alert delivery";
   d.outcome = "ok";
   d.detail = "alert #" + std::to_string(alert.seq) + " " + alert.alert_id;
+  if (const std::string her = ProtectedPersonLocated(alert); !her.empty()) {
+    // Protocol 9.3: a disclosure of the protected person's location names her.
+    d.subjects += "," + her;
+    d.detail += "; discloses the location of protected person " + her + " (control rooms only)";
+  }
   for (size_t i = 0; i < alert.recipients.size(); ++i) {
     d.recipients += (i ? "," : "") + alert.recipients[i];
   }

@@ -75,7 +75,8 @@ struct CollectedMessage {
 [[nodiscard]] std::optional<AuditRecord> CombinationAudit(const Alert& alert);
 
 // The `disclosure` row for an alert (its seq, id and raised_at already set):
-// who receives it.
+// who receives it.  An alert carrying a protected person's location
+// (handlers/alerts/protected_location.h) names her among the subjects and says so.
 [[nodiscard]] AuditRecord DisclosureAudit(const Alert& alert);
 
 // What one retention purge removed, for its `erasure` row.

@@ -35,9 +35,38 @@ const char* InstrumentChangeKindName(InstrumentChange::Kind kind) {
   return "unknown";
 }
 
+namespace {
+
+class HandlerChain final : public EventHandler {
+ public:
+  explicit HandlerChain(std::vector<std::shared_ptr<const EventHandler>> handlers)
+      : handlers_(std::move(handlers)) {}
+  const char* name() const override { return handlers_.empty() ? "chain" : handlers_[0]->name(); }
+  Status Decide(const Event& event, const HandlerContext& ctx, Outcome* out) const override {
+    for (const auto& h : handlers_) {
+      Status s = h->Decide(event, ctx, out);
+      if (!s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+ private:
+  std::vector<std::shared_ptr<const EventHandler>> handlers_;
+};
+
+}  // namespace
+
+std::shared_ptr<const EventHandler> MakeHandlerChain(
+    std::vector<std::shared_ptr<const EventHandler>> handlers) {
+  return std::make_shared<HandlerChain>(std::move(handlers));
+}
+
 Engine::Engine(const Clock& clock, std::shared_ptr<const ZoneIndex> zones, Policy policy)
     : clock_(clock), zones_(std::move(zones)), policy_(policy) {
-  handlers_[EventType::kTagPosition] = MakePositionHandler();
+  auto proximity = MakeProximityHandler();
+  handlers_[EventType::kTagPosition] = MakeHandlerChain({MakePositionHandler(), proximity});
+  handlers_[EventType::kVictimPosition] = proximity;
+  handlers_[EventType::kVictimPanic] = MakeVictimPanicHandler();
   handlers_[EventType::kTagCurfewViolation] = MakeCurfewViolationHandler();
   handlers_[EventType::kCheckIncident] = MakeIncidentHandler();
   auto device = MakeDeviceHandler();

@@ -102,6 +102,14 @@ std::shared_ptr<const EventHandler> MakeCurfewViolationHandler();  // tag.curfew
 std::shared_ptr<const EventHandler> MakeIncidentHandler();         // check.incident
 std::shared_ptr<const EventHandler> MakeDeviceHandler();   // tag.strap_tamper/battery/signal/home_unit
 std::shared_ptr<const EventHandler> MakeCustodyHandler();  // custody.arrested / custody.released
+// Protocol 9.3: the proximity condition, judged on tag.position (after the
+// position handler) and victim.position; victim.panic.
+std::shared_ptr<const EventHandler> MakeProximityHandler();
+std::shared_ptr<const EventHandler> MakeVictimPanicHandler();
+// Runs `handlers` in order on one event, each adding to the same Outcome (one
+// handler per concern for an event kind that several rules judge).
+std::shared_ptr<const EventHandler> MakeHandlerChain(
+    std::vector<std::shared_ptr<const EventHandler>> handlers);
 // Time-driven rules (expiry warnings...), run by Engine::Tick.
 std::shared_ptr<const TickHandler> MakeExpiryTickHandler();
 

@@ -228,6 +228,32 @@ void EngineState::Clear() {
   breaches.clear();
   history.clear();
   expiry_warned.clear();
+  proximity_subject_fixes.clear();
+  protected_person_fixes.clear();
+}
+
+void FixTrack::Add(const ProximityFix& fix) {
+  auto pos = std::upper_bound(fixes.begin(), fixes.end(), fix.time,
+                              [](TimePoint t, const ProximityFix& f) { return t < f.time; });
+  fixes.insert(pos, fix);
+  if (fixes.size() > kMaxProximityFixes) fixes.erase(fixes.begin());
+}
+
+std::optional<ProximityFix> FixTrack::Nearest(TimePoint t, std::chrono::seconds max_age) const {
+  const ProximityFix* best = nullptr;
+  auto gap = [t](const ProximityFix& f) { return f.time < t ? t - f.time : f.time - t; };
+  // The first fix at or after t, and the last before it, are the only candidates.
+  auto after = std::lower_bound(fixes.begin(), fixes.end(), t,
+                                [](const ProximityFix& f, TimePoint x) { return f.time < x; });
+  if (after != fixes.begin()) best = &*std::prev(after);
+  if (after != fixes.end() && (best == nullptr || gap(*after) < gap(*best))) best = &*after;
+  if (best == nullptr || gap(*best) > max_age) return std::nullopt;
+  return *best;
+}
+
+std::optional<ProximityFix> FixTrack::Latest() const {
+  if (fixes.empty()) return std::nullopt;
+  return fixes.back();
 }
 
 bool EngineState::InCustodyAt(const std::string& person, TimePoint t) const {

@@ -27,6 +27,8 @@
 
 #include <boost/container/small_vector.hpp>
 
+#include <chrono>
+
 #include "handlers/alerts/alert.h"
 #include "handlers/base/clock.h"
 #include "handlers/geo/geometry.h"
@@ -238,6 +240,9 @@ class InstrumentRegistry {
   // Instruments protecting `person` (listed in protected_persons), in force at `t`.
   std::vector<std::shared_ptr<const Instrument>> ProtectingInForce(const std::string& person,
                                                                    TimePoint t) const;
+  // True when some recorded version of some instrument lists `person` in
+  // protected_persons (whether or not it is in force now).
+  bool IsProtectedPerson(const std::string& person) const { return by_protected_.contains(person); }
   const std::map<std::string, std::vector<Version>>& all() const { return versions_; }
   size_t size() const { return versions_.size(); }
   // Ids of instruments with a version whose valid_until lies in (after, up_to],
@@ -326,6 +331,30 @@ struct LastFix {
   GeoPoint at;
 };
 
+// A GPS fix of a party to a proximity condition (protocol 9.3): the subject's
+// tag or the protected person's own device.
+struct ProximityFix {
+  TimePoint time;
+  GeoPoint at{0, 0};
+  double accuracy_m = 0;
+};
+
+// The recent fixes of one party, ordered by event time, so that a late fix of
+// the other party is judged against the fix of its own time.  Bounded: at most
+// kMaxProximityFixes, the oldest dropped first.
+inline constexpr size_t kMaxProximityFixes = 64;
+struct FixTrack {
+  std::vector<ProximityFix> fixes;  // by event time; equal times in arrival order
+
+  // Records `fix` (a repeated time keeps both).
+  void Add(const ProximityFix& fix);
+  // The fix nearest in event time to `t`, when at most `max_age` from it (the
+  // older of two equally near); nullopt when there is none.
+  std::optional<ProximityFix> Nearest(TimePoint t, std::chrono::seconds max_age) const;
+  // The newest fix, if any.
+  std::optional<ProximityFix> Latest() const;
+};
+
 // One period in custody: from arrest to a release other than remand (open while in custody).
 struct CustodyInterval {
   TimePoint from;
@@ -370,6 +399,11 @@ struct EngineState {
   std::map<std::string, std::vector<BreachRecord>> breaches;    // by person, ordered by time
   std::map<std::string, std::vector<HistoryEntry>> history;     // by person, ordered by time
   std::map<std::string, TimePoint> expiry_warned;  // instrument_id -> valid_until warned about
+  // Protocol 9.3.  Subjects' tag fixes, kept only for a subject with a proximity
+  // condition in force at the fix's time; and protected persons' device fixes,
+  // kept only for a person some instrument in force protects.
+  FlatStringMap<FixTrack> proximity_subject_fixes;  // by subject
+  FlatStringMap<FixTrack> protected_person_fixes;   // by protected person
 
   void Clear();
   // True when `person` was in custody at `t`.

@@ -38,6 +38,9 @@ struct Policy {
   // Events dated before 1 January of this year (UTC) are rejected as bad input.
   int64_t earliest_event_year = 1990;
   int64_t history_max = 20;  // entries of a person's history on an alert (protocol 9.1)
+  // Protocol 9.3: a fix of one party to a proximity condition is compared with the
+  // other party's fix nearest in event time when at most this far apart.
+  int64_t proximity_max_age_s = 120;
 };
 
 }  // namespace bw

@@ -2,12 +2,22 @@
 
 #include <date/tz.h>
 
+#include <algorithm>
+#include <cmath>
 #include <set>
 
 #include "handlers/base/json_util.h"
 
 namespace bw {
 namespace {
+
+// "500 m", "12.5 m".
+std::string RoundedMetresText(double m) {
+  std::string s = std::to_string(std::round(m * 10) / 10);
+  s.erase(s.find_last_not_of('0') + 1);
+  if (!s.empty() && s.back() == '.') s.pop_back();
+  return s + " m";
+}
 
 struct KindName {
   InstrumentKind kind;
@@ -36,6 +46,7 @@ constexpr CondName kConditionKinds[] = {
     {ConditionKind::kCurfew, "curfew"},
     {ConditionKind::kResidence, "residence"},
     {ConditionKind::kOther, "other"},
+    {ConditionKind::kProximity, "proximity"},
 };
 
 Result<Place> DecodePlace(const boost::json::object& parent, const std::string& path) {
@@ -139,7 +150,23 @@ void SetFixPrefilter(Condition* c) {
     case ConditionKind::kOther:
       f.kind = Kind::kNever;
       break;
+    case ConditionKind::kProximity:
+      f.kind = Kind::kProximity;
+      break;
   }
+}
+
+// An optional distance in metres, > 0 and <= 100000; `fallback` when absent or null.
+Result<double> OptionalMetres(const boost::json::object& o, const std::string& path,
+                              const char* key, double fallback) {
+  auto it = o.find(key);
+  if (it == o.end() || it->value().is_null()) return fallback;
+  auto v = json::GetNumber(o, path, key);
+  if (!v.ok()) return v.status();
+  if (*v <= 0 || *v > 100000) {
+    return Status::BadInput(json::Join(path, key), "must be > 0 and <= 100000 metres");
+  }
+  return *v;
 }
 
 Result<Condition> DecodeCondition(const boost::json::value& v, const std::string& path) {
@@ -217,6 +244,26 @@ Result<Condition> DecodeCondition(const boost::json::value& v, const std::string
           return Status::BadInput(path + ".grace_min", "must be between 0 and 720");
         }
         c.grace_min = *grace;
+      }
+      break;
+    }
+    case ConditionKind::kProximity: {
+      auto person = json::GetString(o, path, "person");
+      if (!person.ok()) return person.status();
+      if (person->empty()) return Status::BadInput(path + ".person", "must not be empty");
+      c.person = *person;
+      auto radius = OptionalMetres(o, path, "radius_m", kDefaultProximityRadiusM);
+      if (!radius.ok()) return radius.status();
+      c.proximity_radius_m = *radius;
+      // Absent: 1000 m, or radius_m when that is larger.
+      auto warning = OptionalMetres(o, path, "warning_m",
+                                    std::max(kDefaultProximityWarningM, c.proximity_radius_m));
+      if (!warning.ok()) return warning.status();
+      c.proximity_warning_m = *warning;
+      if (c.proximity_warning_m < c.proximity_radius_m) {
+        return Status::BadInput(path + ".warning_m",
+                                "must be >= radius_m (" + RoundedMetresText(c.proximity_radius_m) +
+                                    ")");
       }
       break;
     }
@@ -307,6 +354,13 @@ Result<Instrument> DecodeInstrument(const boost::json::object& o, const std::str
     if (!ids.insert(c->condition_id).second) {
       return Status::BadInput(cpath + "[" + std::to_string(i) + "].condition_id",
                               "duplicate condition_id \"" + c->condition_id + "\"");
+    }
+    if (c->kind == ConditionKind::kProximity &&
+        std::find(ins.protected_persons.begin(), ins.protected_persons.end(), c->person) ==
+            ins.protected_persons.end()) {
+      // The daemon finds the conditions protecting a person through protected_persons.
+      return Status::BadInput(cpath + "[" + std::to_string(i) + "].person",
+                              "\"" + c->person + "\" is not one of the instrument's protected_persons");
     }
     ins.conditions.push_back(std::move(*c));
   }

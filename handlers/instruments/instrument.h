@@ -32,8 +32,20 @@ enum class InstrumentKind {
 };
 const char* InstrumentKindName(InstrumentKind kind);
 
-enum class ConditionKind { kExclusionZone, kNotToAttend, kNoContact, kCurfew, kResidence, kOther };
+enum class ConditionKind {
+  kExclusionZone,
+  kNotToAttend,
+  kNoContact,
+  kCurfew,
+  kResidence,
+  kOther,
+  kProximity,  // keep radius_m from a protected person wherever they are (protocol 9.3)
+};
 const char* ConditionKindName(ConditionKind kind);
+
+// Defaults of a proximity condition (protocol 9.3).
+inline constexpr double kDefaultProximityRadiusM = 500;
+inline constexpr double kDefaultProximityWarningM = 1000;
 
 struct Place {
   std::string label;
@@ -64,6 +76,8 @@ struct FixPrefilter {
                 // radius_m from `at` (GeodesicDistanceBounds(fix, at).lower > radius_m)
     kAtHome,    // curfew whose time zone is known: no breach while the fix is
                 // certainly within radius_m of `at` (...upper <= radius_m)
+    kProximity,  // proximity: never judged by the place rules of a fix; the proximity
+                 // handler (rules/proximity_handler.cc) finds it by this kind
   };
   Kind kind = Kind::kNone;
   GeoBox box{GeoPoint(0, 0), GeoPoint(0, 0)};
@@ -79,8 +93,12 @@ struct Condition {
   std::optional<GeoMultiPolygon> inline_zone;
   // not_to_attend, curfew, residence.
   std::optional<Place> place;
-  // no_contact.
+  // no_contact, proximity: the protected person.
   std::string person;
+  // proximity: the distance to keep (radius_m, default 500) and the distance under
+  // which the owning control room is warned (warning_m >= radius_m, default 1000).
+  double proximity_radius_m = 0;
+  double proximity_warning_m = 0;
   // curfew.
   std::vector<CurfewWindow> windows;
   std::string tz;

@@ -11,8 +11,9 @@
 namespace bw {
 
 // The unmatched_tag_event alert (severity medium) for a tag.* event of a person
-// with no instrument in force at the event time: monitoring data with no
-// conditions is a data gap.  Goes to the control room(s) of the event's area
+// with no instrument in force at the event time, or a victim.* event of a
+// person no instrument in force protects: monitoring data with no conditions is
+// a data gap.  Goes to the control room(s) of the event's area
 // when the event has a location that resolves to one, else to every room in
 // ctx.control_rooms.  Carries `event_type` and `device_id` (and `state` /
 // `level` when the event has one); in_custody is set when the person was in

@@ -124,9 +124,14 @@ Alert MakeUnmatchedTagAlert(const HandlerContext& ctx, const Event& e) {
   } else {
     for (const auto& room : ctx.control_rooms) AddRecipient(&a, ControlTopic(room));
   }
-  a.summary = std::string(EventTypeName(e.type)) + " from tag " + e.device_id + " for " +
-              e.person_id +
-              ", who has no instrument in force: monitoring data with no conditions (data gap)";
+  const bool victim_device =
+      e.type == EventType::kVictimPosition || e.type == EventType::kVictimPanic;
+  a.summary = std::string(EventTypeName(e.type)) + (victim_device ? " from device " : " from tag ") +
+              e.device_id + " for " + e.person_id +
+              (victim_device ? ", whom no instrument in force protects: a protected person's "
+                               "device with no order behind it (data gap)"
+                             : ", who has no instrument in force: monitoring data with no "
+                               "conditions (data gap)");
   return a;
 }
 

@@ -96,6 +96,7 @@ class IncidentHandler final : public EventHandler {
       case ConditionKind::kCurfew:
       case ConditionKind::kResidence:
       case ConditionKind::kOther:
+      case ConditionKind::kProximity:  // judged from the two devices (proximity_handler.cc)
         return false;
     }
     return false;

@@ -13,6 +13,8 @@
 //                   accompanies it (and the home unit's tag.curfew_violation).
 //   no_contact      needs the other person's presence: check.incident only.
 //   other           free text, never machine-checked.
+//   proximity       judged against the protected person's device by the
+//                   proximity handler, which runs after this one on every fix.
 //
 // Episodes, not fixes: consecutive breaching fixes of one condition are one
 // episode with one alert (see EpisodeContinues).  A zone crossing is an
@@ -62,6 +64,7 @@ bool RuledOut(const FixPrefilter& f, const GeoPoint& at,
     case Kind::kNone:
       return false;
     case Kind::kNever:
+    case Kind::kProximity:  // rules/proximity_handler.cc
       return true;
     case Kind::kEnvelope:  // neither inside the zone nor crossing it
       return !BoxCovers(f.box, at) &&
@@ -151,6 +154,7 @@ class PositionHandler final : public EventHandler {
           case ConditionKind::kResidence:  // see the file comment
           case ConditionKind::kNoContact:
           case ConditionKind::kOther:
+          case ConditionKind::kProximity:  // rules/proximity_handler.cc
             break;
         }
       }

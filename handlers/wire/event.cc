@@ -28,6 +28,8 @@ constexpr TypeInfo kTypes[] = {
     {EventType::kCustodyReleased, "custody.released", "custody"},
     {EventType::kCheckPerson, "check.person", "check"},
     {EventType::kCheckIncident, "check.incident", "check"},
+    {EventType::kVictimPosition, "victim.position", "tag"},
+    {EventType::kVictimPanic, "victim.panic", "tag"},
 };
 
 Status OneOf(const std::string& value, std::initializer_list<const char*> allowed,
@@ -73,6 +75,31 @@ Status DecodeLocation(const boost::json::object& o, Location* loc) {
   return Status::Ok();
 }
 
+// `accuracy_m`: metres, 0 to 100000.
+Result<double> DecodeAccuracy(const boost::json::object& o) {
+  auto acc = json::GetNumber(o, "", "accuracy_m");
+  if (!acc.ok()) return acc.status();
+  if (*acc < 0 || *acc > 100000) {
+    return Status::BadInput("accuracy_m", "must be between 0 and 100000", "out_of_range");
+  }
+  return *acc;
+}
+
+// A GPS fix (tag.position, victim.position): person_id, device_id, at, accuracy_m.
+Status DecodeFix(const boost::json::object& o, Event* e) {
+  BW_ASSIGN_STR(e->person_id, o, "person_id");
+  BW_ASSIGN_STR(e->device_id, o, "device_id");
+  auto at = o.find("at");
+  if (at == o.end()) return Status::BadInput("at", "required field is missing", "missing_field");
+  auto p = json::ToPoint(at->value(), "at");
+  if (!p.ok()) return p.status();
+  e->location.at = *p;
+  auto acc = DecodeAccuracy(o);
+  if (!acc.ok()) return acc.status();
+  e->accuracy_m = *acc;
+  return Status::Ok();
+}
+
 Status DecodePayload(const boost::json::object& o, Event* e) {
   switch (e->type) {
     case EventType::kHeartbeat:
@@ -92,21 +119,24 @@ Status DecodePayload(const boost::json::object& o, Event* e) {
       return OneOf(e->end_reason,
                    {"charged", "nfa", "discharged", "expired", "revoked", "superseded"}, "reason");
     }
-    case EventType::kTagPosition: {
+    case EventType::kTagPosition:
+    case EventType::kVictimPosition:
+      return DecodeFix(o, e);
+    case EventType::kVictimPanic: {
+      // person_id, device_id, optional at (with an optional accuracy_m).
       BW_ASSIGN_STR(e->person_id, o, "person_id");
       BW_ASSIGN_STR(e->device_id, o, "device_id");
       auto at = o.find("at");
-      if (at == o.end())
-        return Status::BadInput("at", "required field is missing", "missing_field");
-      auto p = json::ToPoint(at->value(), "at");
-      if (!p.ok()) return p.status();
-      e->location.at = *p;
-      auto acc = json::GetNumber(o, "", "accuracy_m");
-      if (!acc.ok()) return acc.status();
-      if (*acc < 0 || *acc > 100000) {
-        return Status::BadInput("accuracy_m", "must be between 0 and 100000", "out_of_range");
+      if (at != o.end() && !at->value().is_null()) {
+        auto p = json::ToPoint(at->value(), "at");
+        if (!p.ok()) return p.status();
+        e->location.at = *p;
+        if (auto acc_it = o.find("accuracy_m"); acc_it != o.end() && !acc_it->value().is_null()) {
+          auto acc = DecodeAccuracy(o);
+          if (!acc.ok()) return acc.status();
+          e->accuracy_m = *acc;
+        }
       }
-      e->accuracy_m = *acc;
       return Status::Ok();
     }
     case EventType::kTagCurfewViolation:

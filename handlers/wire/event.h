@@ -33,6 +33,9 @@ enum class EventType {
   kCustodyReleased,
   kCheckPerson,
   kCheckIncident,
+  // The protected person's own device (protocol 9.3), on the tag feed.
+  kVictimPosition,
+  kVictimPanic,
 };
 const char* EventTypeName(EventType type);
 // The feed ("orders", "tag", "custody", "check") that carries this type;
@@ -54,9 +57,9 @@ struct Event {
   TimePoint time;
 
   // Payload; which fields are set depends on `type` (spec section 4).
-  std::string person_id;
+  std::string person_id;  // victim.*: the protected person
   std::string device_id;
-  double accuracy_m = 0;
+  double accuracy_m = 0;  // tag.position, victim.position; victim.panic when it has `at`
   std::string state;  // curfew_violation, signal, home_unit
   std::string level;  // battery
   Location location;

@@ -617,6 +617,105 @@ BENCHMARK(BM_FixMixed)->ArgName("distinct")->Arg(kEvents)->Arg(256);
 BENCHMARK(BM_FixMixedBreachingOnly)->ArgName("distinct")->Arg(kBreachingEvents);
 BENCHMARK(BM_CheckPersonMixed)->ArgName("distinct")->Arg(kEvents);
 
+// (e) Protocol 9.3: the proximity condition.  `pairs` subjects each under a DVPO with a
+// proximity condition protecting a person of their own, her device fixed 2-3 km away at most 60 s
+// before; timed: a fix of a subject (tag.position: the position rules, then the proximity rule)
+// and a fix of a protected person's device (victim.position), each against the other's latest
+// fix.  The cost per fix must not grow with `pairs` (the number of protected persons): compare
+// rows with the same `distinct` (how many different persons' fixes are cycled through, i.e. the
+// same cache behaviour) and different `pairs`.
+struct ProximityPopulation {
+  ManualClock clock{Now()};
+  std::unique_ptr<Engine> engine;
+  std::vector<Event> subject_fixes;
+  std::vector<Event> victim_fixes;
+};
+
+const ProximityPopulation& GetProximity(int pairs) {
+  static std::map<int, std::unique_ptr<ProximityPopulation>> pops;
+  auto& pop = pops[pairs];
+  if (pop) return *pop;
+  pop = std::make_unique<ProximityPopulation>();
+  pop->engine = std::make_unique<Engine>(pop->clock, LondonData().zones, Policy{});
+  Engine& engine = *pop->engine;
+  std::mt19937_64 rng(kSeed + static_cast<uint64_t>(pairs));
+  const TimePoint t = Now() - std::chrono::minutes(10);
+  auto fix = [](const char* type, const std::string& person, TimePoint at_time, const GeoPoint& at,
+                int seq) {
+    std::ostringstream o;
+    o.precision(10);
+    o << R"({"type":")" << type << R"(","id":"p-)" << seq << R"(","source":"bench","time":")"
+      << FormatRfc3339(at_time) << R"(","person_id":")" << person << R"(","device_id":"D","at":[)"
+      << at.x() << "," << at.y() << R"(],"accuracy_m":10})";
+    return MustDecode(o.str());
+  };
+  int seq = 0;
+  for (int i = 0; i < pairs; ++i) {
+    const std::string subject = "S-" + std::to_string(i), victim = "V-" + std::to_string(i);
+    const GeoPoint home(Uniform(rng, -0.4, 0.2), Uniform(rng, 51.35, 51.65));
+    std::ostringstream g;
+    g << R"({"type":"instrument.granted","id":"g-)" << i << R"(","source":"bench","time":")"
+      << FormatRfc3339(GrantTime()) << R"(","instrument":{"instrument_id":"DVPO-)" << i
+      << R"(","kind":"dvpo","subject":")" << subject << R"(","protected_persons":[")" << victim
+      << R"("],"oic":"MP-PC1","owning_control":"E09000023","valid_from":")"
+      << FormatRfc3339(GrantTime())
+      << R"(","valid_until":null,"conditions":[{"condition_id":"c7","kind":"proximity","person":")"
+      << victim << R"(","radius_m":500,"warning_m":1000}]}})";
+    engine.Apply(MustDecide(engine, MustDecode(g.str())));
+    const GeoPoint away = Around(rng, home, 2000, 3000);
+    engine.Apply(MustDecide(engine, fix("victim.position", victim, t - std::chrono::seconds(60),
+                                        home, ++seq)));
+    engine.Apply(MustDecide(engine, fix("tag.position", subject, t - std::chrono::seconds(60),
+                                        away, ++seq)));
+    if (pop->subject_fixes.size() < kEvents) {
+      pop->subject_fixes.push_back(fix("tag.position", subject, t, away, ++seq));
+      pop->victim_fixes.push_back(fix("victim.position", victim, t, home, ++seq));
+    }
+  }
+  std::shuffle(pop->subject_fixes.begin(), pop->subject_fixes.end(), rng);
+  std::shuffle(pop->victim_fixes.begin(), pop->victim_fixes.end(), rng);
+  return *pop;
+}
+
+void BM_ProximitySubjectFix(benchmark::State& state) {
+  const ProximityPopulation& pop = GetProximity(static_cast<int>(state.range(0)));
+  const size_t n = std::min(pop.subject_fixes.size(), static_cast<size_t>(state.range(1)));
+  size_t i = 0;
+  for (auto _ : state) {
+    auto out = pop.engine->Decide(pop.subject_fixes[i]);
+    benchmark::DoNotOptimize(out);
+    if (++i == n) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["protected_persons"] = static_cast<double>(state.range(0));
+}
+
+void BM_ProximityVictimFix(benchmark::State& state) {
+  const ProximityPopulation& pop = GetProximity(static_cast<int>(state.range(0)));
+  const size_t n = std::min(pop.victim_fixes.size(), static_cast<size_t>(state.range(1)));
+  size_t i = 0;
+  for (auto _ : state) {
+    auto out = pop.engine->Decide(pop.victim_fixes[i]);
+    benchmark::DoNotOptimize(out);
+    if (++i == n) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.counters["protected_persons"] = static_cast<double>(state.range(0));
+}
+
+// {pairs, distinct}: the same 1,000 distinct persons among 1,000 or 100,000 pairs, then 65,536
+// distinct among 100,000 (production-like, out of the CPU caches).
+BENCHMARK(BM_ProximitySubjectFix)
+    ->ArgNames({"pairs", "distinct"})
+    ->Args({1000, 1000})
+    ->Args({100000, 1000})
+    ->Args({100000, static_cast<int64_t>(kEvents)});
+BENCHMARK(BM_ProximityVictimFix)
+    ->ArgNames({"pairs", "distinct"})
+    ->Args({1000, 1000})
+    ->Args({100000, 1000})
+    ->Args({100000, static_cast<int64_t>(kEvents)});
+
 }  // namespace
 }  // namespace bw
 

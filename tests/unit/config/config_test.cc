@@ -136,8 +136,8 @@ TEST(ExampleConfig, DocumentsEveryKeyWithItsDefault) {
     }
     seen.push_back(line);
   }
-  EXPECT_EQ(documented, 43);  // store 3, zones 4, alerts 4, control 3, feeds 5, security 3,
-                              // policy 14, intake 4, limits 1, metrics 1, log 1
+  EXPECT_EQ(documented, 44);  // store 3, zones 4, alerts 4, control 3, feeds 5, security 3,
+                              // policy 15, intake 4, limits 1, metrics 1, log 1
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -20,6 +20,7 @@ constexpr AlertKind kEveryKind[] = {
     AlertKind::kSubjectArrested,     AlertKind::kCustodyRelease, AlertKind::kRepeatBreach,
     AlertKind::kInstrumentExpiring,  AlertKind::kUnacknowledged, AlertKind::kFeedGap,
     AlertKind::kFeedSilent,          AlertKind::kFeedRestored,   AlertKind::kFeedRejected,
+    AlertKind::kProximityBreach,     AlertKind::kProximityWarning, AlertKind::kVictimPanic,
 };
 
 TEST(AlertKindTest, EveryKindHasItsOwnNameThatReadsBack) {
@@ -30,14 +31,14 @@ TEST(AlertKindTest, EveryKindHasItsOwnNameThatReadsBack) {
     EXPECT_TRUE(names.insert(name).second) << name << " named twice";
     EXPECT_EQ(ParseAlertKind(name), kind) << name;
   }
-  // The 21 kinds of spec section 6.2.
-  EXPECT_EQ(names.size(), 21u);
+  // The 21 kinds of spec section 6.2 and the 3 of section 9.4.
+  EXPECT_EQ(names.size(), 24u);
   EXPECT_TRUE(names.contains("exclusion_zone_breach"));
   EXPECT_TRUE(names.contains("feed_rejected"));
 }
 
 TEST(AlertKindTest, UnknownNamesAreNotKinds) {
-  EXPECT_FALSE(ParseAlertKind("proximity_breach").has_value());
+  EXPECT_FALSE(ParseAlertKind("proximity_alarm").has_value());
   EXPECT_FALSE(ParseAlertKind("").has_value());
   EXPECT_FALSE(ParseAlertKind("Exclusion_Zone_Breach").has_value());
 }
@@ -70,7 +71,7 @@ TEST(AlertJsonTest, PayloadReadsBackIntoTheSameAlert) {
 
 TEST(AlertJsonTest, PayloadOfAnUnknownKindIsRefused) {
   boost::json::object payload = AlertToJson(Alert{});
-  payload["kind"] = "proximity_breach";
+  payload["kind"] = "proximity_alarm";
   auto back = AlertFromJson(payload);
   ASSERT_FALSE(back.ok());
   EXPECT_EQ(back.status().code(), ErrorCode::kBadInput);
