@@ -264,7 +264,8 @@ TEST_F(HistoryRiskTest, HighRiskDeadlineAndRecordedOutcomesSurviveARestart) {
   ASSERT_TRUE(d_.Start()) << d_.log();
   EXPECT_EQ(deadline(), raised + seconds(120)) << "the same after a restart";
 
-  auto resolved = d_.Call("alert.resolve", {{"alert_id", id}, {"outcome", "warned"}});
+  auto resolved = d_.Call(
+      "alert.resolve", {{"alert_id", id}, {"outcome", "warned"}, {"officer_id", "MP-PC1234"}});
   ASSERT_TRUE(resolved.at("ok").as_bool()) << boost::json::serialize(resolved);
   ASSERT_EQ(d_.Stop(), 0);
   ASSERT_TRUE(d_.Start()) << d_.log();
