@@ -130,7 +130,19 @@ w("`bw-load` (`tools/load.cc`, `tools/load_population.cc`) starts the real `brea
   "walking disk, and a breach is reached and left with gaps longer than `crossing_max_gap_s` "
   "and `exit_debounce_s`, so the generator knows exactly which alerts must arrive (breach, "
   "repeat_breach at every third breach, one tag/custody alert per instrument in force, one "
-  "check_result per check).")
+  "check_result per check). Protected persons (protocol 9.3): about 10% of persons have, on "
+  "their first instrument (then a DVPO), a `proximity` condition (radius 500 m, warning "
+  "1,000 m) protecting a person of their own whose device sends `victim.position` fixes on "
+  "the `tag` feed (30% of that subject's position events are hers). Her walking disk is kept "
+  "more than the warning distance plus 300 m from his and clear of his other conditions, so "
+  "only a deliberate approach raises anything: 2% of her fixes are an approach (her fix where "
+  "she stands, after a gap), followed by his fix at her side 30 s later, which must raise "
+  "exactly one `proximity_breach` officer copy and one control copy (told apart by `copy`; "
+  "it counts towards repeat_breach). A `proximity_warning`, `victim_panic` or "
+  "`unmatched_tag_event` caused by a load event fails the run as unexpected, and the run "
+  "prints the officer and control copies received against those expected (`--smoke` fails "
+  "when none were expected). Runs recorded before this was added (no `protected_persons` in "
+  "their JSON) had no protected persons.")
 w("")
 w("**Open loop**: event *k* of a run is scheduled at start + *k*/rate and never sent early; "
   "latency runs from the scheduled time to the arrival on the subscriber of the last alert "

@@ -23,7 +23,8 @@
 //
 // Every run checks itself: the alerts received equal the alerts the generator
 // expects (by causing event id and kind: none lost, none duplicated, none
-// unexpected), and, after the daemon stops, every event sent is stored exactly
+// unexpected; a proximity_breach counted per copy, officer and control), and,
+// after the daemon stops, every event sent is stored exactly
 // once as handled in the daemon's own SQLite store.  Exit status 0 when every
 // check passed.  --json FILE writes the figures for scripts/run-load.sh.
 //
@@ -235,7 +236,11 @@ class Receiver {
         if (seen_[a.seq]) continue;  // another recipient's copy
         seen_[a.seq] = 1;
         if (auto it = o.find("kind"); it != o.end() && it->value().is_string()) {
-          a.kind = KindFromName(it->value().get_string());
+          std::string_view copy;
+          if (auto c = o.find("copy"); c != o.end() && c->value().is_string()) {
+            copy = c->value().get_string();
+          }
+          a.kind = KindOfAlert(it->value().get_string(), copy);
         }
         if (auto it = o.find("caused_by"); it != o.end() && it->value().is_object()) {
           const auto& cb = it->value().get_object();
@@ -514,6 +519,8 @@ struct Reconciled {
   int64_t unexpected = 0;       // received, caused by a load event, not expected (or too many)
   int64_t grant_alerts = 0;     // caused by a grant (none expected)
   int64_t other_alerts = 0;     // not caused by a load event (feed health etc.)
+  int64_t expected_by_kind[static_cast<int>(Kind::kCount)] = {};
+  int64_t matched_by_kind[static_cast<int>(Kind::kCount)] = {};
   std::vector<double> latency_ms;  // per alerting event: scheduled send -> last of its alerts
   int64_t last_arrival_ns = 0;
   bool ok() const { return lost == 0 && unexpected == 0 && grant_alerts == 0; }
@@ -560,6 +567,8 @@ Reconciled Reconcile(const std::vector<Want>& wants, const std::vector<Arrival>&
     auto g = got.find(it->event);
     int have = g == got.end() ? 0 : g->second.n[static_cast<int>(it->kind)];
     r.matched += std::min(have, it->count);
+    r.expected_by_kind[static_cast<int>(it->kind)] += it->count;
+    r.matched_by_kind[static_cast<int>(it->kind)] += std::min(have, it->count);
     if (have < it->count) r.lost += it->count - have;
     if (have > it->count) r.unexpected += have - it->count;
     if (g != got.end()) {
@@ -863,10 +872,14 @@ int main(int argc, char** argv) {
   report["instruments"] = run.population().instruments();
   report["conditions"] = run.population().conditions();
   report["generate_s"] = run.generate_s();
-  std::printf("bw-load: %d persons, %lld instruments, %lld conditions (generated in %.1f s); dir %s\n",
-              persons, static_cast<long long>(run.population().instruments()),
-              static_cast<long long>(run.population().conditions()), run.generate_s(),
-              h.dir().c_str());
+  report["protected_persons"] = run.population().protected_persons();
+  std::printf(
+      "bw-load: %d persons, %lld instruments, %lld conditions, %lld protected persons with a "
+      "device (generated in %.1f s); dir %s\n",
+      persons, static_cast<long long>(run.population().instruments()),
+      static_cast<long long>(run.population().conditions()),
+      static_cast<long long>(run.population().protected_persons()), run.generate_s(),
+      h.dir().c_str());
   const double start_empty = h.Start();
   if (start_empty < 0) {
     std::cerr << "bw-load: breachwatchd did not start; see " << h.dir() << "/daemon.log\n";
@@ -1049,6 +1062,23 @@ int main(int argc, char** argv) {
   checks.emplace_back("no duplicated or unexpected load alert (" +
                           std::to_string(all.unexpected + all.grant_alerts) + ")",
                       all.unexpected == 0 && all.grant_alerts == 0);
+  {
+    // Protocol 9.3: each approach raises one officer copy and one control copy.
+    const int off = static_cast<int>(Kind::kProximityOfficer);
+    const int ctl = static_cast<int>(Kind::kProximityControl);
+    const bool any = run.population().protected_persons() > 0;
+    checks.emplace_back(
+        "proximity_breach: officer copies " + std::to_string(all.matched_by_kind[off]) + "/" +
+            std::to_string(all.expected_by_kind[off]) + ", control copies " +
+            std::to_string(all.matched_by_kind[ctl]) + "/" + std::to_string(all.expected_by_kind[ctl]) +
+            (any ? "" : " (no protected person in this population)"),
+        all.matched_by_kind[off] == all.expected_by_kind[off] &&
+            all.matched_by_kind[ctl] == all.expected_by_kind[ctl] &&
+            all.expected_by_kind[off] == all.expected_by_kind[ctl] &&
+            (!smoke || all.expected_by_kind[off] > 0));
+  }
+  report["proximity_breaches_expected"] =
+      all.expected_by_kind[static_cast<int>(Kind::kProximityOfficer)];
   checks.emplace_back("every event stored exactly once as handled, none rejected; alert seq "
                       "gap-free",
                       store.ok);

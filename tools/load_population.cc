@@ -21,7 +21,13 @@ const char* const kSources[4] = {"orders-load", "em-load", "custody-load", "chec
 const char* const kKindNames[] = {"exclusion_zone_breach", "address_breach",   "repeat_breach",
                                   "tag_battery",           "tag_signal_lost",  "tag_tamper",
                                   "check_result",          "subject_arrested", "custody_release",
-                                  "other"};
+                                  "proximity_breach/officer", "proximity_breach/control", "other"};
+// Share of persons (mixed population) whose first instrument protects a person with a device.
+constexpr double kProximityShare = 0.10;
+// Share of a protected person's fixes that approach the subject (a proximity breach).
+constexpr double kApproachShare = 0.02;
+// Share of a subject's events that are his protected person's fixes.
+constexpr double kVictimFixShare = 0.30;
 
 double Uniform(std::mt19937_64& rng, double lo, double hi) {
   return std::uniform_real_distribution<double>(lo, hi)(rng);
@@ -93,6 +99,15 @@ Kind KindFromName(std::string_view name) {
   return Kind::kOther;
 }
 
+Kind KindOfAlert(std::string_view kind, std::string_view copy) {
+  if (kind == "proximity_breach") {
+    if (copy == "officer") return Kind::kProximityOfficer;
+    if (copy == "control") return Kind::kProximityControl;
+    return Kind::kOther;
+  }
+  return KindFromName(kind);
+}
+
 Result<LondonData> LoadLondon(const std::string& source_dir, const std::string& shared_dir) {
   LondonData l;
   l.borough_file = source_dir + "/config/zones/london_lad22_bgc_wgs84.geojson";
@@ -155,6 +170,7 @@ void Population::Build(size_t i, Mix mix, std::mt19937_64& rng) {
   p.owning_control = h.borough;
   const std::string pid = PersonId(i);
   std::vector<Footprint> feet;
+  size_t victim_foot = SIZE_MAX;  // feet index of the proximity condition's
 
   int n_ins = 1;
   if (mix == Mix::kMixed) {
@@ -296,6 +312,30 @@ void Population::Build(size_t i, Mix mix, std::mt19937_64& rng) {
       p.conditions.push_back(std::move(cond));
       ++conditions_;
     }
+    if (k == 0 && mix == Mix::kMixed && Uniform(rng, 0, 1) < kProximityShare) {
+      // Her walking disk and his are kProximityWarningM + kClearM apart at the least.
+      p.protects = true;
+      p.victim_id = "LV-" + std::to_string(i);
+      p.victim_home = Around(rng, p.home, 2 * kWalkRadiusM + kProximityWarningM + kClearM,
+                             2 * kWalkRadiusM + kProximityWarningM + kClearM + 3000);
+      p.victim_pos = p.victim_home;
+      Condition cond;
+      cond.json = R"({"condition_id":"c)" + std::to_string(n_cond + 1) +
+                  R"(","kind":"proximity","person":")" + p.victim_id + R"(","radius_m":)" +
+                  std::to_string(kProximityRadiusM) + R"(,"warning_m":)" +
+                  std::to_string(kProximityWarningM) + "}";
+      // No other breach point comes within the warning distance of her walk.
+      Footprint foot;
+      foot.kind = Footprint::kDisk;
+      foot.centre = p.victim_home;
+      foot.radius_m = kWalkRadiusM + kProximityWarningM + 100;
+      conds += ',' + cond.json;
+      protected_persons += (protected_persons.empty() ? "\"" : ",\"") + p.victim_id + "\"";
+      victim_foot = feet.size();
+      feet.push_back(foot);
+      p.conditions.push_back(std::move(cond));
+      ++conditions_;
+    }
     const std::string iid = "LI-" + std::to_string(i) + "-" + std::to_string(k);
     std::string g = R"({"instrument_id":")" + iid + R"(","kind":")" +
                     (protected_persons.empty() ? kInstrumentKinds[Index(rng, 4)] : "dvpo") +
@@ -319,6 +359,17 @@ void Population::Build(size_t i, Mix mix, std::mt19937_64& rng) {
       if (o != c && feet[o].Touches(cond.breach_point, 50)) cond.breachable = false;
     }
     if (cond.breachable) p.breachable.push_back(static_cast<uint16_t>(c));
+  }
+  // The subject at her side must breach nothing but the proximity condition:
+  // where no other condition keeps clear of her walking disk, her device stays
+  // silent (the condition is still granted; it just never sees her fixes).
+  if (p.protects) {
+    for (size_t o = 0; o < feet.size(); ++o) {
+      if (o != victim_foot && feet[o].Touches(p.victim_home, kWalkRadiusM + 50)) {
+        p.protects = false;
+      }
+    }
+    if (p.protects) ++protected_persons_;
   }
 }
 
@@ -418,7 +469,58 @@ void EventStream::Position(uint64_t id, size_t p, bool breach, GenEvent* out) {
   out->json += R"(,"accuracy_m":8})";
 }
 
+void EventStream::VictimPosition(uint64_t id, size_t p, bool approach, GenEvent* out) {
+  Person& who = pop_.person(p);
+  TimePoint t;
+  if (approach) {
+    // Apart in time from every fix of either of them: only his next fix (at her side) is near.
+    t = Advance(who, kBreachGap);
+    pending_proximity_ = static_cast<int64_t>(p);
+  } else {
+    t = Step(who);
+    std::normal_distribution<double> step(0, 40);
+    GeoPoint next = Offset(who.victim_pos, step(rng_), step(rng_));
+    const double d = Metres(next, who.victim_home);
+    if (d > kWalkRadiusM) {
+      const double f = 0.8 * kWalkRadiusM / d;
+      next = GeoPoint(who.victim_home.x() + (next.x() - who.victim_home.x()) * f,
+                      who.victim_home.y() + (next.y() - who.victim_home.y()) * f);
+    }
+    who.victim_pos = next;
+  }
+  out->feed = 1;
+  out->json = Envelope("victim.position", id, 1, t);
+  out->json += R"(,"person_id":")" + who.victim_id + R"(","device_id":"LVD-)" +
+               std::to_string(p) + R"(","at":)";
+  AppendPoint(&out->json, who.victim_pos);
+  out->json += R"(,"accuracy_m":8})";
+}
+
+void EventStream::ProximityBreach(uint64_t id, GenEvent* out) {
+  const size_t p = static_cast<size_t>(pending_proximity_);
+  pending_proximity_ = -1;
+  Person& who = pop_.person(p);
+  who.clock += std::chrono::seconds(30);
+  who.after_breach = true;  // every later fix of either is > proximity_max_age_s away
+  ++who.breaches;
+  out->feed = 1;
+  out->json = Envelope("tag.position", id, 1, who.clock);
+  out->json += R"(,"person_id":"LP-)" + std::to_string(p) + R"(","device_id":"LD-)" +
+               std::to_string(p) + R"(","at":)";
+  AppendPoint(&out->json, who.victim_pos);
+  out->json += R"(,"accuracy_m":8})";
+  out->expected[0] = {Kind::kProximityOfficer, 1};
+  out->expected[1] = {Kind::kProximityControl, 1};
+  out->n_expected = 2;
+  if (who.breaches % 3 == 0) out->expected[out->n_expected++] = {Kind::kRepeat, 1};
+}
+
 void EventStream::Breach(uint64_t id, GenEvent* out) {
+  if (pending_proximity_ >= 0) {  // the approach's breach is the sentinel
+    *out = GenEvent{};
+    ProximityBreach(id, out);
+    return;
+  }
   size_t p;
   do {
     p = Index(rng_, pop_.size());
@@ -439,6 +541,10 @@ void EventStream::Next(uint64_t id, GenEvent* out, bool position_only) {
     out->n_expected = 1;
     who.clock += std::chrono::seconds(30);
     pending_release_ = -1;
+    return;
+  }
+  if (pending_proximity_ >= 0) {
+    ProximityBreach(id, out);
     return;
   }
   const size_t p = Index(rng_, pop_.size());
@@ -488,6 +594,14 @@ void EventStream::Next(uint64_t id, GenEvent* out, bool position_only) {
       out->expected[0] = {Kind::kTagTamper, who.instruments};
       out->n_expected = 1;
     }
+    return;
+  }
+  if (who.protects && Uniform(rng_, 0, 1) < kVictimFixShare) {
+    // Never while he is in custody (a release held back by a positions-only phase): a breach
+    // dated in custody pages nobody (control copy only, info).
+    const bool approach = Uniform(rng_, 0, 1) < kApproachShare &&
+                          pending_release_ != static_cast<int64_t>(p);
+    VictimPosition(id, p, approach, out);
     return;
   }
   const bool breach = !who.breachable.empty() && Uniform(rng_, 0, 1) < 0.0075;

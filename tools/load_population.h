@@ -10,13 +10,24 @@
 // it and outside every other condition of that person; so the generator knows
 // exactly which alert each event must raise.
 //
+// About 10% of persons (mixed population) have, on their first instrument, a
+// DVPO `proximity` condition (protocol 9.3) protecting a person of their own
+// ("LV-<i>") whose device sends `victim.position` fixes: her walking disk is
+// kept more than kProximityWarningM (plus both accuracies) from his, so only a
+// deliberate approach raises anything, and it raises exactly one
+// proximity_breach officer copy and one control copy (protocol 9.3).
+//
 // EventStream draws the events (97.4% tag.position random walks, ~0.75% of
 // them a deliberate breach, 2% other tag events, 0.5% check.person, 0.1%
 // custody arrest+release) and, for each, the alerts breachwatchd must raise.
 // Event time is a per-person clock (a fix a minute, daytime GMT on past days,
 // so curfews never fire and `late` is true); a breach is reached and left with
 // gaps longer than crossing_max_gap_s and exit_debounce_s, so each breach is an
-// episode of its own and no zone crossing is ever implied.
+// episode of its own and no zone crossing is ever implied.  A subject with a
+// protected person shares his clock with her device: 30% of his events are her
+// fixes, and 2% of those an approach: after a gap, her fix where she stands and
+// then, as the next event, his fix at her side 30 s later (the breach; within
+// proximity_max_age_s of hers, and > proximity_max_age_s from any other fix).
 //
 // Deterministic for a seed.  Thread-compatible: one thread per object.
 #pragma once
@@ -46,13 +57,20 @@ enum class Kind : uint8_t {
   kCheckResult,
   kSubjectArrested,
   kCustodyRelease,
+  kProximityOfficer,  // proximity_breach, "copy": "officer" (OIC, safety contacts)
+  kProximityControl,  // proximity_breach, "copy": "control" (control rooms)
   kOther,
   kCount
 };
 const char* KindName(Kind k);
 Kind KindFromName(std::string_view name);
+// The kind of a received alert: its `kind`, and for proximity_breach its `copy`.
+Kind KindOfAlert(std::string_view kind, std::string_view copy);
 
 constexpr double kWalkRadiusM = 600;
+// The proximity condition's distances (protocol 9.3), as granted.
+constexpr int kProximityRadiusM = 500;
+constexpr int kProximityWarningM = 1000;
 
 struct Condition {
   std::string json;  // the condition object
@@ -72,6 +90,14 @@ struct Person {
   TimePoint clock{};                  // event time of the person's last event
   int breaches = 0;                   // breach episodes so far (for repeat_breach)
   bool after_breach = false;          // the last event was a breach: next one after a gap
+  // The protected person of this subject's proximity condition (at most one),
+  // whose own device sends victim.position fixes on the tag feed.  She walks
+  // within kWalkRadiusM of victim_home, which is so far from his walking disk
+  // that no walk of either ever comes within kProximityWarningM.
+  bool protects = false;
+  std::string victim_id;  // "LV-<i>"
+  GeoPoint victim_home;
+  GeoPoint victim_pos;
 };
 
 struct LondonData {
@@ -101,13 +127,14 @@ class Population {
   Person& person(size_t i) { return persons_[i]; }
   int64_t instruments() const { return instruments_; }
   int64_t conditions() const { return conditions_; }
+  int64_t protected_persons() const { return protected_persons_; }  // with a device sending
   static std::string PersonId(size_t i) { return "LP-" + std::to_string(i); }
 
  private:
   void Build(size_t i, Mix mix, std::mt19937_64& rng);
   const LondonData& london_;
   std::vector<Person> persons_;
-  int64_t instruments_ = 0, conditions_ = 0;
+  int64_t instruments_ = 0, conditions_ = 0, protected_persons_ = 0;
 };
 
 // One event to send: feed index (0 orders, 1 tag, 2 custody, 3 check), the
@@ -119,7 +146,7 @@ struct Expected {
 struct GenEvent {
   int feed = 1;
   std::string json;
-  Expected expected[2];
+  Expected expected[3];
   int n_expected = 0;
 };
 
@@ -136,6 +163,11 @@ class EventStream {
 
  private:
   void Position(uint64_t id, size_t p, bool breach, GenEvent* out);
+  // A fix of p's protected person: a step of her walk, or (approach) a fix
+  // where she stands after a gap, which the subject's next fix (pending) joins.
+  void VictimPosition(uint64_t id, size_t p, bool approach, GenEvent* out);
+  // The subject's fix at her side, 30 s after her approach fix: proximity_breach.
+  void ProximityBreach(uint64_t id, GenEvent* out);
   std::string Envelope(const char* type, uint64_t id, int feed, TimePoint t);
   TimePoint Advance(Person& who, std::chrono::seconds by);
   TimePoint Step(Person& who);  // the next event time of `who`
@@ -144,6 +176,7 @@ class EventStream {
   TimePoint day0_;
   int64_t seq_[4] = {0, 0, 0, 0};
   int64_t pending_release_ = -1;  // person arrested by the previous event
+  int64_t pending_proximity_ = -1;  // subject whose protected person has just approached
 };
 
 }  // namespace bw::load
