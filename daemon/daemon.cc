@@ -74,6 +74,7 @@ Status Daemon::Start() {
 
   publisher_ = std::make_unique<Publisher>(io_, zmq_);
   pipeline_ = std::make_unique<Pipeline>(*matcher_, *journal_, *publisher_, clock_);
+  pipeline_->set_notice_recipients(engine_->control_rooms());
   intake_ = std::make_unique<Intake>(io_, zmq_, clock_, *engine_, *pipeline_, config_);
   ticks_ = std::make_unique<Ticks>(*store_, *matcher_, *pipeline_, *engine_, config_);
   control_ = std::make_unique<ControlServer>(

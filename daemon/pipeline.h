@@ -58,6 +58,15 @@ class Pipeline final : public BatchSink {
   // Each tick while unhealthy: restores a stale engine.  True when the pipeline can commit.
   bool Recover();
 
+  // Who is told when the store fails (every control room: daemon/engine control_rooms()).  While
+  // it fails, a store_failing notice goes to them at once and every kNoticeEvery after, published
+  // without being stored (the store is what fails; it carries seq 0 and "stored": false); once a
+  // commit succeeds again, store_recovered is raised and stored as any alert.
+  void set_notice_recipients(std::vector<std::string> control_rooms) {
+    notice_recipients_ = std::move(control_rooms);
+  }
+  static constexpr std::chrono::minutes kNoticeEvery{5};
+
   // When the matching path last made progress (steady clock): a batch handled, or refused by the
   // store, or an attempt to restore a stale engine.  What the watchdog asks
   // (daemon/matching_watchdog.h).
@@ -76,7 +85,13 @@ class Pipeline final : public BatchSink {
   const Stats& stats() const { return stats_; }
 
  private:
-  void Refused(bool engine_changed);
+  void Refused(bool engine_changed, const Status& why);
+  // Publishes store_failing, unstored, when due (see set_notice_recipients).
+  void NoticeStoreFailing();
+  std::vector<std::string> notice_recipients_;
+  std::optional<TimePoint> failing_since_;
+  std::optional<TimePoint> last_notice_;
+  std::string last_failure_;
   void Committed(std::chrono::steady_clock::duration took);
 
   Matcher& matcher_;

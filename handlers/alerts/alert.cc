@@ -25,7 +25,7 @@ const char* SeverityName(Severity s) {
 
 namespace {
 
-constexpr std::array<std::pair<AlertKind, const char*>, 24> kAlertKindNames = {{
+constexpr std::array<std::pair<AlertKind, const char*>, 26> kAlertKindNames = {{
     {AlertKind::kExclusionZoneBreach, "exclusion_zone_breach"},
     {AlertKind::kZoneCrossed, "zone_crossed"},
     {AlertKind::kAddressBreach, "address_breach"},
@@ -47,6 +47,8 @@ constexpr std::array<std::pair<AlertKind, const char*>, 24> kAlertKindNames = {{
     {AlertKind::kFeedSilent, "feed_silent"},
     {AlertKind::kFeedRestored, "feed_restored"},
     {AlertKind::kFeedRejected, "feed_rejected"},
+    {AlertKind::kStoreFailing, "store_failing"},
+    {AlertKind::kStoreRecovered, "store_recovered"},
     {AlertKind::kProximityBreach, "proximity_breach"},
     {AlertKind::kProximityWarning, "proximity_warning"},
     {AlertKind::kVictimPanic, "victim_panic"},

@@ -50,6 +50,10 @@ enum class AlertKind {
   kFeedSilent,
   kFeedRestored,
   kFeedRejected,
+  // The daemon's own store (daemon/pipeline.h): store_failing is published without being stored,
+  // since the store is what fails; store_recovered is stored as ever.
+  kStoreFailing,
+  kStoreRecovered,
   // The protected person's own device (protocol 9.3; handlers/rules/proximity_handler.cc,
   // handlers/rules/victim_panic_handler.cc).
   kProximityBreach,

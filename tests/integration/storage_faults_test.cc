@@ -180,5 +180,40 @@ TEST_F(StorageFaults, FullDiskPausesIntakeWithoutCrashingAndRecovers) {
   EXPECT_EQ(BreachAlerts(d_), 5);
 }
 
+// Issue 12, defect 8: with the disk full nothing could tell the control rooms, since every alert
+// is stored before it is published.  store_failing goes to every control room without being
+// stored (seq 0, "stored": false); store_recovered follows, stored as ever, once it writes again.
+TEST_F(StorageFaults, FullDiskReachesTheControlRoomsWithoutTheStore) {
+  ASSERT_TRUE(d_.Start()) << d_.log();
+  auto room = d_.Subscribe("control/E09000023/");
+  ASSERT_TRUE(room);
+  d_.Publish("orders", Grant());
+  ASSERT_TRUE(Eventually([&] { return StatusCounts(d_).handled == 1; })) << d_.log();
+  SetFault("disk_full");
+  d_.Publish("check", Check(1));
+  std::optional<boost::json::object> failing, recovered;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (!failing && std::chrono::steady_clock::now() < deadline) {
+    auto a = DaemonProcess::Receive(*room, std::chrono::milliseconds(200));
+    if (a && a->at("kind").as_string() == "store_failing") failing = a;
+  }
+  ASSERT_TRUE(failing) << "no store_failing on control/E09000023/\n" << d_.log();
+  EXPECT_EQ(failing->at("severity").as_string(), "critical");
+  EXPECT_FALSE(failing->at("stored").as_bool());
+  EXPECT_EQ(failing->at("seq").as_int64(), 0);
+  EXPECT_NE(std::string(failing->at("error").as_string()).find("full"), std::string::npos)
+      << boost::json::serialize(*failing);
+  ClearFault();
+  while (!recovered && std::chrono::steady_clock::now() < deadline + std::chrono::seconds(10)) {
+    auto a = DaemonProcess::Receive(*room, std::chrono::milliseconds(200));
+    if (a && a->at("kind").as_string() == "store_recovered") recovered = a;
+  }
+  ASSERT_TRUE(recovered) << d_.log();
+  EXPECT_GT(recovered->at("seq").as_int64(), 0) << "stored as any alert";
+  for (const auto& a : d_.AlertsSince(0)) {
+    EXPECT_NE(a.at("kind").as_string(), "store_failing") << "never in the store";
+  }
+}
+
 }  // namespace
 }  // namespace bw::testing

@@ -21,6 +21,7 @@ constexpr AlertKind kEveryKind[] = {
     AlertKind::kInstrumentExpiring,  AlertKind::kUnacknowledged, AlertKind::kFeedGap,
     AlertKind::kFeedSilent,          AlertKind::kFeedRestored,   AlertKind::kFeedRejected,
     AlertKind::kProximityBreach,     AlertKind::kProximityWarning, AlertKind::kVictimPanic,
+    AlertKind::kStoreFailing,        AlertKind::kStoreRecovered,
 };
 
 TEST(AlertKindTest, EveryKindHasItsOwnNameThatReadsBack) {
@@ -32,7 +33,7 @@ TEST(AlertKindTest, EveryKindHasItsOwnNameThatReadsBack) {
     EXPECT_EQ(ParseAlertKind(name), kind) << name;
   }
   // The 21 kinds of spec section 6.2 and the 3 of section 9.4.
-  EXPECT_EQ(names.size(), 24u);
+  EXPECT_EQ(names.size(), 26u);
   EXPECT_TRUE(names.contains("exclusion_zone_breach"));
   EXPECT_TRUE(names.contains("feed_rejected"));
 }
