@@ -588,7 +588,13 @@ struct ConsoleServer::Impl {
       json::object out{{"ok", true}, {"person_id", person}, {"conditions", *conditions}};
       const auto* with_history = body->if_contains("history");
       if (!with_history || !with_history->is_bool() || with_history->get_bool()) {
-        auto history = Ask(s, "history.person", {{"person_id", person}}, reason);
+        json::object history_req{{"person_id", person}};
+        // A protected person's own record is for control rooms (protocol 9.3): the daemon lets
+        // the console's key read it for a control-room user, who is named by a control id.
+        if (s.user.role == Role::kControlRoom && !s.user.control_ids.empty()) {
+          history_req["control_id"] = s.user.control_ids.front();
+        }
+        auto history = Ask(s, "history.person", std::move(history_req), reason);
         if (!history.ok()) return DaemonError(req, history.status());
         out["document_html"] = HistoryHtml(*history);
         out["history"] = std::move(*history);

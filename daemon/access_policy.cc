@@ -89,8 +89,10 @@ bool MaySubscribe(const ClientEntry& c, std::string_view topic) {
   return false;
 }
 
-bool MaySeeProtectedPersonRecord(const ClientEntry& c) {
-  return c.role == ClientRole::kControlRoom || c.role == ClientRole::kAdministrator;
+bool MaySeeProtectedPersonRecord(const ClientEntry& c, const std::string& acting_for,
+                                 const std::string& control_id) {
+  if (c.role == ClientRole::kControlRoom) return true;
+  return c.role == ClientRole::kAdministrator && (acting_for.empty() || !control_id.empty());
 }
 
 bool MaySeeAlert(const ClientEntry& c, const std::vector<std::string>& recipients) {

@@ -63,8 +63,11 @@ std::vector<std::string> ActorTopics(const ClientEntry* client, const std::strin
                                      const std::string& acting_for,
                                      const std::string& control_id = "");
 // Protocol 9.3: whether the client may read a protected person's own record (history.person of
-// a person some instrument protects, which holds her device data): control rooms and
-// administrators only.
-bool MaySeeProtectedPersonRecord(const ClientEntry& client);
+// a person some instrument protects, which holds her device data): control rooms, and an
+// administrator for itself or for a control room (`control_id` named: the console acting for a
+// control-room user) — not an administrator key acting for anyone else (the console acting for
+// an officer user), nor an officer.
+bool MaySeeProtectedPersonRecord(const ClientEntry& client, const std::string& acting_for = "",
+                                 const std::string& control_id = "");
 
 }  // namespace bw

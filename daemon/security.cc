@@ -340,10 +340,12 @@ void Security::FilterVisibleAlerts(const std::string& user_id,
   it->value() = std::move(visible);
 }
 
-bool Security::MaySeeProtectedPersonRecord(const std::string& user_id) const {
+bool Security::MaySeeProtectedPersonRecord(const std::string& user_id,
+                                           const std::string& acting_for,
+                                           const std::string& control_id) const {
   if (!curve()) return true;
   const ClientEntry* client = user_id.empty() ? nullptr : FindClient(user_id);
-  return client != nullptr && bw::MaySeeProtectedPersonRecord(*client);
+  return client != nullptr && bw::MaySeeProtectedPersonRecord(*client, acting_for, control_id);
 }
 
 bool Security::AdmitSubscription(zmq::message_t& message, const std::string& topic) {

@@ -76,7 +76,9 @@ class Security {
                                        const std::string& control_id) const;
   // Protocol 9.3: may `user_id` read a protected person's own record?  Mode none: yes (no
   // identities; loopback and ipc only).  Mode curve: control rooms and administrators.
-  bool MaySeeProtectedPersonRecord(const std::string& user_id) const;
+  // `acting_for`, `control_id`: see access_policy.h.
+  bool MaySeeProtectedPersonRecord(const std::string& user_id, const std::string& acting_for,
+                                   const std::string& control_id) const;
   // Drops from an alerts.since / alerts.open reply the alerts `user_id` may not see.
   void FilterVisibleAlerts(const std::string& user_id, boost::json::object* reply) const;
   // XPUB_MANUAL gate: may the sender of `message` receive `topic`?  Refusals are audited.

@@ -141,7 +141,8 @@ ControlServer::OpResult ControlServer::OpHistoryPerson(const ControlRequest& req
   // Protocol 9.3: a protected person's own record (her device's data, alerts about it) is for
   // control rooms.
   const bool protected_person = s_.engine.state().instruments.IsProtectedPerson(person);
-  if (protected_person && !s_.security.MaySeeProtectedPersonRecord(work->user_id)) {
+  if (protected_person &&
+      !s_.security.MaySeeProtectedPersonRecord(work->user_id, work->acting_for, req.control_id)) {
     return Status::Forbidden("history.person of " + person +
                              ", a person an instrument protects, is for control rooms");
   }

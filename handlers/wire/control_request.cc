@@ -95,9 +95,13 @@ Status DecodeFields(const boost::json::object& o, ControlRequest* r) {
       BW_ASSIGN_OR_RETURN(r->at_time, json::GetOptionalTime(o, "", "at_time"));
       return DecodePage(o, r);
     }
-    case ControlOp::kHistoryPerson:
+    case ControlOp::kHistoryPerson: {
       BW_ASSIGN_OR_RETURN(r->person_id, json::GetString(o, "", "person_id"));
+      std::optional<std::string> control_id;
+      BW_ASSIGN_OR_RETURN(control_id, json::GetOptionalString(o, "", "control_id"));
+      r->control_id = control_id.value_or("");
       return Status::Ok();
+    }
     case ControlOp::kAlertsSince:
       BW_ASSIGN_OR_RETURN(r->seq, json::GetInt(o, "", "seq"));
       return Status::Ok();

@@ -64,8 +64,8 @@ struct ControlRequest {
   std::string alert_id;              // alert.ack, alert.resolve (required)
   std::string outcome;               // alert.resolve (required, ValidateResolution)
   std::string note;                  // alert.resolve (optional; required for no_action)
-  // alert.ack, alert.resolve (optional): the control room on whose behalf a console user or an
-  // operator acts, when the alert went to that control room (alert_authority.h).
+  // alert.ack, alert.resolve, history.person (optional): the control room on whose behalf a
+  // console user or an operator acts (alert_authority.h; a protected person's own record).
   std::string control_id;
   boost::json::object event;         // event.submit: the event, decoded later by the intake path
   // conditions.location: the page (optional).  `limit`: at most this many items, 1 to

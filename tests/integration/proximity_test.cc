@@ -217,6 +217,14 @@ TEST_P(Proximity, HerOwnRecordNeedsAControlRoomRole) {
   })) << Join(d_.AuditRows("history.person"));
   // The subject's own history is an officer's to read.
   EXPECT_TRUE(Ok(CallAs(oic_, "MP-PC1234", "history.person", {{"person_id", kSubject}})));
+  // An administrator key acting for an officer (the console for an officer user) may not read
+  // hers either; acting for a control-room user (naming its control id) it may.
+  auto console_for_officer =
+      CallAs(d_.admin_keys(), "MP-PC1234", "history.person", {{"person_id", kHer}});
+  EXPECT_EQ(ErrorCodeOf(console_for_officer), "forbidden")
+      << boost::json::serialize(console_for_officer);
+  EXPECT_TRUE(Ok(CallAs(d_.admin_keys(), "CR-LEWISHAM", "history.person",
+                        {{"person_id", kHer}, {"control_id", "E09000023"}})));
 }
 
 TEST_P(Proximity, PanicGoesToTheCaseOfficersAndControlRoomsAndUnprotectedIsUnmatched) {

@@ -168,6 +168,20 @@ TEST(AccessPolicy, ActorTopicsForAcknowledgingAlerts) {
   EXPECT_EQ(ActorTopics(nullptr, "", ""), V{});
 }
 
+TEST(AccessPolicy, ProtectedPersonsOwnRecordIsForControlRooms) {
+  ClientEntry officer{.identity = "MP-PC1234", .role = ClientRole::kOfficer};
+  ClientEntry room{.identity = "CR-LW", .role = ClientRole::kControlRoom, .control_ids = {"E09000023"}};
+  ClientEntry console{.identity = "CONSOLE-1", .role = ClientRole::kAdministrator};
+  EXPECT_FALSE(MaySeeProtectedPersonRecord(officer));
+  EXPECT_TRUE(MaySeeProtectedPersonRecord(room));
+  EXPECT_TRUE(MaySeeProtectedPersonRecord(room, "MP-PC1234")) << "an operator acting for an officer";
+  EXPECT_TRUE(MaySeeProtectedPersonRecord(console)) << "an administrator for itself";
+  EXPECT_FALSE(MaySeeProtectedPersonRecord(console, "MP-PC1234"))
+      << "the console acting for an officer user";
+  EXPECT_TRUE(MaySeeProtectedPersonRecord(console, "CR-LEWISHAM", "E09000023"))
+      << "the console acting for a control-room user";
+}
+
 TEST(CurveKeys, PublicKeyIsDerivedFromTheSecret) {
   auto pair = GenerateCurveKeyPair();
   ASSERT_TRUE(pair.ok());
