@@ -213,9 +213,27 @@ class Stack:
         path = os.path.join(self.dir, f"scenario-{self.event_counter}.jsonl")
         with open(path, "w") as f:
             f.write("\n".join(lines) + "\n")
-        subprocess.run([self.binary("bw-feedsim"), "--config", self.daemon_config,
-                        *self.curve_args("feeds"), path],
-                       check=True, capture_output=True, text=True)
+        before = self.inbound_rows()
+        # PUB/SUB may lose what is sent while a connection is being made: play the same scenario
+        # again (same ids and seqs: what already arrived is a duplicate) until every event is stored.
+        for attempt in range(3):
+            subprocess.run([self.binary("bw-feedsim"), "--config", self.daemon_config,
+                            *self.curve_args("feeds"), path],
+                           check=True, capture_output=True, text=True)
+            try:
+                wait_for(lambda: self.inbound_rows() >= before + len(lines), timeout=5.0,
+                         what="the scenario's events stored")
+                return
+            except AssertionError:
+                if attempt == 2:
+                    raise
+
+    def inbound_rows(self):
+        try:
+            with self.db() as conn:
+                return conn.execute("SELECT COUNT(*) FROM inbound").fetchone()[0]
+        except sqlite3.Error:
+            return 0
 
     def db(self):
         return sqlite3.connect(f"file:{self.dir}/breachwatch.db?mode=ro", uri=True, timeout=10)

@@ -332,7 +332,9 @@ TEST(HardeningWire, AlertsAStuckSubscriberHoldsBackAreCountedExactlyAsNotSent) {
       << sent << ": reader " << reader.received() << ", dropped "
       << Count(d, "alert_deliveries_dropped") << ", waiting " << Count(d, "alert_backlog");
   EXPECT_GT(Count(d, "alert_deliveries_dropped"), 0);
-  EXPECT_EQ(Count(d, "alert_backlog"), 100);
+  // Bounded by backlog_max (a few may still drain into the stuck subscriber's socket buffers).
+  EXPECT_GT(Count(d, "alert_backlog"), 0);
+  EXPECT_LE(Count(d, "alert_backlog"), 100);
 }
 
 // ---- Defect 4: descriptor exhaustion ------------------------------------------------------------
