@@ -64,9 +64,8 @@ class FaultInjectingStore final : public Store {
   Status InsertAudit(const AuditRecord& record) override;
   Result<PurgeResult> Purge(TimePoint now, std::optional<TimePoint> dead_letters_before,
                             TimePoint audit_before) override;
-  Status ForEachHandled(
-      const std::function<void(const std::string&, const std::string&)>& fn) override {
-    return inner_->ForEachHandled(fn);
+  Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) override {
+    return inner_->ForEachHandled(after_row, fn);
   }
   Status ForEachResolvedAlert(
       const std::function<void(const std::string&, const std::string&)>& fn) override {

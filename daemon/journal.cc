@@ -101,9 +101,8 @@ Result<std::optional<std::string>> StoreJournal::HandledPayload(const std::strin
   return store_.HandledPayload(source, msg_id);
 }
 
-Status StoreJournal::ForEachHandled(
-    const std::function<void(const std::string&, const std::string&)>& fn) {
-  return store_.ForEachHandled(fn);
+Status StoreJournal::ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) {
+  return store_.ForEachHandled(after_row, fn);
 }
 
 Status StoreJournal::ForEachResolvedAlert(

@@ -40,10 +40,10 @@ class Journal {
   [[nodiscard]] virtual Result<std::optional<std::string>> HandledPayload(
       const std::string& source, const std::string& msg_id) = 0;
 
-  // Calls `fn(channel, payload)` for every handled inbound message in handling order (to rebuild
-  // the engine by replay).
-  [[nodiscard]] virtual Status ForEachHandled(
-      const std::function<void(const std::string& channel, const std::string& payload)>& fn) = 0;
+  // Calls `fn(row, channel, payload)` for every handled inbound message after inbound row
+  // `after_row` (0: all) in handling order (to rebuild the engine by replay, or to follow the
+  // journal from a position).
+  [[nodiscard]] virtual Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) = 0;
 
   // The highest seq journaled per (channel, source): where each source's numbering stands.
   [[nodiscard]] virtual Result<std::vector<std::tuple<std::string, std::string, int64_t>>>
@@ -67,8 +67,7 @@ class StoreJournal final : public Journal {
   Result<CommittedBatch> Commit(JournalEntry* entry) override;
   Result<std::optional<std::string>> HandledPayload(const std::string& source,
                                                     const std::string& msg_id) override;
-  Status ForEachHandled(
-      const std::function<void(const std::string&, const std::string&)>& fn) override;
+  Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) override;
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
     return store_.LastSeqs();
   }

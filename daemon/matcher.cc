@@ -227,7 +227,8 @@ Status Matcher::Restore() {
   opts.now = TimePoint::max() - std::chrono::hours(24 * 365);
   opts.future_skew_s = 0;
   int64_t replayed = 0, failed = 0;
-  Status s = journal_.ForEachHandled([&](const std::string& channel, const std::string& payload) {
+  Status s = journal_.ForEachHandled(0, [&](int64_t, const std::string& channel,
+                                           const std::string& payload) {
     if (channel == kTickChannel) {
       // A recorded run of the time-driven rules: run it again at the same time.
       auto t = ParseRfc3339(payload);

@@ -4,8 +4,9 @@
 //
 // State: the Engine.  Each decided outcome is applied to the engine at once, so that the next
 // message of the batch sees it (an instrument granted, then a fix against it).  The entry is not yet
-// durable, so when the journal refuses it the caller must call Restore(), which rebuilds the engine
-// from what the journal holds: the state is then exactly what it was before the batch.
+// durable: when the journal refuses it, the pipeline holds it and commits it again as decided
+// (daemon/pipeline.h).  Only when an entry cannot be kept is Restore() called, which rebuilds the
+// engine from what the journal holds: the state is then exactly what it was before the batch.
 //
 // Thread-safety: not synchronised; one owner thread (the engine's).
 #pragma once
@@ -43,8 +44,8 @@ class Matcher {
   // appends the `tick` row that records the run (replayed like an event) with its alerts.
   [[nodiscard]] Status MatchTick(TimePoint now, JournalEntry* entry);
 
-  // Rebuilds the engine from the journal's handled messages (start-up, and after a refused
-  // commit), then records the outcomes of the resolved alerts (they annotate the history only, so
+  // Rebuilds the engine from the journal's handled messages (start-up, and when a decided entry
+  // cannot be kept: the matcher failed part-way), then records the outcomes of the resolved alerts (they annotate the history only, so
   // recording them after every event gives the state they gave as they came).  On error the engine is stale: nothing may be matched until a Restore succeeds.
   [[nodiscard]] Status Restore();
   bool stale() const { return stale_; }

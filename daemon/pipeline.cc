@@ -12,42 +12,131 @@ namespace bw {
 Pipeline::Pipeline(Matcher& matcher, Journal& journal, Publisher& publisher, const Clock& clock)
     : matcher_(matcher), journal_(journal), publisher_(publisher), clock_(clock) {}
 
+namespace {
+
+// Whether intake offers the batch that was matched (a held batch comes back unchanged).
+bool SameBatch(const std::vector<InboundMessage>& a, const std::vector<InboundMessage>& b) {
+  if (a.size() != b.size()) return false;
+  for (size_t i = 0; i < a.size(); ++i) {
+    if (a[i].channel != b[i].channel || a[i].topic != b[i].topic || a[i].payload != b[i].payload) {
+      return false;
+    }
+  }
+  return true;
+}
+
+}  // namespace
+
 std::optional<std::vector<ItemOutcome>> Pipeline::Handle(const std::vector<InboundMessage>& batch) {
   const auto started = std::chrono::steady_clock::now();
+  // What was refused earlier goes first, unchanged; while it is refused, nothing new is matched.
+  if (!held_.empty()) {
+    if (held_.front().from_batch && !SameBatch(held_.front().batch, batch)) {
+      DropHeldAndRestore("intake offered a batch other than the held one");
+    } else if (!CommitHeld()) {
+      last_progress_ = std::chrono::steady_clock::now();  // offered; the store refused
+      return std::nullopt;
+    }
+  }
+  if (done_batch_) {
+    if (SameBatch(done_batch_->batch, batch)) {
+      // Refused before, committed since by Recover(): the outcomes as they were decided.
+      auto outcomes = std::move(done_batch_->outcomes);
+      done_batch_.reset();
+      last_progress_ = std::chrono::steady_clock::now();
+      return outcomes;
+    }
+    spdlog::error("a held batch was committed but intake offers another one first");
+    done_batch_.reset();
+  }
   std::vector<ItemOutcome> outcomes;
   auto entry = matcher_.Match(batch, &outcomes);
-  Result<CommittedBatch> committed =
-      entry.ok() ? journal_.Commit(&*entry) : Result<CommittedBatch>(entry.status());
+  if (!entry.ok()) {
+    // The matcher stopped part-way (the journal could not be read): what it applied of the batch
+    // cannot be told apart, so the engine is rebuilt.
+    spdlog::error("store failure matching {} message(s): {}", batch.size(),
+                  entry.status().ToString());
+    Refused(entry.status());
+    DropHeldAndRestore("the matcher could not finish the batch");
+    last_progress_ = std::chrono::steady_clock::now();
+    return std::nullopt;
+  }
+  auto committed = journal_.Commit(&*entry);
   if (!committed.ok()) {
-    spdlog::error("store failure, {} message(s) not handled: {}", batch.size(),
-                  committed.status().ToString());
-    Refused(/*engine_changed=*/true, committed.status());
+    spdlog::error("store failure, {} message(s) not yet stored (held, committed again as "
+                  "decided): {}",
+                  batch.size(), committed.status().ToString());
+    Refused(committed.status());
+    held_.push_back(Held{std::move(*entry), true, std::move(outcomes), batch});
     last_progress_ = std::chrono::steady_clock::now();  // offered; the store refused
     return std::nullopt;
   }
-  // Each outcome that made an item gets its row and its alerts as committed.
-  size_t item = 0;
-  for (auto& out : outcomes) {
-    if (out.result == ItemResult::kDuplicate) continue;
-    out.inbound_row = committed->inbound_rows[item];
-    out.alerts = entry->items[item].alerts;
-    ++item;
+  Finish(*entry, *committed, &outcomes, started);
+  return outcomes;
+}
+
+void Pipeline::Finish(JournalEntry& entry, CommittedBatch& committed,
+                      std::vector<ItemOutcome>* outcomes,
+                      std::chrono::steady_clock::time_point started) {
+  if (outcomes) {
+    // Each outcome that made an item gets its row and its alerts as committed.
+    size_t item = 0;
+    for (auto& out : *outcomes) {
+      if (out.result == ItemResult::kDuplicate) continue;
+      out.inbound_row = committed.inbound_rows[item];
+      out.alerts = entry.items[item].alerts;
+      ++item;
+    }
   }
   Committed(std::chrono::steady_clock::now() - started);
-  publisher_.Publish(committed->alerts);
+  publisher_.Publish(committed.alerts);
   last_progress_ = std::chrono::steady_clock::now();
-  return outcomes;
+}
+
+bool Pipeline::CommitHeld() {
+  while (!held_.empty()) {
+    const auto started = std::chrono::steady_clock::now();
+    Held& held = held_.front();
+    auto committed = journal_.Commit(&held.entry);
+    if (!committed.ok()) {
+      Refused(committed.status());
+      return false;
+    }
+    spdlog::info("held entry ({} message(s), {} alert(s)) committed as it was decided",
+                 held.entry.items.size(), committed->alerts.size());
+    Finish(held.entry, *committed, held.from_batch ? &held.outcomes : nullptr, started);
+    if (held.from_batch) done_batch_ = std::move(held);
+    held_.erase(held_.begin());
+  }
+  return true;
+}
+
+void Pipeline::DropHeldAndRestore(const char* why) {
+  if (!held_.empty()) {
+    spdlog::error("{}: {} held entr(ies) dropped; their messages are offered again", why,
+                  held_.size());
+  }
+  held_.clear();
+  done_batch_.reset();
+  if (!matcher_.Restore().ok()) {
+    spdlog::error("engine state is stale until the store can be read again");
+  }
 }
 
 Result<CommittedBatch> Pipeline::Commit(JournalEntry entry, bool engine_changed) {
   const auto started = std::chrono::steady_clock::now();
+  if (engine_changed && !held_.empty() && !CommitHeld()) {
+    // Decided on top of what is held: it keeps its place behind it.
+    held_.push_back(Held{std::move(entry)});
+    return Status::Unavailable("the store refuses commits; held behind earlier entries");
+  }
   auto committed = journal_.Commit(&entry);
   if (!committed.ok()) {
-    Refused(engine_changed, committed.status());
+    Refused(committed.status());
+    if (engine_changed) held_.push_back(Held{std::move(entry)});
     return committed.status();
   }
-  Committed(std::chrono::steady_clock::now() - started);
-  publisher_.Publish(committed->alerts);
+  Finish(entry, *committed, nullptr, started);
   return committed;
 }
 
@@ -71,22 +160,24 @@ void Pipeline::Raise(std::vector<Alert> alerts) {
 }
 
 bool Pipeline::Recover() {
+  if (!held_.empty()) {
+    const bool committed = CommitHeld();
+    last_progress_ = std::chrono::steady_clock::now();  // tried: the store decides
+    if (!committed) return false;
+  }
   if (!matcher_.stale()) return true;
   const bool restored = matcher_.Restore().ok();
   last_progress_ = std::chrono::steady_clock::now();  // tried: the store decides
   return restored;
 }
 
-void Pipeline::Refused(bool engine_changed, const Status& why) {
+void Pipeline::Refused(const Status& why) {
   ++stats_.store_failures;
   stats_.store_healthy = false;
   last_failure_ = why.ToString();
   if (!failing_since_) failing_since_ = clock_.Now();
   sd_notify(0, "STATUS=degraded: store failure");
   NoticeStoreFailing();
-  if (engine_changed && !matcher_.Restore().ok()) {
-    spdlog::error("engine state is stale until the store can be read again");
-  }
 }
 
 void Pipeline::NoticeStoreFailing() {

@@ -4,10 +4,19 @@
 //
 // Handle() takes a batch of inbound messages through them: the matcher decides it into one
 // JournalEntry, the journal commits it, and only then does the publisher send its alerts.  When the
-// journal refuses, nothing of the batch is kept and nothing is published: the matcher restores the
-// engine, the store is marked unhealthy, and the caller (intake) holds the batch and pauses.
-// Entries decided elsewhere (ticks, control ops, security audit) go through Commit(); the daemon's
-// own alerts (feed health) through Raise(), which keeps refused ones and raises them again.
+// journal refuses, nothing of the batch is stored and nothing is published; the store is marked
+// unhealthy and the caller (intake) holds the batch and pauses.
+//
+// Recovery is from the failed batch only: the decided entry is held here, with the engine as it
+// decided it (the decisions are applied, not yet durable), and committed again, unchanged, before
+// anything else that changes the engine — by Recover() each tick, or when intake offers the same
+// batch again (which is then not matched a second time).  Nothing is re-matched and the store is not
+// replayed.  Only when the matcher itself fails part-way (the journal could not be read), or intake
+// offers a batch other than the held one, is the engine rebuilt from the journal (Matcher::Restore).
+//
+// Entries decided elsewhere (ticks, control ops, security audit) go through Commit(); a refused
+// tick that changed the engine is held the same way.  The daemon's own alerts (feed health) go
+// through Raise(), which keeps refused ones and raises them again.
 //
 // Thread-safety: not synchronised; the io_context's thread only.  Each arrow is a plain value
 // (daemon/stage_values.h), so a stage can move to a thread of its own behind a queue.
@@ -55,8 +64,11 @@ class Pipeline final : public BatchSink {
     matcher_.AlertResolved(alert, outcome);
   }
 
-  // Each tick while unhealthy: restores a stale engine.  True when the pipeline can commit.
+  // Each tick: commits the held entry, if any, or restores a stale engine.  True when nothing is
+  // held and the engine is current (the pipeline can take new work).
   bool Recover();
+  // Entries decided and applied to the engine but refused by the journal, waiting to be committed.
+  size_t held_entries() const { return held_.size(); }
 
   // Who is told when the store fails (every control room: daemon/engine control_rooms()).  While
   // it fails, a store_failing notice goes to them at once and every kNoticeEvery after, published
@@ -85,7 +97,26 @@ class Pipeline final : public BatchSink {
   const Stats& stats() const { return stats_; }
 
  private:
-  void Refused(bool engine_changed, const Status& why);
+  // A decided entry the journal refused, kept to be committed again unchanged.
+  struct Held {
+    JournalEntry entry;
+    bool from_batch = false;              // Handle(): intake will offer the same batch again
+    std::vector<ItemOutcome> outcomes;    // from_batch: the outcomes, as the matcher decided them
+    std::vector<InboundMessage> batch;    // from_batch: what was matched (to know it again)
+  };
+  // Commits held entries in order.  A held batch's outcomes go to `done_batch_` until intake
+  // offers it again.  False while the journal still refuses.
+  bool CommitHeld();
+  // Publishes a committed entry's alerts and fills the outcomes of its items.
+  void Finish(JournalEntry& entry, CommittedBatch& committed, std::vector<ItemOutcome>* outcomes,
+              std::chrono::steady_clock::time_point started);
+  // The held entries cannot be kept (intake offers another batch, or the matcher failed): drop
+  // them and rebuild the engine from the journal.
+  void DropHeldAndRestore(const char* why);
+  void Refused(const Status& why);
+  std::vector<Held> held_;
+  // A held batch committed by Recover(), waiting for intake to offer it again.
+  std::optional<Held> done_batch_;
   // Publishes store_failing, unstored, when due (see set_notice_recipients).
   void NoticeStoreFailing();
   std::vector<std::string> notice_recipients_;

@@ -62,12 +62,14 @@ Result<std::vector<std::tuple<std::string, std::string, int64_t>>> SqliteStore::
   return out;
 }
 
-Status SqliteStore::ForEachHandled(
-    const std::function<void(const std::string&, const std::string&)>& fn) {
+Status SqliteStore::ForEachHandled(int64_t after_row, const HandledRowFn& fn) {
   Stmt st(db_.handle(),
-          "SELECT channel, payload FROM inbound WHERE result='handled' ORDER BY rowid_");
+          "SELECT rowid_, channel, payload FROM inbound WHERE result='handled' AND rowid_ > ?1 "
+          "ORDER BY rowid_");
   if (!st.ok()) return db_.Error("preparing replay");
-  return db_.ForEachRow(st, "replay", [&](Stmt& row) { fn(row.Text(0), row.Text(1)); });
+  st.Bind(1, after_row);
+  return db_.ForEachRow(st, "replay",
+                        [&](Stmt& row) { fn(row.Int(0), row.Text(1), row.Text(2)); });
 }
 
 Status SqliteStore::ForEachResolvedAlert(

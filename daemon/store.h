@@ -143,10 +143,13 @@ class Store {
   virtual Result<PurgeResult> Purge(TimePoint now, std::optional<TimePoint> dead_letters_before,
                                     TimePoint audit_before) = 0;
 
-  // Calls `fn(channel, payload)` for every handled inbound message, in the order
-  // they were handled (to rebuild the engine's state by replay).
-  virtual Status ForEachHandled(
-      const std::function<void(const std::string& channel, const std::string& payload)>& fn) = 0;
+  // Calls `fn(row, channel, payload)` for every handled inbound message stored
+  // after inbound row `after_row` (0: all), in the order they were handled (to
+  // rebuild the engine's state by replay, or to follow the journal from a
+  // position: a snapshot's, a standby's).  Rows are numbered in handling order.
+  using HandledRowFn = std::function<void(int64_t row, const std::string& channel,
+                                          const std::string& payload)>;
+  virtual Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) = 0;
   // Calls `fn(payload, outcome)` for every resolved alert, in seq order (the
   // outcomes the engine's history shows, protocol 9.1, restored after a replay).
   virtual Status ForEachResolvedAlert(

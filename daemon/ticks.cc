@@ -40,7 +40,8 @@ void Ticks::Escalate(TimePoint now) {
   const bool engine_changed = !entry.items.empty();
   auto committed = pipeline_.Commit(std::move(entry), engine_changed);
   if (!committed.ok()) {
-    spdlog::error("store failure during escalation/tick (retried next tick): {}",
+    spdlog::error("store failure during escalation/tick (an engine change is held and committed "
+                  "first, escalations are decided again next tick): {}",
                   committed.status().ToString());
   }
 }
