@@ -141,6 +141,30 @@ TEST_F(StorageFaults, FailingCommitsHoldWorkReportDegradedAndRecoverWithNothingL
   EXPECT_EQ(d_.Stop(), 0) << d_.log();
 }
 
+// Issue 12: each failed commit rebuilt the engine by replaying the whole store (about 6 s of a core
+// per failure at 200,000 instruments).  The refused batch is held as decided and committed again:
+// however many commits fail, the store is never replayed.
+TEST_F(StorageFaults, FailedCommitsAreRecoveredFromTheFailedBatchOnlyWithoutReplayingTheStore) {
+  ASSERT_TRUE(d_.Start()) << d_.log();
+  d_.Publish("orders", Grant());
+  d_.Publish("check", Check(1));
+  ASSERT_TRUE(Eventually([&] { return StatusCounts(d_).handled == 2; })) << d_.log();
+  const Counts before = StatusCounts(d_);
+
+  SetFault("fail_commit");
+  for (int seq = 2; seq <= 6; ++seq) d_.Publish("check", Check(seq));
+  ASSERT_TRUE(Eventually([&] { return !StatusCounts(d_).healthy; })) << d_.log();
+  std::this_thread::sleep_for(milliseconds(1500));  // several ticks retry the held batch
+  ClearFault();
+  ASSERT_TRUE(Eventually([&] { return StatusCounts(d_).handled == before.handled + 5; }))
+      << d_.log();
+  EXPECT_EQ(BreachAlerts(d_), 6) << "every check breached exactly once";
+  const std::string log = d_.log();
+  EXPECT_EQ(log.find("state rebuilt"), std::string::npos) << "the store was replayed:\n" << log;
+  EXPECT_NE(log.find("committed as it was decided"), std::string::npos) << log;
+  EXPECT_EQ(d_.Stop(), 0) << d_.log();
+}
+
 TEST_F(StorageFaults, TheNthWriteFailingOnceIsRetriedAndStoredExactlyOnce) {
   ASSERT_TRUE(d_.Start()) << d_.log();
   d_.Publish("orders", Grant());
