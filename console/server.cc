@@ -418,6 +418,29 @@ struct ConsoleServer::Impl {
     return daemon.Call(op, std::move(body), s.user.identity, reason);
   }
 
+  // Every open alert (alerts.open, following its pages), at most kMaxOpenAlertPages pages: the
+  // reply's `more` says the list was cut there.
+  static constexpr int kMaxOpenAlertPages = 20;
+  Result<json::object> AskOpenAlerts(const Session& s, json::object body,
+                                     const std::string& reason) {
+    json::array alerts;
+    body["limit"] = 1000;
+    for (int page = 0; page < kMaxOpenAlertPages; ++page) {
+      auto reply = Ask(s, "alerts.open", body, reason);
+      if (!reply.ok()) return reply.status();
+      if (const auto* got = reply->if_contains("alerts"); got && got->is_array()) {
+        for (auto& a : got->get_array()) alerts.push_back(a);
+      }
+      const auto* more = reply->if_contains("more");
+      const auto* next = reply->if_contains("next");
+      if (!more || !more->is_bool() || !more->get_bool() || !next || !next->is_string()) {
+        return json::object{{"alerts", std::move(alerts)}, {"more", false}};
+      }
+      body["cursor"] = next->get_string();
+    }
+    return json::object{{"alerts", std::move(alerts)}, {"more", true}};
+  }
+
   Result<int64_t> HeadSeq(const Session& s, const std::string& reason) {
     auto st = Ask(s, "status", {}, reason);
     if (!st.ok()) return st.status();
@@ -434,7 +457,7 @@ struct ConsoleServer::Impl {
   // The open alert `alert_id` if this user may see it.
   Result<json::object> OpenAlertFor(const Session& s, const std::string& alert_id,
                                     const std::string& reason) {
-    auto open = Ask(s, "alerts.open", {}, reason);
+    auto open = AskOpenAlerts(s, {}, reason);
     if (!open.ok()) return open.status();
     for (const auto& a : open->at("alerts").as_array()) {
       const auto& o = a.as_object();
@@ -505,11 +528,13 @@ struct ConsoleServer::Impl {
       const std::string reason = "breachwatch-console: open alert queue";
       auto head = HeadSeq(s, reason);
       if (!head.ok()) return DaemonError(req, head.status());
-      auto open = Ask(s, "alerts.open", {}, reason);
+      auto open = AskOpenAlerts(s, {}, reason);
       if (!open.ok()) return DaemonError(req, open.status());
-      return Json(
-          req, http::status::ok,
-          json::object{{"ok", true}, {"head_seq", *head}, {"alerts", VisibleAlerts(s, *open)}});
+      return Json(req, http::status::ok,
+                  json::object{{"ok", true},
+                               {"head_seq", *head},
+                               {"alerts", VisibleAlerts(s, *open)},
+                               {"truncated", open->at("more")}});
     }
     if (path == "/api/alert" && !post) {
       int64_t seq = 0;
@@ -609,12 +634,14 @@ struct ConsoleServer::Impl {
       } catch (...) {
         return Error(req, http::status::bad_request, "older_than_s: an integer");
       }
-      auto open = Ask(s, "alerts.open", {{"older_than_s", older}},
-                      "breachwatch-console: no record of action taken report");
+      auto open = AskOpenAlerts(s, {{"older_than_s", older}},
+                                "breachwatch-console: no record of action taken report");
       if (!open.ok()) return DaemonError(req, open.status());
-      return Json(
-          req, http::status::ok,
-          json::object{{"ok", true}, {"older_than_s", older}, {"alerts", VisibleAlerts(s, *open)}});
+      return Json(req, http::status::ok,
+                  json::object{{"ok", true},
+                               {"older_than_s", older},
+                               {"alerts", VisibleAlerts(s, *open)},
+                               {"truncated", open->at("more")}});
     }
     if (path == "/api/status" && !post) {
       if (auto r = forbid(Area::kHealth)) return *r;

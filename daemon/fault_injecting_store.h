@@ -55,8 +55,10 @@ class FaultInjectingStore final : public Store {
   Result<std::optional<TimePoint>> NextEscalationDeadline() override {
     return inner_->NextEscalationDeadline();
   }
-  Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient) override {
-    return inner_->OpenAlerts(recipient);
+  Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient, int64_t after_seq,
+                                             std::optional<TimePoint> raised_by,
+                                             int limit) override {
+    return inner_->OpenAlerts(recipient, after_seq, raised_by, limit);
   }
   Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) override {
     return inner_->PersonHistory(person_id);

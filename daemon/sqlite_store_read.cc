@@ -3,6 +3,7 @@
 #include <boost/json.hpp>
 
 #include <algorithm>
+#include <limits>
 #include <string>
 
 #include "daemon/sqlite_store_impl.h"
@@ -161,14 +162,25 @@ Result<std::optional<TimePoint>> SqliteStore::NextEscalationDeadline() {
   return std::optional<TimePoint>(TimePoint(Millis(st.Int(0))));
 }
 
-Result<std::vector<AlertState>> SqliteStore::OpenAlerts(const std::string& recipient) {
-  if (recipient.empty()) {
-    return QueryAlerts("WHERE outcome IS NULL AND severity != 'info' ORDER BY seq", [](Stmt&) {});
-  }
+Result<std::vector<AlertState>> SqliteStore::OpenAlerts(const std::string& recipient,
+                                                        int64_t after_seq,
+                                                        std::optional<TimePoint> raised_by,
+                                                        int limit) {
+  // The partial index alerts_open walks open alerts in seq order from the cursor.
+  const int64_t raised_by_ms =
+      raised_by ? raised_by->time_since_epoch().count() : std::numeric_limits<int64_t>::max();
   return QueryAlerts(
-      "WHERE outcome IS NULL AND severity != 'info' AND seq IN "
-      "(SELECT alert_seq FROM alert_recipients WHERE recipient = ?1) ORDER BY seq",
-      [&](Stmt& st) { st.Bind(1, recipient); });
+      std::string("WHERE outcome IS NULL AND severity != 'info' AND seq > ?2 AND raised_ms <= ?3") +
+          (recipient.empty()
+               ? ""
+               : " AND seq IN (SELECT alert_seq FROM alert_recipients WHERE recipient = ?1)") +
+          " ORDER BY seq LIMIT ?4",
+      [&](Stmt& st) {
+        if (!recipient.empty()) st.Bind(1, recipient);
+        st.Bind(2, after_seq);
+        st.Bind(3, raised_by_ms);
+        st.Bind(4, static_cast<int64_t>(limit));
+      });
 }
 
 Result<std::vector<HistoryRow>> SqliteStore::PersonHistory(const std::string& person_id) {

@@ -124,9 +124,13 @@ class Store {
   virtual Result<std::vector<AlertState>> DueEscalations(TimePoint now) = 0;
   // The earliest pending escalation deadline, if any.
   virtual Result<std::optional<TimePoint>> NextEscalationDeadline() = 0;
-  // Alerts needing an outcome (severity above info) without one, oldest first;
-  // `recipient` (topic) filters when non-empty.
-  virtual Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient) = 0;
+  // Alerts needing an outcome (severity above info) without one, oldest first
+  // (by seq): those with seq > `after_seq`, raised at or before `raised_by`
+  // (nullopt: any time), sent to `recipient` (a topic; empty: any), at most `limit`.
+  virtual Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient,
+                                                     int64_t after_seq,
+                                                     std::optional<TimePoint> raised_by,
+                                                     int limit) = 0;
   // Everything recorded about a person: instrument versions, alerts (with their
   // outcomes) and custody events, oldest first.
   virtual Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) = 0;

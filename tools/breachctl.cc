@@ -333,10 +333,18 @@ class Ctl {
     boost::json::object body;
     if (!recipient.empty()) body["recipient"] = recipient;
     if (older_than_h > 0) body["older_than_s"] = static_cast<int64_t>(older_than_h * 3600);
-    int rc;
-    auto r = Call("alerts.open", body, &rc);
-    if (!r) return rc;
-    const auto& alerts = (*r)["alerts"].as_array();
+    // Every page (alerts.open is paged like conditions.location: docs/control.md).
+    body["limit"] = 1000;
+    boost::json::array alerts;
+    for (;;) {
+      int rc;
+      auto r = Call("alerts.open", body, &rc);
+      if (!r) return rc;
+      for (auto& a : (*r)["alerts"].as_array()) alerts.push_back(a);
+      const auto* next = r->if_contains("next");
+      if (!(*r)["more"].as_bool() || !next || !next->is_string()) break;
+      body["cursor"] = next->get_string();
+    }
     if (g_.json) {
       for (const auto& a : alerts) std::cout << boost::json::serialize(a) << "\n";
       return 0;

@@ -31,7 +31,8 @@ async function unactioned(ev) {
     tbody.appendChild(tr);
   }
   document.getElementById('unactioned-count').textContent =
-      `${r.body.alerts.length} alert(s) above info open for at least ${minutes} minutes with no outcome recorded.`;
+      `${r.body.truncated ? 'At least ' : ''}${r.body.alerts.length} alert(s) above info open for at least ${minutes} minutes with no outcome recorded` +
+      (r.body.truncated ? ' (the oldest are listed; the rest are in breachctl open).' : '.');
 }
 
 async function health() {

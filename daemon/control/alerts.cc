@@ -1,6 +1,7 @@
 // Control ops on alerts: alerts.since, alerts.open, alert.ack, alert.resolve, and event.submit
 // (docs/control.md).  Writes are handed to the envelope as journal entries, never made here.
 #include <boost/json.hpp>
+#include <charconv>
 
 #include "daemon/control/control_server.h"
 #include "handlers/alerts/alert_authority.h"
@@ -61,18 +62,31 @@ ControlServer::OpResult ControlServer::OpAlertsSince(const ControlRequest& req, 
 }
 
 ControlServer::OpResult ControlServer::OpAlertsOpen(const ControlRequest& req, OpWork* work) {
-  auto rows = s_.store.OpenAlerts(req.recipient);
-  if (!rows.ok()) return rows.status();
-  const TimePoint cutoff = s_.clock.Now() - std::chrono::seconds(req.older_than_s);
-  boost::json::array alerts;
-  for (const auto& a : *rows) {
-    if (req.older_than_s > 0 && a.raised_at > cutoff) continue;
-    alerts.push_back(AlertStateJson(a));
+  // Paged by seq (docs/control.md, "Paged replies"): the cursor is the last seq of the page before.
+  int64_t after_seq = 0;
+  if (!req.cursor.empty()) {
+    const char* end = req.cursor.data() + req.cursor.size();
+    auto [p, ec] = std::from_chars(req.cursor.data(), end, after_seq);
+    if (ec != std::errc() || p != end || after_seq < 0) {
+      return Status::BadInput("cursor", "is not the next of an earlier alerts.open page");
+    }
   }
+  std::optional<TimePoint> raised_by;
+  if (req.older_than_s > 0) raised_by = s_.clock.Now() - std::chrono::seconds(req.older_than_s);
+  auto rows = s_.store.OpenAlerts(req.recipient, after_seq, raised_by,
+                                  static_cast<int>(req.limit) + 1);
+  if (!rows.ok()) return rows.status();
+  const bool more = rows->size() > static_cast<size_t>(req.limit);
+  if (more) rows->resize(static_cast<size_t>(req.limit));
+  boost::json::array alerts;
+  for (const auto& a : *rows) alerts.push_back(AlertStateJson(a));
   work->audit->subjects = req.recipient;
-  work->audit->detail = std::to_string(alerts.size()) + " open alert(s) disclosed";
+  work->audit->detail = std::to_string(alerts.size()) + " open alert(s) disclosed" +
+                        (more ? "; more to page through" : "");
   boost::json::object o;
   o["alerts"] = std::move(alerts);
+  o["more"] = more;
+  if (more) o["next"] = std::to_string(rows->back().seq);
   return o;
 }
 

@@ -56,9 +56,10 @@ Result<std::string> Identity(const boost::json::object& o, const char* key) {
     target = std::move(*bw_r);            \
   } while (0)
 
-// `limit` and `cursor` of a paged op.
-Status DecodePage(const boost::json::object& o, ControlRequest* r) {
-  r->limit = kDefaultPageLimit;
+// `limit` (`default_limit` when absent) and `cursor` of a paged op.
+Status DecodePage(const boost::json::object& o, ControlRequest* r,
+                  int64_t default_limit = kDefaultPageLimit) {
+  r->limit = default_limit;
   if (auto it = o.find("limit"); it != o.end() && !it->value().is_null()) {
     BW_ASSIGN_OR_RETURN(r->limit, json::GetInt(o, "", "limit"));
     if (r->limit < 1 || r->limit > kMaxPageLimit) {
@@ -118,7 +119,9 @@ Status DecodeFields(const boost::json::object& o, ControlRequest* r) {
                                   "out_of_range");
         }
       }
-      return Status::Ok();
+      // A whole page by default: a client of protocol 1.1 (which knew no pages) sees every open
+      // alert unless there are more than a page holds, and then `more` says so.
+      return DecodePage(o, r, kMaxPageLimit);
     }
     case ControlOp::kAlertAck: {
       BW_ASSIGN_OR_RETURN(r->alert_id, json::GetString(o, "", "alert_id"));

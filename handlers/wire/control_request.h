@@ -68,14 +68,14 @@ struct ControlRequest {
   // console user or an operator acts (alert_authority.h; a protected person's own record).
   std::string control_id;
   boost::json::object event;         // event.submit: the event, decoded later by the intake path
-  // conditions.location: the page (optional).  `limit`: at most this many items, 1 to
+  // conditions.location, alerts.open: the page (optional).  `limit`: at most this many items, 1 to
   // kMaxPageLimit (kDefaultPageLimit when absent); `cursor`: the `next` of the previous page
   // ("" = the first page), opaque here: the op decodes it.
   int64_t limit = 0;
   std::string cursor;
 };
 
-// Paged replies (conditions.location; docs/control.md).
+// Paged replies (conditions.location, alerts.open; docs/control.md).
 inline constexpr int64_t kDefaultPageLimit = 500;
 inline constexpr int64_t kMaxPageLimit = 1000;
 

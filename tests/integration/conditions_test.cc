@@ -1141,6 +1141,60 @@ TEST(ConditionQueries, LocationByAreaDoesNotListZonesThatOnlyShareItsBorder) {
   EXPECT_TRUE(ids("E09000028").empty()) << "Southwark";
 }
 
+// Issue 12 (defect 2: replies bounded and paginated): alerts.open answered every open alert in one
+// reply, however many (tag alarms left open by the thousand are what buried the real ones).  It is
+// paged like conditions.location: `limit`, `more`, `next`.
+TEST(ConditionQueries, AlertsOpenIsPagedWithACursorThatYieldsEveryOpenAlertExactlyOnce) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  Driver drive(&d);
+  drive.Grant(QueryBail(100), "2026-02-01T09:00:00Z");
+  std::vector<std::string> breaches;
+  for (int hour = 10; hour < 15; ++hour) {
+    auto raised = drive.Check("check.person", "2026-02-05T" + std::to_string(hour) + ":00:00Z",
+                              PersonCheck(kQSubject, kInLewisham));
+    ASSERT_EQ(BreachKinds(raised), std::vector<std::string>{"exclusion_zone_breach"})
+        << Dump(raised);
+    breaches.push_back(Str(OfKind(raised, "exclusion_zone_breach")[0].at("alert_id")));
+  }
+  // Without a limit: the default page (1000) holds them all, and says there is no more.
+  auto all = d.Call("alerts.open", {});
+  ASSERT_TRUE(all.at("ok").as_bool()) << boost::json::serialize(all);
+  EXPECT_FALSE(all.at("more").as_bool());
+  std::vector<std::string> every;
+  for (const auto& a : all.at("alerts").as_array()) every.push_back(Str(a.at("alert_id")));
+  for (const auto& id : breaches) {
+    EXPECT_NE(std::find(every.begin(), every.end(), id), every.end()) << id << " not open";
+  }
+  std::vector<std::string> paged;
+  object req{{"limit", 2}};
+  size_t pages = 0;
+  for (;;) {
+    auto r = d.Call("alerts.open", req);
+    ASSERT_TRUE(r.at("ok").as_bool()) << boost::json::serialize(r);
+    ++pages;
+    const auto& alerts = r.at("alerts").as_array();
+    EXPECT_LE(alerts.size(), 2u) << "a page ends at its limit";
+    for (const auto& a : alerts) paged.push_back(Str(a.at("alert_id")));
+    if (!r.at("more").as_bool()) {
+      EXPECT_FALSE(r.contains("next"));
+      break;
+    }
+    ASSERT_LT(pages, 10u) << "the cursor does not advance";
+    req["cursor"] = r.at("next");
+  }
+  EXPECT_EQ(pages, (every.size() + 1) / 2);
+  EXPECT_EQ(paged, every) << "every open alert exactly once, oldest first";
+  // Bad paging is a bad request naming its field.
+  for (const auto& [field, value] : {std::pair<std::string, boost::json::value>{"limit", 0},
+                                     {"cursor", "not-a-cursor"}}) {
+    auto bad = d.Call("alerts.open", {{field, value}});
+    ASSERT_FALSE(bad.at("ok").as_bool()) << boost::json::serialize(bad);
+    EXPECT_EQ(Str(bad.at("error").at("code")), "bad_request");
+    EXPECT_TRUE(Contains(Str(bad.at("error").at("message")), field)) << boost::json::serialize(bad);
+  }
+}
+
 TEST(ConditionQueries, HistoryPersonAlertsOpenAndTheCourtDocument) {
   DaemonProcess d;
   ASSERT_TRUE(d.Start()) << d.log();

@@ -75,6 +75,12 @@ TEST(ControlRequest, DecodesAlertOps) {
   ASSERT_TRUE(all_open.ok()) << all_open.status().ToString();
   EXPECT_EQ(all_open->recipient, "");
   EXPECT_EQ(all_open->older_than_s, 0);
+  EXPECT_EQ(all_open->limit, kMaxPageLimit) << "a whole page unless asked for less";
+  EXPECT_EQ(all_open->cursor, "");
+  auto next_open = Decode("alerts.open", Body(R"("limit":2,"cursor":"17")"));
+  ASSERT_TRUE(next_open.ok()) << next_open.status().ToString();
+  EXPECT_EQ(next_open->limit, 2);
+  EXPECT_EQ(next_open->cursor, "17");
 
   auto ack = Decode("alert.ack", Body(R"("alert_id":"01ARZ3NDEKTSV4RRFFQ69G5FAV")"));
   ASSERT_TRUE(ack.ok()) << ack.status().ToString();
