@@ -97,6 +97,15 @@ class StorageFaults : public ::testing::Test {
   }
   void ClearFault() { std::filesystem::remove(fault_file_); }
 
+  // The daemon with an instrument and one breach stored (2 messages handled): the counts then.
+  Counts StartWithOneBreach() {
+    EXPECT_TRUE(d_.Start()) << d_.log();
+    d_.Publish("orders", Grant());
+    d_.Publish("check", Check(1));
+    EXPECT_TRUE(Eventually([&] { return StatusCounts(d_).handled == 2; })) << d_.log();
+    return StatusCounts(d_);
+  }
+
   DaemonProcess d_;
   std::string fault_file_;
 };
@@ -104,11 +113,8 @@ class StorageFaults : public ::testing::Test {
 TEST_F(StorageFaults, FailingCommitsHoldWorkReportDegradedAndRecoverWithNothingLost) {
   NotifyListener notify(d_.dir() + "/notify.sock");
   d_.SetEnv("NOTIFY_SOCKET", d_.dir() + "/notify.sock");
-  ASSERT_TRUE(d_.Start()) << d_.log();
-  d_.Publish("orders", Grant());
-  d_.Publish("check", Check(1));
-  ASSERT_TRUE(Eventually([&] { return StatusCounts(d_).handled == 2; })) << d_.log();
-  const Counts before = StatusCounts(d_);
+  const Counts before = StartWithOneBreach();
+  ASSERT_EQ(before.handled, 2) << d_.log();
 
   SetFault("fail_commit");
   for (int seq = 2; seq <= 21; ++seq) d_.Publish("check", Check(seq));
@@ -145,11 +151,8 @@ TEST_F(StorageFaults, FailingCommitsHoldWorkReportDegradedAndRecoverWithNothingL
 // per failure at 200,000 instruments).  The refused batch is held as decided and committed again:
 // however many commits fail, the store is never replayed.
 TEST_F(StorageFaults, FailedCommitsAreRecoveredFromTheFailedBatchOnlyWithoutReplayingTheStore) {
-  ASSERT_TRUE(d_.Start()) << d_.log();
-  d_.Publish("orders", Grant());
-  d_.Publish("check", Check(1));
-  ASSERT_TRUE(Eventually([&] { return StatusCounts(d_).handled == 2; })) << d_.log();
-  const Counts before = StatusCounts(d_);
+  const Counts before = StartWithOneBreach();
+  ASSERT_EQ(before.handled, 2) << d_.log();
 
   SetFault("fail_commit");
   for (int seq = 2; seq <= 6; ++seq) d_.Publish("check", Check(seq));
