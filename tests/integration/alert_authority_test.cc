@@ -11,16 +11,12 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
 
 // Lewisham 014 MSOA population-weighted centroid (ONS).
-const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
-
-std::string Now(int offset_s = 0) {
-  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
-}
 
 // Bail excluding PNC-79/123456X from Lewisham (E09000023); OIC MP-PC1234, supervisor MP-DS0077,
 // owning control room E09000011.
@@ -42,7 +38,7 @@ boost::json::object Check() {
   return boost::json::parse(R"({"type":"check.person","id":"chk-1","source":"checks-met","seq":1,
          "time":")" + Now() +
                             R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555","at":)" +
-                            kInLewisham + "}")
+                            kInLewishamText + "}")
       .as_object();
 }
 

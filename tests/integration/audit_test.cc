@@ -25,6 +25,7 @@
 #include "handlers/base/clock.h"
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -34,11 +35,7 @@ using boost::json::object;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const array kInLewisham = {-0.026769491892293, 51.456018429508376};
-const array kInGreenwich = {-0.018494194999263, 51.481203765754287};
 constexpr char kSubject[] = "PNC-80/111111A";
-
-std::string Now(int offset_s = 0) { return FormatRfc3339(SystemClock().Now() + seconds(offset_s)); }
 
 // Runs a shell command; its exit status and standard output.
 std::pair<int, std::string> Shell(const std::string& command) {

@@ -34,6 +34,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -44,8 +45,6 @@ using boost::json::value;
 using std::chrono::milliseconds;
 using std::chrono::seconds;
 
-const array kInLewisham = {-0.026769491892293, 51.456018429508376};
-const array kInGreenwich = {-0.018494194999263, 51.481203765754287};
 const array kInSouthwark = {-0.09, 51.455};
 const array kEastOfLewisham = {0.05, 51.455};
 const array kJitterIn = {-0.021044, 51.4734436};
@@ -69,8 +68,6 @@ constexpr char kChecks[] = "checks-met";
 
 const std::set<std::string> kBreachKinds = {"exclusion_zone_breach", "zone_crossed",
                                             "address_breach", "no_contact_breach", "curfew_breach"};
-
-std::string Now(int offset_s = 0) { return FormatRfc3339(SystemClock().Now() + seconds(offset_s)); }
 
 std::string Str(const value& v) { return std::string(v.as_string()); }
 

@@ -24,6 +24,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -75,12 +76,6 @@ std::vector<Event> Generate(int persons, int events, uint64_t seed) {
                        std::to_string(p) + R"(","at":)" + at + R"(,"accuracy_m":8})"});
   }
   return out;
-}
-
-int64_t Handled(DaemonProcess& d) {
-  auto s = d.Call("status");
-  if (!s.contains("counts")) return -1;
-  return s.at("counts").at("inbound_handled").to_number<int64_t>();
 }
 
 struct Checked {

@@ -22,6 +22,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -32,12 +33,8 @@ using std::chrono::milliseconds;
 using std::chrono::seconds;
 
 // Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS).
-const array kInLewisham = {-0.026769491892293, 51.456018429508376};
-const array kInGreenwich = {-0.018494194999263, 51.481203765754287};
 // A person with no instrument, checked only to prove a subscription is live.
 constexpr char kProbePerson[] = "PNC-00/000000P";
-
-std::string Now(int offset_s = 0) { return FormatRfc3339(SystemClock().Now() + seconds(offset_s)); }
 
 std::string Str(const boost::json::value& v) { return std::string(v.as_string()); }
 

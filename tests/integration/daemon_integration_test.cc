@@ -12,6 +12,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -19,12 +20,6 @@ namespace {
 using std::chrono::milliseconds;
 
 // Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS).
-const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
-const char* kInGreenwich = "[-0.018494194999263,51.481203765754287]";
-
-std::string Now(int offset_s = 0) {
-  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
-}
 
 std::string Grant(int seq, const std::string& owning_control = "E09000011") {
   return R"({"type":"instrument.granted","id":"grant-)" + std::to_string(seq) +
@@ -62,7 +57,7 @@ void ExpectBreachOnAllFourRecipients(Transport transport) {
   ASSERT_TRUE(Eventually([&] { return StatusCount(d, "instruments") == 1; })) << d.log();
 
   const auto sent = std::chrono::steady_clock::now();
-  d.Publish("check", Check(1, kInLewisham));
+  d.Publish("check", Check(1, kInLewishamText));
   for (size_t i = 0; i < topics.size(); ++i) {
     auto deadline = sent + milliseconds(1000);
     std::optional<boost::json::object> breach;
@@ -108,7 +103,7 @@ TEST(Daemon, CheckOutsideTheZoneYieldsOnlyCheckResult) {
   auto checker = d.Subscribe("officer/MP-PC6666/");
   std::this_thread::sleep_for(milliseconds(300));
   d.Publish("orders", Grant(1));
-  d.Publish("check", Check(1, kInGreenwich, "MP-PC6666"));
+  d.Publish("check", Check(1, kInGreenwichText, "MP-PC6666"));
   auto result = DaemonProcess::Receive(*checker, milliseconds(2000));
   ASSERT_TRUE(result) << d.log();
   EXPECT_EQ(result->at("kind").as_string(), "check_result");
@@ -126,7 +121,7 @@ TEST(Daemon, BurstOfThousandEventsIsAllHandled) {
   d.config().intake_drain_budget = 64;
   ASSERT_TRUE(d.Start()) << d.log();
   d.Publish("orders", Grant(1));
-  for (int i = 1; i <= 1000; ++i) d.Publish("check", Check(i, kInGreenwich, "MP-PC6666"));
+  for (int i = 1; i <= 1000; ++i) d.Publish("check", Check(i, kInGreenwichText, "MP-PC6666"));
   ASSERT_TRUE(
       Eventually([&] { return StatusCount(d, "inbound_handled") == 1001; }, milliseconds(30000)))
       << "handled " << StatusCount(d, "inbound_handled") << "\n"
@@ -157,11 +152,11 @@ TEST(Daemon, GarbageInterleavedWithValidEventsDoesNotStopThem) {
   };
   int valid = 0;
   for (size_t i = 0; i < garbage.size(); ++i) {
-    d.Publish("check", Check(static_cast<int>(100 + i), kInLewisham));
+    d.Publish("check", Check(static_cast<int>(100 + i), kInLewishamText));
     ++valid;
     d.PublishFrames("check", garbage[i]);
   }
-  d.Publish("check", Check(200, kInLewisham));
+  d.Publish("check", Check(200, kInLewishamText));
   ++valid;
   ASSERT_TRUE(Eventually([&] {
     return StatusCount(d, "inbound_handled") == valid + 1 &&
@@ -191,7 +186,7 @@ TEST(Daemon, InstrumentsAndAlertsSurviveKillNineWithSameIdsAndSeqs) {
   DaemonProcess d;
   ASSERT_TRUE(d.Start()) << d.log();
   d.Publish("orders", Grant(1));
-  d.Publish("check", Check(1, kInLewisham));
+  d.Publish("check", Check(1, kInLewishamText));
   ASSERT_TRUE(Eventually([&] { return d.AlertsSince(0).size() == 2; })) << d.log();
   auto before = d.AlertsSince(0);
   d.Kill9();
@@ -209,7 +204,7 @@ TEST(Daemon, InstrumentsAndAlertsSurviveKillNineWithSameIdsAndSeqs) {
             "BAIL/LW/2016/0412");
   EXPECT_EQ(conditions.at("breach_count").as_int64(), 1);
   // The restarted daemon still matches, and seq carries on without a gap.
-  auto submitted = d.Call("event.submit", {{"event", boost::json::parse(Check(2, kInLewisham))}});
+  auto submitted = d.Call("event.submit", {{"event", boost::json::parse(Check(2, kInLewishamText))}});
   ASSERT_TRUE(submitted.at("ok").as_bool()) << boost::json::serialize(submitted);
   ASSERT_EQ(submitted.at("alerts").as_array().size(), 2u);
   EXPECT_EQ(submitted.at("alerts").as_array()[0].at("seq").as_int64(), 3);
@@ -219,7 +214,7 @@ TEST(Daemon, DuplicateEventIsStoredAndActedOnOnce) {
   DaemonProcess d;
   ASSERT_TRUE(d.Start()) << d.log();
   d.Publish("orders", Grant(1));
-  std::string check = Check(1, kInLewisham);
+  std::string check = Check(1, kInLewishamText);
   d.Publish("check", check);
   d.Publish("check", check);
   auto dup = d.Call("event.submit", {{"event", boost::json::parse(check)}});
@@ -289,7 +284,7 @@ TEST(Daemon, SighupReloadSwapsWholeOrKeepsTheRunningState) {
   const std::string no_london = RenderConfig(police_areas) + "\n";
   reload_with(no_london, "reload refused: instruments use zone codes the new zone sets lack");
   // The old zones still match.
-  auto still = d.Call("event.submit", {{"event", boost::json::parse(Check(1, kInLewisham))}});
+  auto still = d.Call("event.submit", {{"event", boost::json::parse(Check(1, kInLewishamText))}});
   ASSERT_TRUE(still.at("ok").as_bool()) << boost::json::serialize(still);
   EXPECT_EQ(still.at("alerts").as_array().size(), 2u);
   // 3. A valid change is applied whole.

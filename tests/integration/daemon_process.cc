@@ -306,8 +306,9 @@ std::unique_ptr<zmq::socket_t> DaemonProcess::Subscribe(const std::string& topic
   return SubscribeAs(admin_keys_, topic);
 }
 
-std::vector<std::string> DaemonProcess::AuditRows(const std::string& op) const {
-  std::vector<std::string> rows;
+std::vector<std::vector<std::string>> DaemonProcess::StoreRows(
+    const std::string& sql, const std::vector<std::string>& params) const {
+  std::vector<std::vector<std::string>> rows;
   sqlite3* db = nullptr;
   const std::string path = dir_ + "/breachwatch.db";
   if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
@@ -316,23 +317,41 @@ std::vector<std::string> DaemonProcess::AuditRows(const std::string& op) const {
   }
   sqlite3_busy_timeout(db, 2000);
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT actor, subjects, outcome, detail FROM audit_log WHERE op = ? "
-                         "ORDER BY rowid",
-                         -1, &st, nullptr) == SQLITE_OK) {
-    sqlite3_bind_text(st, 1, op.c_str(), -1, SQLITE_TRANSIENT);
+  if (sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+    for (size_t i = 0; i < params.size(); ++i) {
+      sqlite3_bind_text(st, static_cast<int>(i + 1), params[i].c_str(), -1, SQLITE_TRANSIENT);
+    }
     while (sqlite3_step(st) == SQLITE_ROW) {
-      std::string row;
-      for (int i = 0; i < 4; ++i) {
+      std::vector<std::string> row;
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
         const unsigned char* v = sqlite3_column_text(st, i);
-        row += (i ? "|" : "") + std::string(v ? reinterpret_cast<const char*>(v) : "");
+        row.emplace_back(v ? reinterpret_cast<const char*>(v) : "");
       }
-      rows.push_back(row);
+      rows.push_back(std::move(row));
     }
   }
   sqlite3_finalize(st);
   sqlite3_close(db);
   return rows;
+}
+
+std::vector<std::string> DaemonProcess::AuditRows(const std::string& op) const {
+  std::vector<std::string> rows;
+  for (const auto& r : StoreRows("SELECT actor, subjects, outcome, detail FROM audit_log "
+                                 "WHERE op = ?1 ORDER BY rowid",
+                                 {op})) {
+    rows.push_back(r[0] + "|" + r[1] + "|" + r[2] + "|" + r[3]);
+  }
+  return rows;
+}
+
+std::vector<DaemonProcess::DeadLetter> DaemonProcess::DeadLetters() const {
+  std::vector<DeadLetter> out;
+  for (const auto& r : StoreRows("SELECT channel, reason, detail, length(payload) FROM inbound "
+                                 "WHERE result = 'rejected' ORDER BY rowid_")) {
+    out.push_back({r[0], r[1], r[2], std::stoll(r[3])});
+  }
+  return out;
 }
 
 std::unique_ptr<zmq::socket_t> DaemonProcess::SubscribeAs(const CurveClientKeys& keys,

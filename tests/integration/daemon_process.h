@@ -115,7 +115,20 @@ class DaemonProcess {
   // Rows of the store's audit log with this op (read-only SQLite), as "actor|subjects|outcome|
   // detail" strings.
   std::vector<std::string> AuditRows(const std::string& op) const;
-  // Next alert on `sub` within `timeout`, or nullopt.
+  // Rows of a query on the daemon's SQLite store, opened read-only (the daemon may be running):
+  // each column as text ("" for NULL), `params` bound as text to ?1, ?2, ...
+  std::vector<std::vector<std::string>> StoreRows(const std::string& sql,
+                                                  const std::vector<std::string>& params = {}) const;
+  // The dead-letter store: one row per rejected inbound message, oldest first.
+  struct DeadLetter {
+    std::string channel;
+    std::string reason;
+    std::string detail;
+    int64_t payload_bytes = 0;
+  };
+  std::vector<DeadLetter> DeadLetters() const;
+  // The next two-frame message (an alert on a SUB, a reply on a DEALER) within `timeout`, its
+  // second frame as a JSON object; nullopt when none came or it is not one.
   static std::optional<boost::json::object> Receive(zmq::socket_t& sub,
                                                     std::chrono::milliseconds timeout);
 

@@ -13,31 +13,12 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-std::string Heartbeat(int64_t seq, const std::string& source = "em-provider") {
-  return R"({"type":"heartbeat","id":")" + source + "-" + std::to_string(seq) + R"(","source":")" +
-         source + R"(","seq":)" + std::to_string(seq) + R"(,"time":")" +
-         FormatRfc3339(SystemClock().Now()) + "\"}";
-}
-
-int64_t Handled(DaemonProcess& d) {
-  auto s = d.Call("status");
-  if (!s.contains("counts")) return -1;
-  return s.at("counts").at("inbound_handled").to_number<int64_t>();
-}
-
-std::vector<boost::json::object> AlertsOfKind(DaemonProcess& d, const std::string& kind) {
-  std::vector<boost::json::object> out;
-  for (auto& a : d.AlertsSince(0)) {
-    if (a.at("kind").as_string() == kind) out.push_back(a);
-  }
-  return out;
-}
 
 TEST(FeedHealth, DroppedSeq500To510WithReplayEndpointLosesNothing) {
   DaemonProcess d;

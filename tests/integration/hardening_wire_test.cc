@@ -6,7 +6,6 @@
 #include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <signal.h>
-#include <sqlite3.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -26,20 +25,12 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
 
 using std::chrono::milliseconds;
-
-std::string Now(int offset_s = 0) {
-  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
-}
-
-std::string Heartbeat(int64_t seq, const std::string& source = "em-provider") {
-  return R"({"type":"heartbeat","id":")" + source + "-" + std::to_string(seq) + R"(","source":")" +
-         source + R"(","seq":)" + std::to_string(seq) + R"(,"time":")" + Now() + "\"}";
-}
 
 std::string Grant(int seq, const std::string& instrument_id, const std::string& zone_json) {
   return R"({"type":"instrument.granted","id":"grant-)" + std::to_string(seq) +
@@ -92,47 +83,9 @@ FeedFigures Figures(DaemonProcess& d, const std::string& feed) {
   return out;
 }
 
-struct DeadLetter {
-  std::string channel;
-  std::string reason;
-  std::string detail;
-  int64_t payload_bytes = 0;
-};
-
 // The dead-letter store (inbound rows with result 'rejected'), read-only.
-std::vector<DeadLetter> DeadLetters(const DaemonProcess& d) {
-  std::vector<DeadLetter> out;
-  sqlite3* db = nullptr;
-  const std::string path = d.dir() + "/breachwatch.db";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    sqlite3_close(db);
-    return out;
-  }
-  sqlite3_busy_timeout(db, 2000);
-  sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db,
-                         "SELECT channel, reason, detail, length(payload) FROM inbound "
-                         "WHERE result = 'rejected' ORDER BY rowid_",
-                         -1, &st, nullptr) == SQLITE_OK) {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      auto text = [&](int i) {
-        const unsigned char* v = sqlite3_column_text(st, i);
-        return std::string(v ? reinterpret_cast<const char*>(v) : "");
-      };
-      out.push_back({text(0), text(1), text(2), sqlite3_column_int64(st, 3)});
-    }
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(db);
-  return out;
-}
-
-std::vector<boost::json::object> AlertsOfKind(DaemonProcess& d, const std::string& kind) {
-  std::vector<boost::json::object> out;
-  for (auto& a : d.AlertsSince(0)) {
-    if (a.at("kind").as_string() == kind) out.push_back(a);
-  }
-  return out;
+std::vector<DaemonProcess::DeadLetter> DeadLetters(const DaemonProcess& d) {
+  return d.DeadLetters();
 }
 
 // ---- Defect 1: one oversize frame cut a feed off for good -------------------------------------
@@ -210,12 +163,11 @@ TEST(HardeningWire, FrameOverTheTransportCeilingDropsTheConnectionWhichComesBack
 
 // ---- Defect 5: a subscriber that never reads cost the others alerts, uncounted ----------------
 
-const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
 
 std::string Check(int seq) {
   return R"({"type":"check.person","id":"chk-)" + std::to_string(seq) +
          R"(","source":"checks-met","seq":)" + std::to_string(seq) + R"(,"time":")" + Now() +
-         R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555","at":)" + kInLewisham + "}";
+         R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555","at":)" + kInLewishamText + "}";
 }
 
 int64_t Count(DaemonProcess& d, const char* key) {

@@ -16,6 +16,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -26,11 +27,6 @@ constexpr char kHighRiskSubject[] = "PNC-79/123456X";
 constexpr char kStandardSubject[] = "PNC-80/222222Z";
 constexpr char kSafetyContact[] = "IDVA-LW-01";
 // Lewisham 014 MSOA population-weighted centroid (ONS): inside E09000023.
-const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
-
-std::string Now(int offset_s = 0) {
-  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
-}
 
 // A DVPO excluding `subject` from Lewisham (E09000023), owned by Greenwich's control room
 // (E09000011), OIC MP-PC1234, safety contact IDVA-LW-01; `risk` is a JSON object or "".
@@ -53,7 +49,7 @@ std::string FixInLewisham(int seq, const std::string& subject, int offset_s) {
   return R"({"type":"tag.position","id":"t-)" + std::to_string(seq) +
          R"(","source":"em-provider","seq":)" + std::to_string(seq) + R"(,"time":")" +
          Now(offset_s) + R"(","person_id":")" + subject + R"(","device_id":"TAG-)" +
-         std::to_string(seq) + R"(","at":)" + kInLewisham + R"(,"accuracy_m":10})";
+         std::to_string(seq) + R"(","at":)" + kInLewishamText + R"(,"accuracy_m":10})";
 }
 
 bool Ok(const boost::json::object& reply) {

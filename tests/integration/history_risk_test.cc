@@ -20,6 +20,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -32,9 +33,7 @@ using std::chrono::seconds;
 constexpr char kSubject[] = "PNC-79/123456X";
 constexpr char kInstrument[] = "DVPO/LW/2016/0007";
 // Lewisham 014 MSOA population-weighted centroid (ONS): inside E09000023.
-const array kInLewisham = {-0.026769491892293, 51.456018429508376};
 // Greenwich 035: outside Lewisham.
-const array kInGreenwich = {-0.018494194999263, 51.481203765754287};
 
 std::string Ago(int seconds_ago) {
   return FormatRfc3339(SystemClock().Now() - seconds(seconds_ago));

@@ -2,23 +2,17 @@
 // (source, id) with different content, and event times outside any plausible range.  The real
 // daemon over ZeroMQ; outcomes read back from status, alerts.since and the dead-letter store.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <set>
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
 
 // Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS).
-const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
-const char* kInGreenwich = "[-0.018494194999263,51.481203765754287]";
-
-std::string Now(int offset_s = 0) {
-  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
-}
 
 std::string Grant() {
   return R"({"type":"instrument.granted","id":"grant-1","source":"custody-lewisham","seq":1,"time":")" +
@@ -41,32 +35,10 @@ int64_t Count(DaemonProcess& d, const char* what) {
   return s.at("counts").at(what).to_number<int64_t>();
 }
 
-std::vector<boost::json::object> AlertsOfKind(DaemonProcess& d, const std::string& kind) {
-  std::vector<boost::json::object> out;
-  for (auto& a : d.AlertsSince(0)) {
-    if (a.at("kind").as_string() == kind) out.push_back(a);
-  }
-  return out;
-}
-
 // The reasons of the dead letters in the daemon's store.
 std::multiset<std::string> DeadLetterReasons(const DaemonProcess& d) {
   std::multiset<std::string> out;
-  sqlite3* db = nullptr;
-  const std::string path = d.dir() + "/breachwatch.db";
-  if (sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
-    sqlite3_busy_timeout(db, 2000);
-    sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(db, "SELECT reason FROM inbound WHERE result = 'rejected'", -1, &st,
-                           nullptr) == SQLITE_OK) {
-      while (sqlite3_step(st) == SQLITE_ROW) {
-        const auto* text = sqlite3_column_text(st, 0);
-        out.insert(text ? reinterpret_cast<const char*>(text) : "");
-      }
-    }
-    sqlite3_finalize(st);
-  }
-  sqlite3_close(db);
+  for (const auto& dead : d.DeadLetters()) out.insert(dead.reason);
   return out;
 }
 
@@ -76,9 +48,9 @@ TEST(InboundHardening, SameSourceAndIdWithDifferentContentIsKeptAsAConflictAndRa
   ASSERT_TRUE(d.Start()) << d.log();
   d.Publish("orders", Grant());
   const std::string t = Now(-5);
-  d.Publish("tag", Fix("fix-1", 1, kInGreenwich, t));
-  d.Publish("tag", Fix("fix-1", 1, kInGreenwich, t));  // a resend: a duplicate
-  d.Publish("tag", Fix("fix-1", 2, kInLewisham, t));   // not a resend
+  d.Publish("tag", Fix("fix-1", 1, kInGreenwichText, t));
+  d.Publish("tag", Fix("fix-1", 1, kInGreenwichText, t));  // a resend: a duplicate
+  d.Publish("tag", Fix("fix-1", 2, kInLewishamText, t));   // not a resend
   ASSERT_TRUE(Eventually([&] { return Count(d, "inbound_rejected") == 1; })) << d.log();
   EXPECT_EQ(Count(d, "inbound_handled"), 2) << "the grant and the first fix";
   ASSERT_TRUE(Eventually([&] { return !AlertsOfKind(d, "feed_rejected").empty(); })) << d.log();
@@ -94,9 +66,9 @@ TEST(InboundHardening, EventsDatedInYearOneOr1970AreRejectedAsTooOld) {
   DaemonProcess d;
   ASSERT_TRUE(d.Start()) << d.log();
   d.Publish("orders", Grant());
-  d.Publish("tag", Fix("fix-0001", 1, kInLewisham, "0001-01-01T00:00:00Z"));
-  d.Publish("tag", Fix("fix-1970", 2, kInLewisham, "1970-01-01T00:00:00Z"));
-  d.Publish("tag", Fix("fix-now", 3, kInGreenwich, Now(-5)));
+  d.Publish("tag", Fix("fix-0001", 1, kInLewishamText, "0001-01-01T00:00:00Z"));
+  d.Publish("tag", Fix("fix-1970", 2, kInLewishamText, "1970-01-01T00:00:00Z"));
+  d.Publish("tag", Fix("fix-now", 3, kInGreenwichText, Now(-5)));
   ASSERT_TRUE(Eventually([&] { return Count(d, "inbound_handled") == 2; })) << d.log();
   ASSERT_TRUE(Eventually([&] { return Count(d, "inbound_rejected") == 2; })) << d.log();
   EXPECT_EQ(DeadLetterReasons(d), (std::multiset<std::string>{"too_old", "too_old"}));
@@ -104,7 +76,7 @@ TEST(InboundHardening, EventsDatedInYearOneOr1970AreRejectedAsTooOld) {
       << "an implausible date is not a late breach";
   // The reply to event.submit names the field.
   auto r = d.Call("event.submit",
-                  {{"event", boost::json::parse(Fix("fix-1969", 4, kInLewisham,
+                  {{"event", boost::json::parse(Fix("fix-1969", 4, kInLewishamText,
                                                     "1969-12-31T23:59:59Z"))}});
   ASSERT_TRUE(r.contains("error")) << boost::json::serialize(r);
   EXPECT_EQ(r.at("error").at("code").as_string(), "bad_request");

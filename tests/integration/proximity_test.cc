@@ -11,6 +11,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -23,10 +24,6 @@ constexpr char kHer[] = "PNC-72/654321Y";
 // (E09000011); he is about 200 m north of her.
 const char* kHerAt = "[-0.026769491892293,51.456018429508376]";
 const char* kHimAt = "[-0.026769491892293,51.457818429508376]";
-
-std::string Now(int offset_s = 0) {
-  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
-}
 
 std::string GrantEvent() {
   return R"({"type":"instrument.granted","id":"grant-1","source":"court","seq":1,"time":")" +

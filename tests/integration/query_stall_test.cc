@@ -115,19 +115,9 @@ class AsyncControl {
     socket_.send(zmq::buffer(op), zmq::send_flags::sndmore);
     socket_.send(zmq::buffer(boost::json::serialize(body)), zmq::send_flags::none);
   }
+  // The reply: two frames, like an alert (DaemonProcess::Receive reads either).
   std::optional<object> Receive(milliseconds timeout) {
-    zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
-    zmq::poll(&item, 1, timeout);
-    if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
-    std::vector<zmq::message_t> frames;
-    if (!zmq::recv_multipart(socket_, std::back_inserter(frames), zmq::recv_flags::dontwait) ||
-        frames.size() != 2) {
-      return std::nullopt;
-    }
-    boost::json::error_code ec;
-    auto v = boost::json::parse(frames[1].to_string(), ec);
-    if (ec || !v.is_object()) return std::nullopt;
-    return v.get_object();
+    return DaemonProcess::Receive(socket_, timeout);
   }
 
  private:

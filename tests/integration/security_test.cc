@@ -16,6 +16,7 @@
 
 #include "handlers/base/time_util.h"
 #include "tests/integration/daemon_process.h"
+#include "tests/integration/test_support.h"
 
 namespace bw::testing {
 namespace {
@@ -23,11 +24,6 @@ namespace {
 using std::chrono::milliseconds;
 
 // Lewisham 014 MSOA population-weighted centroid (ONS).
-const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
-
-std::string Now(int offset_s = 0) {
-  return FormatRfc3339(SystemClock().Now() + std::chrono::seconds(offset_s));
-}
 
 // Bail with a Lewisham exclusion zone; OIC MP-PC1234, owning control E09000011.
 std::string Grant(int seq) {
@@ -46,7 +42,7 @@ std::string Grant(int seq) {
 std::string Check(int seq) {
   return R"({"type":"check.person","id":"chk-)" + std::to_string(seq) +
          R"(","source":"checks-met","seq":)" + std::to_string(seq) + R"(,"time":")" + Now() +
-         R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555","at":)" + kInLewisham + "}";
+         R"(","person_id":"PNC-79/123456X","officer_id":"MP-PC5555","at":)" + kInLewishamText + "}";
 }
 
 bool Ok(const boost::json::object& reply) {
