@@ -2,11 +2,15 @@
 
 #include <fstream>
 #include <sstream>
+#include <thread>
 
 namespace bw {
 
-FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> inner, std::string plan_file)
-    : inner_(std::move(inner)), plan_file_(std::move(plan_file)) {}
+FaultInjectingStore::FaultInjectingStore(std::unique_ptr<Store> inner, std::string plan_file,
+                                         SleepFn sleep)
+    : inner_(std::move(inner)), plan_file_(std::move(plan_file)), sleep_(std::move(sleep)) {
+  if (!sleep_) sleep_ = [](std::chrono::milliseconds d) { std::this_thread::sleep_for(d); };
+}
 
 void FaultInjectingStore::ReloadPlanIfChanged() {
   std::error_code ec;
@@ -18,6 +22,7 @@ void FaultInjectingStore::ReloadPlanIfChanged() {
   fail_write_at_ = 0;
   writes_ = 0;
   fail_writes_ = fail_commit_once_ = fail_commit_ = disk_full_ = false;
+  stall_commit_ms_ = stall_commits_left_ = 0;
   if (!present) return;
   std::ifstream in(plan_file_);
   std::string line;
@@ -35,6 +40,14 @@ void FaultInjectingStore::ReloadPlanIfChanged() {
       fail_commit_ = true;
     } else if (directive == "disk_full") {
       disk_full_ = true;
+    } else if (directive == "stall_commit_ms") {
+      int64_t ms = 0, count = 1;
+      words >> ms;
+      if (!(words >> count)) count = 1;
+      if (ms > 0 && count > 0) {
+        stall_commit_ms_ = ms;
+        stall_commits_left_ = count;
+      }
     }
   }
 }
@@ -61,6 +74,10 @@ Status FaultInjectingStore::Commit() {
     inner_->Rollback();
     return Status::IoError(disk_full_ ? "sqlite: database or disk is full (injected)"
                                       : "sqlite: disk I/O error during commit (injected)");
+  }
+  if (stall_commits_left_ > 0) {
+    --stall_commits_left_;
+    sleep_(std::chrono::milliseconds(stall_commit_ms_));
   }
   return inner_->Commit();
 }

@@ -12,10 +12,16 @@
 //   fail_commit_once  the next commit fails, once
 //   fail_commit       every commit (the fsync point) fails
 //   disk_full         every write and commit fails with "database or disk is full"
-// Thread-safety: as the wrapped Store (one thread).
+//   stall_commit_ms N [C]  the next C commits (default 1) each wait N ms before
+//                     committing, then commit normally: a disk whose fsync stalls
+//                     (bw-load's fault run); nothing is refused or lost
+// Thread-safety: as the wrapped Store (one thread); a stall blocks the calling
+// thread, as a slow fdatasync would.
 #pragma once
 
+#include <chrono>
 #include <filesystem>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,7 +31,11 @@ namespace bw {
 
 class FaultInjectingStore final : public Store {
  public:
-  FaultInjectingStore(std::unique_ptr<Store> inner, std::string plan_file);
+  // How a commit stall waits; the default sleeps the calling thread.
+  using SleepFn = std::function<void(std::chrono::milliseconds)>;
+
+  FaultInjectingStore(std::unique_ptr<Store> inner, std::string plan_file,
+                      SleepFn sleep = nullptr);
 
   Status Begin() override;
   Status Commit() override;
@@ -97,6 +107,9 @@ class FaultInjectingStore final : public Store {
   bool fail_commit_once_ = false;
   bool fail_commit_ = false;
   bool disk_full_ = false;
+  int64_t stall_commit_ms_ = 0;
+  int64_t stall_commits_left_ = 0;
+  SleepFn sleep_;
 };
 
 }  // namespace bw

@@ -23,6 +23,7 @@ packages=(
   libbenchmark-dev                         # micro-benchmarks
   clang-14 libclang-rt-14-dev llvm-14      # libFuzzer + ASan/UBSan and llvm-symbolizer (scripts/fuzz.sh)
   python3                                  # demo and helper scripts
+  gnuplot-nox                              # the pictures of scripts/run-load.sh (docs/benchmarks/)
   libssl-dev openssl                       # HTTPS of breachwatch-console (Beast + OpenSSL); test certificates
   libjs-leaflet                            # the console's map (served locally, no CDN)
   chromium chromium-driver python3-selenium  # the console's browser test (headless Chromium)

@@ -1,0 +1,110 @@
+// The fault-injecting store's commit stall (`stall_commit_ms N [C]`), the seam bw-load's fault
+// run uses to stall fsync mid-run: the next C commits each wait N ms, then commit normally, so
+// nothing is refused or lost.  The wait goes through an injected sleep, so no test here is timed.
+#include <gtest/gtest.h>
+
+#include <unistd.h>
+
+#include <chrono>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "daemon/fault_injecting_store.h"
+#include "handlers/base/time_util.h"
+
+namespace bw {
+namespace {
+
+class CommitStallTest : public ::testing::Test {
+ protected:
+  CommitStallTest() {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bw-stall-" + std::to_string(::getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    plan_ = (dir_ / "faults").string();
+    auto sqlite = OpenSqliteStore((dir_ / "breachwatch.db").string());
+    EXPECT_TRUE(sqlite.ok()) << sqlite.status().ToString();
+    store_ = std::make_unique<FaultInjectingStore>(
+        std::move(*sqlite), plan_, [this](std::chrono::milliseconds d) { sleeps_.push_back(d); });
+  }
+  ~CommitStallTest() override { std::filesystem::remove_all(dir_); }
+
+  void Faults(const std::string& plan) {
+    std::ofstream(plan_) << plan << "\n";
+    // The decorator re-reads the plan when its mtime changes.
+    std::filesystem::last_write_time(
+        plan_, std::filesystem::last_write_time(plan_) + std::chrono::seconds(++plans_));
+  }
+
+  // One transaction holding one handled inbound row; the commit's status.
+  Status StoreOne(const std::string& msg_id) {
+    Status begun = store_->Begin();
+    if (!begun.ok()) return begun;
+    InboundRecord r;
+    r.received_at = *ParseRfc3339("2016-08-13T21:00:00Z");
+    r.channel = "tag";
+    r.topic = "tag";
+    r.source = "em";
+    r.msg_id = msg_id;
+    r.type = "tag.position";
+    r.payload = "{}";
+    r.result = "handled";
+    auto inserted = store_->InsertInbound(r);
+    if (!inserted.ok()) return inserted.status();
+    return store_->Commit();
+  }
+
+  bool Stored(const std::string& msg_id) {
+    auto p = store_->HandledPayload("em", msg_id);
+    return p.ok() && p->has_value();
+  }
+
+  std::filesystem::path dir_;
+  std::string plan_;
+  int plans_ = 0;
+  std::vector<std::chrono::milliseconds> sleeps_;
+  std::unique_ptr<Store> store_;
+};
+
+TEST_F(CommitStallTest, StallsTheNextCommitsThenCommitsEveryOne) {
+  ASSERT_TRUE(StoreOne("m-0").ok());
+  EXPECT_TRUE(sleeps_.empty()) << "no plan, no stall";
+  Faults("stall_commit_ms 750 2");
+  for (const char* id : {"m-1", "m-2", "m-3"}) {
+    Status s = StoreOne(id);
+    EXPECT_TRUE(s.ok()) << id << ": " << s.ToString();
+  }
+  ASSERT_EQ(sleeps_.size(), 2u) << "two commits stalled, the third not";
+  EXPECT_EQ(sleeps_[0], std::chrono::milliseconds(750));
+  EXPECT_EQ(sleeps_[1], std::chrono::milliseconds(750));
+  for (const char* id : {"m-0", "m-1", "m-2", "m-3"}) {
+    EXPECT_TRUE(Stored(id)) << id << ": a stalled commit still stores its batch";
+  }
+}
+
+TEST_F(CommitStallTest, OneCommitWhenNoCountIsGivenAndANewPlanStallsAgain) {
+  Faults("stall_commit_ms 40");
+  ASSERT_TRUE(StoreOne("m-1").ok());
+  ASSERT_TRUE(StoreOne("m-2").ok());
+  ASSERT_EQ(sleeps_.size(), 1u);
+  EXPECT_EQ(sleeps_[0], std::chrono::milliseconds(40));
+  Faults("stall_commit_ms 60 1");
+  ASSERT_TRUE(StoreOne("m-3").ok());
+  ASSERT_EQ(sleeps_.size(), 2u) << "a changed plan arms the stall again";
+  EXPECT_EQ(sleeps_[1], std::chrono::milliseconds(60));
+  EXPECT_TRUE(Stored("m-3"));
+}
+
+TEST_F(CommitStallTest, ARemovedPlanStallsNothing) {
+  Faults("stall_commit_ms 500 10");
+  ASSERT_TRUE(StoreOne("m-1").ok());
+  std::filesystem::remove(plan_);
+  ASSERT_TRUE(StoreOne("m-2").ok());
+  EXPECT_EQ(sleeps_.size(), 1u);
+}
+
+}  // namespace
+}  // namespace bw
