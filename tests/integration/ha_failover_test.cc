@@ -14,8 +14,10 @@
 #include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <ctime>
 #include <map>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <set>
 #include <string>
@@ -157,6 +159,26 @@ Stored Inspect(const std::string& conninfo) {
   return s;
 }
 
+// The time of the last "breachwatchd ... ready" line of `d`'s log (spdlog's local time stamp,
+// read back as local time), or nullopt.
+std::optional<std::chrono::system_clock::time_point> LastReadyAt(const DaemonProcess& d) {
+  const std::string log = d.log();
+  size_t at = log.rfind(" ready\n");
+  if (at == std::string::npos) return std::nullopt;
+  const size_t line = log.rfind("\n[", at);
+  const size_t start = line == std::string::npos ? 0 : line + 1;
+  std::tm tm{};
+  int ms = 0;
+  if (std::sscanf(log.c_str() + start, "[%d-%d-%d %d:%d:%d.%d]", &tm.tm_year, &tm.tm_mon,
+                  &tm.tm_mday, &tm.tm_hour, &tm.tm_min, &tm.tm_sec, &ms) != 7) {
+    return std::nullopt;
+  }
+  tm.tm_year -= 1900;
+  tm.tm_mon -= 1;
+  tm.tm_isdst = -1;
+  return std::chrono::system_clock::from_time_t(std::mktime(&tm)) + milliseconds(ms);
+}
+
 int64_t HandledCount(DaemonProcess& d) {
   auto s = d.Call("status");
   if (!s.contains("counts")) return -1;
@@ -251,7 +273,8 @@ TEST_F(HaPair, KillNineTheActiveTenTimesNothingLostNothingTwiceTakeoverMeasured)
   while (static_cast<int>(kill_at.size()) < kKills) {
     kill_at.insert(std::uniform_int_distribution<size_t>(20, events.size() - 1)(rng));
   }
-  std::vector<double> takeover_ms;
+  std::vector<double> takeover_ms;  // kill to the new active answering `status` (client side)
+  std::vector<double> ready_ms;     // kill to the new active's "ready" log line (daemon side)
   // A node is a standby once it waits for the lock (after its own start-up): kill the active
   // only then, so that each takeover measured is a standby's, not a cold start's.
   auto waits = [](DaemonProcess& d) {
@@ -275,6 +298,7 @@ TEST_F(HaPair, KillNineTheActiveTenTimesNothingLostNothingTwiceTakeoverMeasured)
       std::this_thread::sleep_for(milliseconds(std::uniform_int_distribution<int>(0, 30)(rng)));
       active->Kill9();
       const auto killed_at = std::chrono::steady_clock::now();
+      const auto killed_wall = std::chrono::system_clock::now();
       // The feed goes on sending while nobody is active (only the replay endpoint keeps it).
       const size_t burst = std::uniform_int_distribution<size_t>(0, 40)(rng);
       for (size_t k = 0; k < burst && i < events.size(); ++k, ++i) Play(events[i]);
@@ -283,6 +307,12 @@ TEST_F(HaPair, KillNineTheActiveTenTimesNothingLostNothingTwiceTakeoverMeasured)
       takeover_ms.push_back(std::chrono::duration<double, std::milli>(
                                 std::chrono::steady_clock::now() - killed_at)
                                 .count());
+      // As the daemon saw it: from the kill to its "ready" line (the probe above adds its own
+      // polling and ZeroMQ reconnection delays).
+      const auto ready = LastReadyAt(*standby);
+      ASSERT_TRUE(ready.has_value()) << standby->log();
+      ready_ms.push_back(
+          std::chrono::duration<double, std::milli>(*ready - killed_wall).count());
       std::swap(active, standby);
       standby_waits = waits(*standby) + 1;
       ASSERT_TRUE(standby->Spawn());  // the killed node comes back as the standby
@@ -298,16 +328,21 @@ TEST_F(HaPair, KillNineTheActiveTenTimesNothingLostNothingTwiceTakeoverMeasured)
   ExpectNothingLostNothingTwice(total);
 
   ASSERT_EQ(takeover_ms.size(), static_cast<size_t>(kKills));
-  std::vector<double> sorted = takeover_ms;
-  std::sort(sorted.begin(), sorted.end());
-  const double p50 = sorted[sorted.size() / 2];
-  const double max = sorted.back();
-  std::printf("takeover after kill -9 (kill to the new active answering status), %d kills: "
-              "p50 %.0f ms, max %.0f ms\n",
-              kKills, p50, max);
-  RecordProperty("takeover_p50_ms", static_cast<int>(p50));
-  RecordProperty("takeover_max_ms", static_cast<int>(max));
-  EXPECT_LT(max, 5000) << "a takeover took longer than 5 s";
+  auto p50_max = [](std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    return std::pair<double, double>(v[v.size() / 2], v.back());
+  };
+  const auto [p50, max] = p50_max(takeover_ms);
+  const auto [ready_p50, ready_max] = p50_max(ready_ms);
+  std::printf("takeover after kill -9, %d kills: to the new active's ready line p50 %.0f ms, "
+              "max %.0f ms; to answering a client's status p50 %.0f ms, max %.0f ms\n",
+              kKills, ready_p50, ready_max, p50, max);
+  RecordProperty("takeover_ready_p50_ms", static_cast<int>(ready_p50));
+  RecordProperty("takeover_ready_max_ms", static_cast<int>(ready_max));
+  RecordProperty("takeover_status_p50_ms", static_cast<int>(p50));
+  RecordProperty("takeover_status_max_ms", static_cast<int>(max));
+  // Reported, not asserted: speed belongs in the benchmarks (docs/ha.md records the figures
+  // against the 5 s target).
 }
 
 TEST_F(HaPair, TerminatedSessionStopsTheActiveAndTheStandbyTakesOverWithoutPublishingTwice) {
