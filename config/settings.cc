@@ -194,14 +194,32 @@ const std::vector<AnySection>& Schema() {
   static const std::vector<AnySection>* const kSchema = new std::vector<AnySection>{
       Section{
           "store",
-          "The store: the SQLite database holding instruments, events, alerts, the audit log and "
+          "The store: the database holding instruments, events, alerts, the audit log and "
           "the dead-letter store. Everything the daemon knows survives a restart through it.",
           {
+              Str<C>("backend", BW_REF(store_backend),
+                     "\"sqlite\": an embedded SQLite file on this machine (the default; one "
+                     "daemon). \"postgresql\": a PostgreSQL cluster shared by daemons with the "
+                     "same config (see docs/ha.md); needs postgresql_conninfo.")
+                  .OneOf({"sqlite", "postgresql"}),
               Str<C>("path", BW_REF(store_path),
                      "Path of the SQLite database; created if missing. A relative path is "
                      "relative to $STATE_DIRECTORY when systemd sets it "
                      "(StateDirectory=breachwatch gives /var/lib/breachwatch), otherwise to the "
-                     "daemon's working directory."),
+                     "daemon's working directory. Not used by the postgresql backend."),
+              Str<C>("postgresql_conninfo", BW_REF(store_postgresql_conninfo),
+                     "backend \"postgresql\": the libpq connection string or URI of the "
+                     "cluster, e.g. \"host=/run/postgresql dbname=breachwatch\" or "
+                     "\"postgresql://breachwatch@db1,db2/breachwatch?target_session_attrs="
+                     "read-write\". A password belongs in a ~/.pgpass or PGPASSFILE, not here.")
+                  .Example("\"host=/run/postgresql dbname=breachwatch\"")
+                  .CommentedInExample(),
+              Str<C>("node_name", BW_REF(store_node_name),
+                     "backend \"postgresql\": this daemon's name in the cluster's leadership "
+                     "record, shown to clients and in status as the active node. Default: the "
+                     "host name.")
+                  .Example("\"bw-node-1\"")
+                  .CommentedInExample(),
               Int<C>("dead_letter_retention_days", BW_REF(store_dead_letter_retention_days),
                      "Rejected inbound messages (dead letters) older than this many days are "
                      "erased by the daily retention purge, which writes an erasure audit record. "
@@ -1202,6 +1220,10 @@ Result<Config> ParseConfig(std::string_view toml_text, const std::string& config
     if (!st.ok()) return st;
     st = ValidateBoundEndpoints(config, ctx);
     if (!st.ok()) return st;
+    if (config.store_backend == "postgresql" && config.store_postgresql_conninfo.empty()) {
+      return Status::BadInput("store.postgresql_conninfo",
+                              "required when store.backend is \"postgresql\"");
+    }
     return config;
   } catch (const std::exception& e) {  // e.g. std::bad_alloc; never let it out
     return Status::Internal(std::string("reading the configuration: ") + e.what());

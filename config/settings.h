@@ -59,7 +59,10 @@ struct Config {
   std::string config_path;  // the file as given to LoadConfigFile; empty from ParseConfig
   // Raw [store] path.  Relative = relative to $STATE_DIRECTORY or, without it, the working
   // directory; the daemon resolves it.
-  std::string store_path = "breachwatch.db";
+  std::string store_backend = "sqlite";      // "sqlite" | "postgresql" (docs/ha.md)
+  std::string store_path = "breachwatch.db";  // sqlite
+  std::string store_postgresql_conninfo;      // postgresql: a libpq connection string or URI
+  std::string store_node_name;                // postgresql: this daemon's name (default: host name)
   int64_t store_dead_letter_retention_days = 0;  // 0 = keep dead letters for ever
   int64_t store_audit_retention_days = 2190;     // six years; at least 365
   // Default when there is no [[zones]] key: one set, file "zones/london_lad22_bgc_wgs84.geojson"

@@ -124,28 +124,13 @@ std::string AuditRowHash(const AuditRow& r) {
   return hex;
 }
 
-Result<AuditVerifyReport> VerifyAuditLog(const std::string& db_path) {
-  auto db = OpenReadOnly(db_path);
-  if (!db.ok()) return db.status();
-  sqlite3* h = db->get();
+Result<AuditVerifyReport> VerifyAuditChain(int64_t purged_through, const std::string& anchor_hash,
+                                           const AuditRowSource& rows) {
   AuditVerifyReport report;
-  std::string expected_prev = kAuditGenesisHash;
-  {
-    sqlite3_stmt* raw = nullptr;
-    if (sqlite3_prepare_v2(h,
-                           "SELECT purged_through, hash FROM audit_anchor ORDER BY id DESC LIMIT 1",
-                           -1, &raw, nullptr) != SQLITE_OK) {
-      return Status::Unavailable(std::string("this store has no audit chain (schema too old?): ") +
-                                 sqlite3_errmsg(h));
-    }
-    StmtPtr st(raw);
-    if (sqlite3_step(raw) == SQLITE_ROW) {
-      report.purged_through = sqlite3_column_int64(raw, 0);
-      expected_prev = Column(raw, 1);
-    }
-  }
+  report.purged_through = purged_through;
+  std::string expected_prev = anchor_hash.empty() ? std::string(kAuditGenesisHash) : anchor_hash;
   int64_t expected_id = report.purged_through + 1;
-  Status s = ForEachRow(h, "", {}, [&](const AuditRow& r) {
+  Status s = rows([&](const AuditRow& r) {
     if (report.rows == 0) report.first_id = r.id;
     ++report.rows;
     report.last_id = r.id;
@@ -173,6 +158,32 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::string& db_path) {
   if (!s.ok()) return s;
   report.head_hash = expected_prev;
   return report;
+}
+
+Result<AuditVerifyReport> VerifyAuditLog(const std::string& db_path) {
+  auto db = OpenReadOnly(db_path);
+  if (!db.ok()) return db.status();
+  sqlite3* h = db->get();
+  int64_t purged_through = 0;
+  std::string anchor_hash;
+  {
+    sqlite3_stmt* raw = nullptr;
+    if (sqlite3_prepare_v2(h,
+                           "SELECT purged_through, hash FROM audit_anchor ORDER BY id DESC LIMIT 1",
+                           -1, &raw, nullptr) != SQLITE_OK) {
+      return Status::Unavailable(std::string("this store has no audit chain (schema too old?): ") +
+                                 sqlite3_errmsg(h));
+    }
+    StmtPtr st(raw);
+    if (sqlite3_step(raw) == SQLITE_ROW) {
+      purged_through = sqlite3_column_int64(raw, 0);
+      anchor_hash = Column(raw, 1);
+    }
+  }
+  return VerifyAuditChain(purged_through, anchor_hash,
+                          [&](const std::function<bool(const AuditRow&)>& fn) {
+                            return ForEachRow(h, "", {}, fn);
+                          });
 }
 
 Result<int64_t> ExportAuditLog(const std::string& db_path, const std::string& from,

@@ -68,6 +68,15 @@ struct AuditVerifyReport {
 [[nodiscard]] Status ForEachAuditRow(const std::string& db_path,
                                      const std::function<bool(const AuditRow&)>& fn);
 
+// Walks the rows `rows` gives (in id order, calling its argument until it returns false) as a
+// chain that continues from the purge anchor (`anchor_hash` empty: the genesis hash).  Shared by
+// the SQLite and the PostgreSQL verifiers.
+using AuditRowSource =
+    std::function<Status(const std::function<bool(const AuditRow&)>& fn)>;
+[[nodiscard]] Result<AuditVerifyReport> VerifyAuditChain(int64_t purged_through,
+                                                         const std::string& anchor_hash,
+                                                         const AuditRowSource& rows);
+
 // Walks the whole chain of the store at `db_path` (read-only).  An unreadable
 // store is an error; a broken chain is a report with problems.
 [[nodiscard]] Result<AuditVerifyReport> VerifyAuditLog(const std::string& db_path);

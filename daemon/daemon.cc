@@ -3,11 +3,16 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
 #include <filesystem>
+#include <thread>
 
 #include "daemon/access_policy.h"
 #include "daemon/fault_injecting_store.h"
+#include "daemon/pg_leadership.h"
+#include "daemon/pg_store.h"
 
 #ifndef BREACHWATCH_VERSION
 #define BREACHWATCH_VERSION "0.0.0"
@@ -36,18 +41,79 @@ Daemon::Daemon(Config config, const Clock& clock)
 Daemon::~Daemon() = default;
 
 Status Daemon::OpenStore() {
-  std::string path = ResolveStorePath(config_.store_path);
-  std::error_code ec;
-  std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
-  auto store = OpenSqliteStore(path);
-  if (!store.ok()) return store.status();
-  store_ = std::move(*store);
+  std::string path;
+  if (config_.store_backend == "postgresql") {
+    path = "postgresql";  // the conninfo may hold secrets: not logged
+    auto store = PgStore::Open(config_.store_postgresql_conninfo);
+    if (!store.ok()) return Status::IoError("postgresql store: " + store.status().message());
+    pg_store_ = store->get();
+    store_ = std::move(*store);
+  } else {
+    path = ResolveStorePath(config_.store_path);
+    std::error_code ec;
+    std::filesystem::create_directories(std::filesystem::path(path).parent_path(), ec);
+    auto store = OpenSqliteStore(path);
+    if (!store.ok()) return store.status();
+    store_ = std::move(*store);
+  }
   if (const char* faults = std::getenv("BREACHWATCH_FAULT_FILE"); faults && *faults) {
     spdlog::warn("TEST SEAM: storage faults injected from {}", faults);
     store_ = std::make_unique<FaultInjectingStore>(std::move(store_), faults);
   }
   spdlog::info("store {}", path);
   return Status::Ok();
+}
+
+Status Daemon::AwaitLeadership() {
+  if (pg_store_ == nullptr) return Status::Ok();
+  if (config_.store_node_name.empty()) {
+    char host[256] = {};
+    gethostname(host, sizeof host - 1);
+    config_.store_node_name = host;
+  }
+  leadership_ = std::make_unique<PgLeadership>(*pg_store_, config_.store_node_name);
+  bool announced = false;
+  auto last_error_log = std::chrono::steady_clock::time_point{};
+  for (;;) {
+    auto got = leadership_->TryAcquire();
+    if (got.ok() && *got) break;
+    if (!got.ok()) {
+      if (std::chrono::steady_clock::now() - last_error_log > std::chrono::seconds(10)) {
+        spdlog::error("standby: cannot reach the store to take over: {}",
+                      got.status().ToString());
+        last_error_log = std::chrono::steady_clock::now();
+      }
+    } else if (!announced) {
+      auto view = leadership_->Current();
+      spdlog::info("standby {}: node {} is active (term {}); waiting to take over",
+                   config_.store_node_name, view.ok() ? view->holder : "?",
+                   view.ok() ? view->term : 0);
+      sd_notify(0, "READY=1\nSTATUS=standby: waiting to take over");
+      announced = true;
+    }
+    sd_notify(0, "WATCHDOG=1");  // a waiting standby is healthy
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  spdlog::warn("active {}: took over as term {}", config_.store_node_name, leadership_->term());
+  return Status::Ok();
+}
+
+void Daemon::CheckLeadership() {
+  if (!leadership_ || stopping_) return;
+  auto still = leadership_->StillActive();
+  if (!still.ok()) {
+    spdlog::error("leadership check failed: {}", still.status().ToString());
+    return;  // not known either way; the store's fencing keeps commits safe meanwhile
+  }
+  if (*still) return;
+  auto view = leadership_->Current();
+  spdlog::critical(
+      "lost leadership: {} is active now (term {}); stopping (committing and publishing "
+      "nothing more)",
+      view.ok() ? view->holder : "another node (or none: the session was lost)",
+      view.ok() ? view->term : 0);
+  exit_code_ = kExitLostLeadership;
+  Stop();
 }
 
 Status Daemon::Start() {
@@ -58,6 +124,7 @@ Status Daemon::Start() {
   spdlog::info("loaded {} zones from {} zone set(s)", (*zones)->size(), config_.zones.size());
   for (const auto& [code, why] : (*zones)->skipped()) spdlog::warn("zone {} skipped: {}", code, why);
   if (Status s = OpenStore(); !s.ok()) return s;
+  if (Status s = AwaitLeadership(); !s.ok()) return s;
 
   engine_ = std::make_unique<Engine>(clock_, *zones, config_.policy);
   journal_ = std::make_unique<StoreJournal>(*store_, config_.policy);
@@ -84,6 +151,7 @@ Status Daemon::Start() {
   observer_ = std::make_unique<Observer>(config_, clock_, started_at_, *intake_, *pipeline_,
                                          *journal_, *publisher_, *store_, *engine_, security_,
                                          control_->requests());
+  if (leadership_) observer_->set_leadership(leadership_.get(), config_.store_node_name);
   auto audit = [this](const AuditRecord& a) {
     JournalEntry entry;
     entry.at = a.at;
@@ -230,6 +298,8 @@ void Daemon::ArmTick() {
 }
 
 void Daemon::RunTick() {
+  CheckLeadership();
+  if (stopping_) return;
   security_.Tick();  // the ZAP watchdog first: it must run even while the store is failing
   connection_guard_->Check();  // descriptors for control and feeds, whatever else fails
   // While the store refuses, held batches go first and nothing else is written.
@@ -297,7 +367,8 @@ void Daemon::Reload() {
   if (next->feeds.size() != config_.feeds.size() ||
       next->alerts_endpoint != config_.alerts_endpoint ||
       next->control_endpoint != config_.control_endpoint ||
-      next->store_path != config_.store_path) {
+      next->store_path != config_.store_path || next->store_backend != config_.store_backend ||
+      next->store_postgresql_conninfo != config_.store_postgresql_conninfo) {
     spdlog::warn("reload: endpoint, feed and store changes take effect only after a restart");
   }
   spdlog::info("reload done: {} zones", (*zones)->size());

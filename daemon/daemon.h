@@ -27,6 +27,7 @@
 #include "daemon/control/control_server.h"
 #include "daemon/intake.h"
 #include "daemon/journal.h"
+#include "daemon/leadership.h"
 #include "daemon/matcher.h"
 #include "daemon/matching_watchdog.h"
 #include "daemon/metrics_server.h"
@@ -41,6 +42,8 @@
 
 namespace bw {
 
+class PgStore;
+
 class Daemon {
  public:
   Daemon(Config config, const Clock& clock);
@@ -53,9 +56,17 @@ class Daemon {
   void Run();
   // Graceful stop: cancels pending work so Run() returns.
   void Stop();
+  // The process's exit status after Run(): 0, or kExitLostLeadership when a PostgreSQL-backed
+  // active daemon stopped because another took over or its session was lost (docs/ha.md).
+  int exit_code() const { return exit_code_; }
+  static constexpr int kExitLostLeadership = 75;  // EX_TEMPFAIL: systemd restarts it as standby
 
  private:
   Status OpenStore();
+  // PostgreSQL: waits as a standby until this daemon holds the leadership (docs/ha.md).
+  Status AwaitLeadership();
+  // PostgreSQL: stops the daemon (fail-stop) once it is no longer the active node.
+  void CheckLeadership();
   Status BindSockets();
   void Reload();
   void WaitSignal();
@@ -79,6 +90,8 @@ class Daemon {
   // server socket is open (fail closed).
   Security security_;
   std::unique_ptr<Store> store_;
+  PgStore* pg_store_ = nullptr;  // the PostgreSQL store inside store_, when that is the backend
+  std::unique_ptr<Leadership> leadership_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<StoreJournal> journal_;
   std::unique_ptr<Matcher> matcher_;
@@ -91,6 +104,7 @@ class Daemon {
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<ConnectionGuard> connection_guard_;  // caps the bound sockets' connections
   bool stopping_ = false;
+  int exit_code_ = 0;
 };
 
 }  // namespace bw

@@ -79,7 +79,10 @@ int main(int argc, char** argv) {
     }
     std::printf("configuration OK: %zu zone(s) in %zu set(s), %zu feed(s), store %s, %s\n",
                 (*zones)->size(), config->zones.size(), config->feeds.size(),
-                bw::ResolveStorePath(config->store_path).c_str(), security.c_str());
+                config->store_backend == "postgresql"
+                    ? "postgresql"
+                    : bw::ResolveStorePath(config->store_path).c_str(),
+                security.c_str());
     return 0;
   }
 
@@ -91,5 +94,5 @@ int main(int argc, char** argv) {
     return s.code() == bw::ErrorCode::kBadInput ? kExitConfig : kExitUnavailable;
   }
   daemon.Run();
-  return 0;
+  return daemon.exit_code();
 }

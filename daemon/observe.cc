@@ -78,9 +78,17 @@ boost::json::object Observer::StatusJson() const {
   counts["control_requests"] = control_requests_;
   counts["last_alert_seq"] = journal_.last_alert_seq();
   o["counts"] = std::move(counts);
-  o["store"] = {{"path", ResolveStorePath(config_.store_path)},
+  const bool postgresql = config_.store_backend == "postgresql";
+  o["store"] = {{"backend", config_.store_backend},
+                {"path", postgresql ? std::string("postgresql")
+                                    : ResolveStorePath(config_.store_path)},
                 {"healthy", pipeline_.stats().store_healthy && c.ok()},
                 {"failures", pipeline_.stats().store_failures}};
+  // Only the active node serves status (a standby waits, docs/ha.md); "single" on SQLite.
+  o["ha"] = {{"role", leadership_ == nullptr ? "single"
+                      : leadership_->active() ? "active" : "fenced"},
+             {"node", node_name_},
+             {"term", leadership_ == nullptr ? 0 : leadership_->term()}};
   o["zones"] = engine_.zones().size();
   o["missing_seqs"] = intake_.health().MissingCount();
   o["security"] = security_.StatusJson();
@@ -165,6 +173,11 @@ std::string Observer::Metrics() const {
   help("breachwatch_alert_subscriptions", "gauge", "Current alert topic subscriptions.");
   line("breachwatch_alert_subscriptions", "", publisher_.subscriptions());
   const Pipeline::Stats& p = pipeline_.stats();
+  help("breachwatch_ha_active", "gauge",
+       "1 while this daemon is the active node of a PostgreSQL cluster, or single on SQLite.");
+  line("breachwatch_ha_active", "", leadership_ == nullptr || leadership_->active());
+  help("breachwatch_ha_term", "gauge", "The fencing term this daemon is active under (0: SQLite).");
+  line("breachwatch_ha_term", "", leadership_ == nullptr ? 0 : leadership_->term());
   help("breachwatch_store_healthy", "gauge", "1 when the last store write succeeded.");
   line("breachwatch_store_healthy", "", p.store_healthy);
   help("breachwatch_store_failures_total", "counter", "Failed store transactions.");

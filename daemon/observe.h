@@ -12,6 +12,7 @@
 #include "config/settings.h"
 #include "daemon/intake.h"
 #include "daemon/journal.h"
+#include "daemon/leadership.h"
 #include "daemon/pipeline.h"
 #include "daemon/publisher.h"
 #include "daemon/security.h"
@@ -30,6 +31,12 @@ class Observer {
 
   boost::json::object StatusJson() const;
   std::string Metrics() const;
+  // Active/standby (docs/ha.md): the leadership of a PostgreSQL-backed daemon, shown in status
+  // and metrics; nullptr (the default) for a single daemon on SQLite.
+  void set_leadership(const Leadership* leadership, std::string node_name) {
+    leadership_ = leadership;
+    node_name_ = std::move(node_name);
+  }
 
  private:
   const Config& config_;
@@ -43,6 +50,8 @@ class Observer {
   const Engine& engine_;
   const Security& security_;
   const int64_t& control_requests_;
+  const Leadership* leadership_ = nullptr;
+  std::string node_name_;
 };
 
 }  // namespace bw

@@ -13,6 +13,7 @@ packages=(
   libboost1.81-dev libboost-json1.81-dev   # Asio, Beast, Geometry (headers) and Boost.JSON
   libzmq3-dev cppzmq-dev                   # ZeroMQ transport and its C++ binding
   libsqlite3-dev sqlite3                   # the embedded store (and its shell, for audit tests)
+  libpq-dev postgresql-15                  # the PostgreSQL store (docs/ha.md); its tests' throw-away cluster
   libsodium-dev                            # SHA-256 for the audit log's hash chain; argon2id console passwords
   libspdlog-dev libfmt-dev                 # logging
   libtomlplusplus-dev                      # TOML config parser

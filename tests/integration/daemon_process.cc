@@ -136,7 +136,9 @@ void DaemonProcess::WriteClients() {
   std::filesystem::rename(tmp, dir_ + "/clients.toml");
 }
 
-bool DaemonProcess::Start() {
+bool DaemonProcess::Start() { return Spawn() && AwaitReady(std::chrono::seconds(20)); }
+
+bool DaemonProcess::Spawn() {
   if (config_path_.empty()) WriteConfig();
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
@@ -164,7 +166,26 @@ bool DaemonProcess::Start() {
     pid_ = -1;
     return false;
   }
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
+  return true;
+}
+
+int DaemonProcess::AwaitExit(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return -1;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return -1;
+}
+
+bool DaemonProcess::AwaitReady(std::chrono::milliseconds timeout) {
+  if (pid_ <= 0) return false;
+  auto deadline = std::chrono::steady_clock::now() + timeout;
   while (std::chrono::steady_clock::now() < deadline) {
     int status;
     if (waitpid(pid_, &status, WNOHANG) == pid_) {

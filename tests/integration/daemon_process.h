@@ -79,6 +79,19 @@ class DaemonProcess {
   std::string WriteConfig();
   // Starts breachwatchd and waits until it answers `status`.  False on failure.
   bool Start();
+  // Starts breachwatchd without waiting (a PostgreSQL standby answers nothing until it takes
+  // over: docs/ha.md).  False when it cannot be spawned.
+  bool Spawn();
+  // Waits until the spawned daemon answers `status`; false when it exited or `timeout` passed.
+  bool AwaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
+  // Waits for the daemon to exit by itself; its exit status, or -1 after `timeout`.
+  int AwaitExit(std::chrono::milliseconds timeout);
+  // Runs on the PostgreSQL store at `conninfo` as node `node_name` (active/standby, docs/ha.md).
+  void UsePostgres(const std::string& conninfo, const std::string& node_name) {
+    config_.store_backend = "postgresql";
+    config_.store_postgresql_conninfo = conninfo;
+    config_.store_node_name = node_name;
+  }
   // SIGTERM and wait; returns the exit status (or -1).
   int Stop();
   // SIGKILL and reap.

@@ -1,13 +1,9 @@
-// The SQLite store's audit log, through the Store interface: retention purges
-// only old rows and keeps the chain verifiable; a rolled-back transaction
-// leaves no audit row and the chain continues.
+// The store's audit log, through the Store interface, on both backends (SQLite and PostgreSQL,
+// tests/store/store_backends.h): retention purges only old rows and keeps the chain verifiable;
+// a rolled-back transaction leaves no audit row and the chain continues.
 #include <gtest/gtest.h>
-#include <sys/wait.h>
-#include <unistd.h>
 
 #include <chrono>
-#include <cstdio>
-#include <filesystem>
 #include <string>
 #include <vector>
 
@@ -15,34 +11,12 @@
 #include "daemon/store.h"
 #include "handlers/base/clock.h"
 #include "handlers/base/time_util.h"
+#include "tests/store/store_backends.h"
 
 namespace bw::testing {
 namespace {
 
 constexpr char kSubject[] = "PNC-80/111111A";
-
-// Runs a shell command; its exit status and output.
-std::pair<int, std::string> Shell(const std::string& command) {
-  std::string out;
-  FILE* p = popen((command + " 2>&1").c_str(), "r");
-  if (p == nullptr) return {-1, ""};
-  char buf[4096];
-  size_t n;
-  while ((n = fread(buf, 1, sizeof buf, p)) > 0) out.append(buf, n);
-  int rc = pclose(p);
-  return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
-}
-
-// Every audit row of the store at `path`, oldest first (read-only; the daemon may be running).
-std::vector<AuditRow> ReadAudit(const std::string& path) {
-  std::vector<AuditRow> rows;
-  Status s = ForEachAuditRow(path, [&](const AuditRow& r) {
-    rows.push_back(r);
-    return true;
-  });
-  EXPECT_TRUE(s.ok()) << s.ToString();
-  return rows;
-}
 
 std::string DumpRows(const std::vector<AuditRow>& rows) {
   std::string s;
@@ -52,23 +26,8 @@ std::string DumpRows(const std::vector<AuditRow>& rows) {
   return s;
 }
 
-class AuditStore : public ::testing::Test {
+class AuditStore : public BackendTest {
  protected:
-  void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bw-audit-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "store.db").string();
-    auto s = OpenSqliteStore(path_);
-    ASSERT_TRUE(s.ok()) << s.status().ToString();
-    store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
   void Audit(const std::string& at, const std::string& op) {
     AuditRecord r;
     r.at = *ParseRfc3339(at);
@@ -79,13 +38,9 @@ class AuditStore : public ::testing::Test {
     r.outcome = "ok";
     ASSERT_TRUE(store_->InsertAudit(r).ok());
   }
-
-  std::filesystem::path dir_;
-  std::string path_;
-  std::unique_ptr<Store> store_;
 };
 
-TEST_F(AuditStore, PurgeErasesOnlyOldRowsAndTheChainStillVerifies) {
+TEST_P(AuditStore, PurgeErasesOnlyOldRowsAndTheChainStillVerifies) {
   Audit("2020-01-01T00:00:00Z", "old-1");
   Audit("2020-06-01T00:00:00Z", "old-2");
   const TimePoint now = SystemClock().Now();
@@ -106,35 +61,39 @@ TEST_F(AuditStore, PurgeErasesOnlyOldRowsAndTheChainStillVerifies) {
   EXPECT_EQ(purged->dead_letters, 1);
   EXPECT_EQ(purged->audit_rows, 2);  // old-1, old-2 (the dead letter's row is after young-2)
 
-  auto rows = ReadAudit(path_);
+  auto rows = backend_->ReadAudit();
   ASSERT_EQ(rows.size(), 4u) << DumpRows(rows);
   EXPECT_EQ(rows[0].op, "young-1");
   EXPECT_EQ(rows.back().category, "erasure");
   EXPECT_NE(rows.back().detail.find("1 dead letter(s)"), std::string::npos) << rows.back().detail;
-  auto report = VerifyAuditLog(path_);
+  auto report = backend_->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok()) << report->problems.front();
   EXPECT_EQ(report->purged_through, 2);
 
   // The triggers refuse to delete a young row even for someone with the shell.
-  auto [rc, out] = Shell("sqlite3 " + path_ + " \"DELETE FROM audit_log WHERE op='young-1'\"");
-  EXPECT_NE(rc, 0) << out;
+  EXPECT_FALSE(backend_->RawSql("DELETE FROM audit_log WHERE op='young-1'").ok());
+  EXPECT_FALSE(backend_->RawSql("UPDATE audit_log SET op='edited' WHERE op='young-1'").ok());
+  EXPECT_EQ(backend_->ReadAudit().size(), 4u);
 }
 
-TEST_F(AuditStore, RolledBackWorkLeavesNoAuditRowAndTheChainContinues) {
+TEST_P(AuditStore, RolledBackWorkLeavesNoAuditRowAndTheChainContinues) {
   Audit("2026-01-01T00:00:00Z", "first");
   ASSERT_TRUE(store_->Begin().ok());
   Audit("2026-01-01T00:00:01Z", "rolled-back");
   store_->Rollback();
   Audit("2026-01-01T00:00:02Z", "after");
-  auto rows = ReadAudit(path_);
+  auto rows = backend_->ReadAudit();
   ASSERT_EQ(rows.size(), 2u) << DumpRows(rows);
   EXPECT_EQ(rows[1].op, "after");
   EXPECT_EQ(rows[1].id, 2);
-  auto report = VerifyAuditLog(path_);
+  auto report = backend_->Verify();
   ASSERT_TRUE(report.ok());
   EXPECT_TRUE(report->ok());
 }
+
+INSTANTIATE_TEST_SUITE_P(Backends, AuditStore, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
 
 }  // namespace
 }  // namespace bw::testing
