@@ -201,7 +201,7 @@ Result<std::vector<HistoryRow>> SqliteStore::PersonHistory(const std::string& pe
   if (!s.ok()) return s;
   s = each_row(
       "SELECT event_time, type, payload FROM inbound WHERE person_id = ?1 AND "
-      "result = 'handled' AND type LIKE 'custody.%' ORDER BY rowid_",
+      "result = 'handled' AND type IN ('custody.arrested', 'custody.released') ORDER BY rowid_",
       "history (custody)", [&](Stmt& st) {
         auto t = ParseRfc3339(st.Text(0));
         out.push_back({t.value_or(TimePoint{}),
