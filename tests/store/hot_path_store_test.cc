@@ -1,6 +1,6 @@
 // The SQLite store's hot path (issue 14): an inbound row goes only into the indexes a query reads,
 // and what those queries return is unchanged — a person's custody history, the dead letters that
-// retention purges.
+// retention purges, the handled ids the matcher's deduplication memory is filled with.
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 #include <unistd.h>
@@ -97,7 +97,7 @@ TEST_F(HotPathStore, APersonsHistoryStillListsCustodyEventsOnly) {
   EXPECT_EQ((*history)[1].what, "release");
 }
 
-TEST_F(HotPathStore, DeadLettersAreStillCountedAndPurged) {
+TEST_F(HotPathStore, DeadLettersAreStillCountedAndPurgedAndHandledIdsListed) {
   ASSERT_TRUE(store_->Begin().ok());
   Insert("tag.position", "t-1", "PNC-1", "handled");
   Insert("tag.position", "t-2", "PNC-1", "rejected");
@@ -107,6 +107,11 @@ TEST_F(HotPathStore, DeadLettersAreStillCountedAndPurged) {
   ASSERT_TRUE(counts.ok());
   EXPECT_EQ(counts->inbound_handled, 2);
   EXPECT_EQ(counts->inbound_rejected, 1);
+  std::set<std::string> ids;
+  ASSERT_TRUE(store_->ForEachHandledKey([&](const std::string& source, const std::string& id) {
+                      ids.insert(source + "/" + id);
+                    }).ok());
+  EXPECT_EQ(ids, (std::set<std::string>{"src/t-1", "src/t-3"}));
   const TimePoint now = *ParseRfc3339("2026-01-01T00:00:00Z");
   auto purged = store_->Purge(now, now, now - std::chrono::hours(24 * 400));
   ASSERT_TRUE(purged.ok()) << purged.status().ToString();
