@@ -79,6 +79,9 @@ class FaultInjectingStore final : public Store {
   Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) override {
     return inner_->ForEachHandled(after_row, fn);
   }
+  Status ForEachHandledKey(const HandledKeyFn& fn) override {
+    return inner_->ForEachHandledKey(fn);
+  }
   Status ForEachResolvedAlert(
       const std::function<void(const std::string&, const std::string&)>& fn) override {
     return inner_->ForEachResolvedAlert(fn);

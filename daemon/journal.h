@@ -44,6 +44,12 @@ class Journal {
   // `after_row` (0: all) in handling order (to rebuild the engine by replay, or to follow the
   // journal from a position).
   [[nodiscard]] virtual Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) = 0;
+  // Calls `fn(source, msg_id)` for every handled message, in no particular order: what the
+  // matcher's deduplication memory is filled with.  Unavailable when this journal cannot list
+  // them (the matcher then reads HandledPayload for every message, as the backstop alone).
+  [[nodiscard]] virtual Status ForEachHandledKey(const Store::HandledKeyFn& /*fn*/) {
+    return Status::Unavailable("this journal does not list handled ids");
+  }
 
   // The highest seq journaled per (channel, source): where each source's numbering stands.
   [[nodiscard]] virtual Result<std::vector<std::tuple<std::string, std::string, int64_t>>>
@@ -68,6 +74,9 @@ class StoreJournal final : public Journal {
   Result<std::optional<std::string>> HandledPayload(const std::string& source,
                                                     const std::string& msg_id) override;
   Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) override;
+  Status ForEachHandledKey(const Store::HandledKeyFn& fn) override {
+    return store_.ForEachHandledKey(fn);
+  }
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
     return store_.LastSeqs();
   }

@@ -35,8 +35,13 @@ const char* ItemResultName(ItemResult r) {
   return "failed";
 }
 
-Matcher::Matcher(Engine& engine, Journal& journal, const Clock& clock, int64_t max_message_bytes)
-    : engine_(engine), journal_(journal), clock_(clock), max_message_bytes_(max_message_bytes) {}
+Matcher::Matcher(Engine& engine, Journal& journal, const Clock& clock, int64_t max_message_bytes,
+                 size_t dedup_window)
+    : engine_(engine),
+      journal_(journal),
+      clock_(clock),
+      max_message_bytes_(max_message_bytes),
+      recent_(dedup_window) {}
 
 Result<JournalEntry> Matcher::Match(const std::vector<InboundMessage>& batch,
                                     std::vector<ItemOutcome>* outcomes) {
@@ -142,9 +147,20 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
   if (auto in_batch = handled_in_batch_.find(key); in_batch != handled_in_batch_.end()) {
     handled_before = in_batch->second;
   } else {
-    auto stored = journal_.HandledPayload(e.source, e.id);
-    if (!stored.ok()) return stored.status();
-    handled_before = std::move(*stored);
+    switch (recent_.Check(e.source, e.id, in.payload)) {
+      case RecentIds::Verdict::kNew:
+        break;
+      case RecentIds::Verdict::kResend:
+        out->result = ItemResult::kDuplicate;
+        return Status::Ok();
+      case RecentIds::Verdict::kAskJournal: {
+        ++dedup_journal_reads_;
+        auto stored = journal_.HandledPayload(e.source, e.id);
+        if (!stored.ok()) return stored.status();
+        handled_before = std::move(*stored);
+        break;
+      }
+    }
   }
   if (handled_before) {
     if (SameContent(*handled_before, in.payload)) {
@@ -180,6 +196,7 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
   item->changes = outcome->changes;
   item->alerts = outcome->alerts;
   engine_.Apply(*outcome);  // at once: the next message of the batch sees it (see the header)
+  recent_.Add(e.source, e.id, in.payload);
   handled_in_batch_.emplace(std::move(key), in.payload);
   out->result = ItemResult::kHandled;
   out->message = outcome->note;
@@ -216,6 +233,7 @@ Status Matcher::Restore() {
   // Alerts they raised are already journaled and are not raised again.
   stale_ = true;
   engine_.Reset();
+  recent_.Clear();
   // Where each source's numbering stands (disregarded seqs were never stored).
   seqs_.Clear();
   auto last_seqs = journal_.LastSeqs();
@@ -251,8 +269,18 @@ Status Matcher::Restore() {
       return;
     }
     engine_.Apply(*outcome);
+    recent_.Add(event->source, event->id, payload);  // the window ends with the newest
     ++replayed;
   });
+  if (s.ok()) {
+    // Every handled id, those replayed or not (a decode that fails, or rows a replay skips).
+    Status keys = journal_.ForEachHandledKey(
+        [&](const std::string& source, const std::string& id) { recent_.AddKey(source, id); });
+    recent_.set_complete(keys.ok());
+    if (!keys.ok() && keys.code() != ErrorCode::kUnavailable) {
+      spdlog::warn("deduplication reads the store for every message: {}", keys.ToString());
+    }
+  }
   if (s.ok()) {
     s = journal_.ForEachResolvedAlert([&](const std::string& payload, const std::string& outcome) {
       boost::system::error_code ec;

@@ -2,6 +2,11 @@
 // validate the frames and topic → decode (handlers/wire/event.h) → deduplicate → Engine::Decide → one
 // JournalItem (handled, or a dead letter with its reason).  A batch becomes one JournalEntry.
 //
+// Deduplication asks, in order: the batch so far; the memory of handled ids (daemon/recent_ids.h),
+// which answers "new" or "resent byte for byte" for most messages without a read; and the journal
+// (HandledPayload) only when the memory cannot tell — an id it may have seen, or a payload that
+// differs from the one remembered (a resend written differently, or a conflict).
+//
 // State: the Engine.  Each decided outcome is applied to the engine at once, so that the next
 // message of the batch sees it (an instrument granted, then a fix against it).  The entry is not yet
 // durable: when the journal refuses it, the pipeline holds it and commits it again as decided
@@ -19,6 +24,7 @@
 #include <vector>
 
 #include "daemon/journal.h"
+#include "daemon/recent_ids.h"
 #include "daemon/stage_values.h"
 #include "handlers/engine/engine.h"
 #include "handlers/feeds/seq_plausibility.h"
@@ -32,7 +38,9 @@ inline constexpr const char* kTickChannel = "tick";
 class Matcher {
  public:
   // `journal` is read for deduplication and replay only.  All references must outlive the matcher.
-  Matcher(Engine& engine, Journal& journal, const Clock& clock, int64_t max_message_bytes);
+  // `dedup_window`: how many recent ids keep their payload's fingerprint (daemon/recent_ids.h).
+  Matcher(Engine& engine, Journal& journal, const Clock& clock, int64_t max_message_bytes,
+          size_t dedup_window = RecentIds::kDefaultWindow);
 
   // Decides `batch` in order into one entry; `outcomes` gets one per message (their alerts without
   // seq and id until committed).  An error (the journal could not be read) leaves nothing decided
@@ -45,13 +53,17 @@ class Matcher {
   [[nodiscard]] Status MatchTick(TimePoint now, JournalEntry* entry);
 
   // Rebuilds the engine from the journal's handled messages (start-up, and when a decided entry
-  // cannot be kept: the matcher failed part-way), then records the outcomes of the resolved alerts (they annotate the history only, so
+  // cannot be kept: the matcher failed part-way), and the memory of handled ids, then records the outcomes of the resolved alerts (they annotate the history only, so
   // recording them after every event gives the state they gave as they came).  On error the engine is stale: nothing may be matched until a Restore succeeds.
   [[nodiscard]] Status Restore();
   bool stale() const { return stale_; }
 
   // A committed alert.resolve: the engine's history shows the outcome (protocol 9.1).
   void AlertResolved(const Alert& alert, const std::string& outcome);
+
+  // Deduplication: how often the journal was read (HandledPayload), and the memory.
+  int64_t dedup_journal_reads() const { return dedup_journal_reads_; }
+  const RecentIds& recent_ids() const { return recent_; }
 
  private:
   // Decides one message into `item` and `out`.  Non-ok only when the journal cannot be read.
@@ -68,6 +80,9 @@ class Matcher {
   bool stale_ = false;
   // (source, id) handled earlier in the batch being matched (not yet in the journal): payload.
   std::map<std::pair<std::string, std::string>, std::string> handled_in_batch_;
+  // Every (source, id) handled, and the recent ones' payload fingerprints (rebuilt by Restore).
+  RecentIds recent_;
+  int64_t dedup_journal_reads_ = 0;
   // Whether each message's seq is believable as its source's position (rebuilt by Restore).
   SeqPlausibility seqs_;
   std::map<std::string, TimePoint> last_reject_log_;

@@ -2,6 +2,7 @@
 // See store.h for the interface and sqlite_store_impl.h for where the rest is.
 #include <sqlite3.h>
 
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -11,15 +12,40 @@
 
 namespace bw {
 
-Status SqliteStore::Init() {
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA busy_timeout=5000"}) {
+namespace {
+
+// The page cache of the store's connection (PRAGMA cache_size, in KiB when negative): the pages
+// the hot path touches — the right edges of the inbound, alert and audit B-trees and the
+// (source, msg_id) index the duplicate backstop reads — with room to spare.  SQLite's default
+// is 2 MiB, which the (source, msg_id) index outgrows after a few hundred thousand events.
+constexpr char kCacheSizePragma[] = "PRAGMA cache_size=-65536";  // 64 MiB
+// Background WAL checkpoints (daemon/sqlite_checkpointer.h): how often, and the WAL size (pages
+// of 4 KiB) beyond which one may hold the writer back to restart the WAL.
+constexpr std::chrono::milliseconds kCheckpointPeriod{200};
+constexpr int64_t kCheckpointRestartPages = 16384;  // 64 MiB
+
+}  // namespace
+
+Status SqliteStore::Init(const std::string& path) {
+  // wal_autocheckpoint=0: no commit runs a checkpoint; the checkpointer thread does (below).
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+        "PRAGMA busy_timeout=5000", kCacheSizePragma, "PRAGMA wal_autocheckpoint=0"}) {
     Status s = db_.Exec(pragma);
     if (!s.ok()) return s;
   }
   Status s = MigrateSchema(db_);
   if (!s.ok()) return s;
-  return audit_.LoadHead();
+  s = audit_.LoadHead();
+  if (!s.ok()) return s;
+  if (path.empty() || path == ":memory:" || path.rfind("file:", 0) == 0) {
+    // Not a file another connection can open: checkpoint at each commit as SQLite does.
+    return db_.Exec("PRAGMA wal_autocheckpoint=1000");
+  }
+  auto checkpointer = WalCheckpointer::Start(path, kCheckpointPeriod, kCheckpointRestartPages);
+  if (!checkpointer.ok()) return checkpointer.status();
+  checkpointer_ = std::move(*checkpointer);
+  return Status::Ok();
 }
 
 Status SqliteStore::Begin() {
@@ -54,7 +80,7 @@ Result<std::unique_ptr<Store>> OpenSqliteStore(const std::string& path) {
     return Status::IoError("cannot open store " + path + ": " + msg);
   }
   auto store = std::make_unique<SqliteStore>(db);
-  Status s = store->Init();
+  Status s = store->Init(path);
   if (!s.ok()) return Status::IoError("store " + path + ": " + s.message());
   return std::unique_ptr<Store>(std::move(store));
 }

@@ -4,10 +4,12 @@
 //   sqlite_store_write.cc  the write path (inbound, instruments, alerts, retention);
 //   sqlite_store_read.cc   the read path (duplicates, replay, alerts, history, counts);
 //   sqlite_schema.cc       migrations;  sqlite_audit_log.cc  the audit hash chain;
+//   sqlite_checkpointer.*  WAL checkpoints on a thread and connection of their own;
 //   sqlite_db.h            statements, the prepared-once cache.
 // Only those files include this header; everything else uses OpenSqliteStore.
 //
-// Thread-safety: not synchronised; one owner thread (see store.h).
+// Thread-safety: not synchronised; one owner thread (see store.h).  The checkpointer it starts
+// runs on its own thread with its own connection and shares nothing else with the store.
 #pragma once
 
 #include <functional>
@@ -18,6 +20,7 @@
 #include <vector>
 
 #include "daemon/sqlite_audit_log.h"
+#include "daemon/sqlite_checkpointer.h"
 #include "daemon/sqlite_db.h"
 #include "daemon/store.h"
 
@@ -28,8 +31,9 @@ class SqliteStore final : public Store {
   // Takes ownership of the open handle `db`; call Init() before anything else.
   explicit SqliteStore(sqlite3* db) : db_(db), audit_(db_) {}
 
-  // Connection pragmas (WAL, synchronous=FULL, ...), schema migrations, audit head.
-  [[nodiscard]] Status Init();
+  // Connection pragmas (WAL, synchronous=FULL, page cache, no checkpoint at commit), schema
+  // migrations, audit head; starts the background checkpointer on the database file at `path`.
+  [[nodiscard]] Status Init(const std::string& path);
 
   // Transactions and the audit log (sqlite_store.cc).
   Status Begin() override;
@@ -62,6 +66,7 @@ class SqliteStore final : public Store {
                                              int limit) override;
   Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) override;
   Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) override;
+  Status ForEachHandledKey(const HandledKeyFn& fn) override;
   Status ForEachResolvedAlert(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
   Result<int64_t> MaxAlertSeq() override;
@@ -80,6 +85,8 @@ class SqliteStore final : public Store {
 
   SqliteDb db_;
   SqliteAuditLog audit_;  // refers to db_
+  // Destroyed first: its connection closes before db_'s, which checkpoints the WAL at close.
+  std::unique_ptr<WalCheckpointer> checkpointer_;
 };
 
 }  // namespace bw

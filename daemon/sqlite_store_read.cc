@@ -73,6 +73,13 @@ Status SqliteStore::ForEachHandled(int64_t after_row, const HandledRowFn& fn) {
                         [&](Stmt& row) { fn(row.Int(0), row.Text(1), row.Text(2)); });
 }
 
+Status SqliteStore::ForEachHandledKey(const HandledKeyFn& fn) {
+  // Read from the (source, msg_id) index of handled rows alone, not the table.
+  Stmt st(db_.handle(), "SELECT source, msg_id FROM inbound WHERE result='handled'");
+  if (!st.ok()) return db_.Error("preparing handled ids");
+  return db_.ForEachRow(st, "handled ids", [&](Stmt& row) { fn(row.Text(0), row.Text(1)); });
+}
+
 Status SqliteStore::ForEachResolvedAlert(
     const std::function<void(const std::string&, const std::string&)>& fn) {
   Stmt st(db_.handle(),
@@ -213,7 +220,7 @@ Result<std::vector<HistoryRow>> SqliteStore::PersonHistory(const std::string& pe
   if (!s.ok()) return s;
   s = each_row(
       "SELECT event_time, type, payload FROM inbound WHERE person_id = ?1 AND "
-      "result = 'handled' AND type LIKE 'custody.%' ORDER BY rowid_",
+      "result = 'handled' AND type IN ('custody.arrested', 'custody.released') ORDER BY rowid_",
       "history (custody)", [&](Stmt& st) {
         auto t = ParseRfc3339(st.Text(0));
         out.push_back({t.value_or(TimePoint{}),

@@ -154,6 +154,13 @@ class Store {
   using HandledRowFn = std::function<void(int64_t row, const std::string& channel,
                                           const std::string& payload)>;
   virtual Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) = 0;
+  // Calls `fn(source, msg_id)` for every handled inbound message, in no particular order (the
+  // matcher's deduplication memory, daemon/recent_ids.h).  A store that cannot list them cheaply
+  // keeps this default, and the matcher then reads HandledPayload for every message.
+  using HandledKeyFn = std::function<void(const std::string& source, const std::string& msg_id)>;
+  virtual Status ForEachHandledKey(const HandledKeyFn& /*fn*/) {
+    return Status::Unavailable("this store does not list handled ids");
+  }
   // Calls `fn(payload, outcome)` for every resolved alert, in seq order (the
   // outcomes the engine's history shows, protocol 9.1, restored after a replay).
   virtual Status ForEachResolvedAlert(

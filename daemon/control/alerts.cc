@@ -110,14 +110,9 @@ Result<AlertState> ControlServer::AlertToChange(const ControlRequest& req, OpWor
   if (!alert.ok()) return alert.status();
   AlertChangeContext ctx;
   ctx.escalation_level = (*current)->escalation_level;
-  if (const auto* versions = s_.engine.state().instruments.VersionsOf(alert->instrument_id)) {
-    for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-      if (it->instrument) {
-        ctx.supervisor = it->instrument->supervisor;
-        ctx.owning_control = it->instrument->owning_control;
-        break;
-      }
-    }
+  if (auto latest = s_.engine.state().instruments.LatestVersionOf(alert->instrument_id)) {
+    ctx.supervisor = latest->supervisor;
+    ctx.owning_control = latest->owning_control;
   }
   if (!MayChangeAlert(*alert, ctx, work->actor_topics)) {
     return Status::Forbidden("only a recipient of alert " + alert_id +

@@ -11,14 +11,9 @@ EscalationDecision DecideEscalation(Alert about, int current_level, TimePoint ra
   std::string supervisor;
   std::vector<std::string> fallback = control_rooms;
   if (!about.instrument_id.empty()) {
-    if (const auto* versions = state.instruments.VersionsOf(about.instrument_id)) {
-      for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-        if (it->instrument) {
-          supervisor = it->instrument->supervisor;
-          fallback = {it->instrument->owning_control};
-          break;
-        }
-      }
+    if (auto latest = state.instruments.LatestVersionOf(about.instrument_id)) {
+      supervisor = latest->supervisor;
+      fallback = {latest->owning_control};
     }
   }
   // Level 2 is for the owning control room and the control room of the area where it happened

@@ -123,6 +123,16 @@ const std::vector<InstrumentRegistry::Version>* InstrumentRegistry::VersionsOf(
   return it == versions_.end() ? nullptr : &it->second;
 }
 
+std::shared_ptr<const Instrument> InstrumentRegistry::LatestVersionOf(
+    const std::string& instrument_id) const {
+  const auto* versions = VersionsOf(instrument_id);
+  if (versions == nullptr) return nullptr;
+  for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
+    if (it->instrument) return it->instrument;
+  }
+  return nullptr;
+}
+
 std::shared_ptr<const Instrument> InstrumentRegistry::InForceIn(
     const std::vector<Version>& versions, TimePoint t) {
   const Version* current = nullptr;

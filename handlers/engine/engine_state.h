@@ -227,6 +227,9 @@ class InstrumentRegistry {
 
   void AddVersion(const std::string& instrument_id, Version v);
   const std::vector<Version>* VersionsOf(const std::string& instrument_id) const;
+  // The latest recorded version of `instrument_id` that is an instrument (not an ending),
+  // whatever the time: who supervises and owns it now.  Null when none was recorded.
+  std::shared_ptr<const Instrument> LatestVersionOf(const std::string& instrument_id) const;
   // The version of `instrument_id` in force at `t`, or null (not yet granted,
   // ended, before valid_from, at or after valid_until).
   std::shared_ptr<const Instrument> InForceAt(const std::string& instrument_id, TimePoint t) const;

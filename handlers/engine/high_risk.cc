@@ -11,12 +11,7 @@ namespace {
 std::shared_ptr<const Instrument> InstrumentOfAlert(const EngineState& state,
                                                     const std::string& instrument_id, TimePoint t) {
   if (auto ins = state.instruments.InForceAt(instrument_id, t)) return ins;
-  const auto* versions = state.instruments.VersionsOf(instrument_id);
-  if (versions == nullptr) return nullptr;
-  for (auto it = versions->rbegin(); it != versions->rend(); ++it) {
-    if (it->instrument) return it->instrument;
-  }
-  return nullptr;
+  return state.instruments.LatestVersionOf(instrument_id);
 }
 
 std::optional<Severity> ParseSeverity(std::string_view s) {

@@ -1,0 +1,69 @@
+#include "daemon/sqlite_checkpointer.h"
+
+#include <spdlog/spdlog.h>
+#include <sqlite3.h>
+
+namespace bw {
+
+Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
+                                                                 std::chrono::milliseconds period,
+                                                                 int64_t restart_pages) {
+  sqlite3* db = nullptr;
+  const int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                                 nullptr);
+  if (rc != SQLITE_OK) {
+    std::string msg = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close_v2(db);
+    return Status::IoError("cannot open the checkpoint connection to " + path + ": " + msg);
+  }
+  // A RESTART checkpoint waits for the writer's transaction in progress to end.
+  sqlite3_busy_timeout(db, 5000);
+  return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(db, period, restart_pages));
+}
+
+WalCheckpointer::WalCheckpointer(sqlite3* db, std::chrono::milliseconds period,
+                                 int64_t restart_pages)
+    : db_(db), period_(period), restart_pages_(restart_pages), thread_([this] { Run(); }) {}
+
+WalCheckpointer::~WalCheckpointer() {
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  wake_.notify_one();
+  thread_.join();
+  sqlite3_close_v2(db_);
+}
+
+void WalCheckpointer::Run() {
+  std::unique_lock<std::mutex> lock(mu_);
+  std::chrono::milliseconds wait = period_;
+  int last_copied = -1;
+  std::chrono::steady_clock::time_point last_warning{};
+  // Caught up: wait a period.  Behind (the writer appended while it copied): go again at once,
+  // each pass copying only what was appended meanwhile, until a pass copies the whole WAL and the
+  // writer's next transaction can start it from its beginning.  A pass that copies nothing new
+  // (a reader holds an old snapshot) waits a period too.
+  while (!wake_.wait_for(lock, wait, [this] { return stop_; })) {
+    lock.unlock();
+    int wal_pages = 0, copied = 0;
+    int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages,
+                                       &copied);
+    if (rc == SQLITE_OK && copied < wal_pages && wal_pages > restart_pages_) {
+      // Too large to wait for a quiet moment: hold the writer back for the rest of the copy.
+      rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_RESTART, &wal_pages, &copied);
+    }
+    if (rc != SQLITE_OK && rc != SQLITE_BUSY &&
+        std::chrono::steady_clock::now() - last_warning > std::chrono::minutes(1)) {
+      last_warning = std::chrono::steady_clock::now();
+      spdlog::warn("WAL checkpoint failed (the WAL grows until one succeeds): {}",
+                   sqlite3_errmsg(db_));
+    }
+    const bool behind = rc == SQLITE_OK && copied < wal_pages && copied != last_copied;
+    last_copied = copied;
+    wait = behind ? std::chrono::milliseconds(1) : period_;
+    lock.lock();
+  }
+}
+
+}  // namespace bw

@@ -1,0 +1,122 @@
+// The SQLite store's hot path (issue 14): an inbound row goes only into the indexes a query reads,
+// and what those queries return is unchanged — a person's custody history, the dead letters that
+// retention purges, the handled ids the matcher's deduplication memory is filled with.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <set>
+#include <string>
+
+#include "daemon/store.h"
+#include "handlers/base/time_util.h"
+
+namespace bw::testing {
+namespace {
+
+class HotPathStore : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = std::filesystem::temp_directory_path() /
+           ("bw-hotpath-" + std::to_string(getpid()) + "-" +
+            ::testing::UnitTest::GetInstance()->current_test_info()->name());
+    std::filesystem::remove_all(dir_);
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "store.db").string();
+    auto s = OpenSqliteStore(path_);
+    ASSERT_TRUE(s.ok()) << s.status().ToString();
+    store_ = std::move(*s);
+  }
+  void TearDown() override {
+    store_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Insert(const std::string& type, const std::string& id, const std::string& person,
+              const std::string& result) {
+    InboundRecord r;
+    r.received_at = *ParseRfc3339("2020-02-01T00:00:00Z");
+    r.event_time = r.received_at;
+    r.channel = type.rfind("custody.", 0) == 0 ? "custody" : "tag";
+    r.topic = r.channel;
+    r.source = "src";
+    r.msg_id = id;
+    r.type = type;
+    r.person_id = person;
+    r.payload = R"({"id":")" + id + R"("})";
+    r.result = result;
+    if (result == "rejected") r.reason = "invalid";
+    ASSERT_TRUE(store_->InsertInbound(r).ok());
+  }
+
+  // The names of the indexes of table `table`, read from the file by a connection of its own.
+  std::set<std::string> Indexes(const std::string& table) {
+    std::set<std::string> out;
+    sqlite3* db = nullptr;
+    EXPECT_EQ(sqlite3_open_v2(path_.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    sqlite3_stmt* st = nullptr;
+    EXPECT_EQ(sqlite3_prepare_v2(db,
+                                 "SELECT name FROM sqlite_master WHERE type = 'index' AND "
+                                 "tbl_name = ?1 AND name NOT LIKE 'sqlite_autoindex%'",
+                                 -1, &st, nullptr),
+              SQLITE_OK);
+    sqlite3_bind_text(st, 1, table.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      out.insert(reinterpret_cast<const char*>(sqlite3_column_text(st, 0)));
+    }
+    sqlite3_finalize(st);
+    sqlite3_close_v2(db);
+    return out;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+  std::unique_ptr<Store> store_;
+};
+
+// Regression (issue 14): every inbound row went into three indexes, two keyed in random order,
+// although only dead letters and custody events are ever looked up through them.
+TEST_F(HotPathStore, AnInboundRowGoesOnlyIntoTheIndexesAQueryReads) {
+  EXPECT_EQ(Indexes("inbound"), (std::set<std::string>{"inbound_handled_once",
+                                                       "inbound_dead_letters", "inbound_custody"}));
+}
+
+TEST_F(HotPathStore, APersonsHistoryStillListsCustodyEventsOnly) {
+  ASSERT_TRUE(store_->Begin().ok());
+  Insert("custody.arrested", "c-1", "PNC-1", "handled");
+  Insert("tag.position", "t-1", "PNC-1", "handled");
+  Insert("custody.released", "c-2", "PNC-1", "handled");
+  Insert("custody.arrested", "c-3", "PNC-2", "handled");
+  Insert("custody.arrested", "c-4", "PNC-1", "rejected");
+  ASSERT_TRUE(store_->Commit().ok());
+  auto history = store_->PersonHistory("PNC-1");
+  ASSERT_TRUE(history.ok()) << history.status().ToString();
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[0].what, "arrest");
+  EXPECT_EQ((*history)[1].what, "release");
+}
+
+TEST_F(HotPathStore, DeadLettersAreStillCountedAndPurgedAndHandledIdsListed) {
+  ASSERT_TRUE(store_->Begin().ok());
+  Insert("tag.position", "t-1", "PNC-1", "handled");
+  Insert("tag.position", "t-2", "PNC-1", "rejected");
+  Insert("tag.position", "t-3", "", "handled");
+  ASSERT_TRUE(store_->Commit().ok());
+  auto counts = store_->Counts();
+  ASSERT_TRUE(counts.ok());
+  EXPECT_EQ(counts->inbound_handled, 2);
+  EXPECT_EQ(counts->inbound_rejected, 1);
+  std::set<std::string> ids;
+  ASSERT_TRUE(store_->ForEachHandledKey([&](const std::string& source, const std::string& id) {
+                      ids.insert(source + "/" + id);
+                    }).ok());
+  EXPECT_EQ(ids, (std::set<std::string>{"src/t-1", "src/t-3"}));
+  const TimePoint now = *ParseRfc3339("2026-01-01T00:00:00Z");
+  auto purged = store_->Purge(now, now, now - std::chrono::hours(24 * 400));
+  ASSERT_TRUE(purged.ok()) << purged.status().ToString();
+  EXPECT_EQ(purged->dead_letters, 1);
+}
+
+}  // namespace
+}  // namespace bw::testing
