@@ -107,10 +107,21 @@ class InstrumentRegistry {
   bool IsProtectedPerson(const std::string& person) const { return by_protected_.contains(person); }
   const std::map<std::string, std::vector<Version>>& all() const { return versions_; }
   size_t size() const { return versions_.size(); }
-  // Ids of instruments with a version whose valid_until lies in (after, up_to],
-  // in order of that time (an id may repeat: one per such version).  What the
-  // expiry warning needs, without walking every instrument on every tick.
-  std::vector<std::string> ValidUntilIn(TimePoint after, TimePoint up_to) const;
+  // Ids of instruments with a version whose valid_until lies in (after, up_to]
+  // and has not been warned about (RecordExpiryWarning), in order of that time
+  // (an id may repeat: one per such version).  What the expiry warning needs,
+  // without walking every instrument, or every instrument already warned
+  // about, on every tick: its cost is a lookup in an ordered index plus the
+  // versions returned.  A version replaced or ended before its valid_until
+  // stays listed until then (the caller checks what is in force).
+  std::vector<std::string> UnwarnedValidUntilIn(TimePoint after, TimePoint up_to) const;
+  // The valid_until of `instrument_id` last warned about, if any.
+  std::optional<TimePoint> ExpiryWarnedFor(const std::string& instrument_id) const;
+  // Records that `instrument_id` was warned about as ending at `until`: no
+  // version ending then is listed by UnwarnedValidUntilIn any more (nor one
+  // added later with the same valid_until: re-bail on the same date is not
+  // warned about again).
+  void RecordExpiryWarning(const std::string& instrument_id, TimePoint until);
   void Clear();
 
  private:
@@ -162,8 +173,10 @@ class InstrumentRegistry {
   Index Repoint(const Index& index, Role role) const;
 
   VersionMap versions_;
-  // (valid_until, instrument id) of every version that has one.
-  std::set<std::pair<TimePoint, std::string>> by_valid_until_;
+  // (valid_until, instrument id) of every version that has one, except those
+  // warned about (expiry_warned_).
+  std::set<std::pair<TimePoint, std::string>> unwarned_valid_until_;
+  std::map<std::string, TimePoint> expiry_warned_;  // instrument_id -> valid_until warned about
   SubjectIndex by_subject_;
   ProtectedIndex by_protected_;
 };
@@ -260,7 +273,6 @@ struct EngineState {
   std::map<std::string, std::vector<CustodyInterval>> custody;  // by person, ordered
   std::map<std::string, std::vector<BreachRecord>> breaches;    // by person, ordered by time
   std::map<std::string, std::vector<HistoryEntry>> history;     // by person, ordered by time
-  std::map<std::string, TimePoint> expiry_warned;  // instrument_id -> valid_until warned about
   // Protocol 9.3.  Subjects' tag fixes, kept only for a subject with a proximity
   // condition in force at the fix's time; and protected persons' device fixes,
   // kept only for a person some instrument in force protects.
