@@ -34,6 +34,7 @@
 #include "daemon/pipeline.h"
 #include "daemon/publisher.h"
 #include "daemon/security.h"
+#include "daemon/snapshot.h"
 #include "daemon/startup.h"
 #include "daemon/store.h"
 #include "daemon/ticks.h"
@@ -80,6 +81,7 @@ class Daemon {
   Security security_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<EngineSnapshots> snapshots_;  // [store] snapshot_every_s
   std::unique_ptr<StoreJournal> journal_;
   std::unique_ptr<Matcher> matcher_;
   std::unique_ptr<Publisher> publisher_;

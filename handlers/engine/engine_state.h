@@ -122,6 +122,17 @@ class InstrumentRegistry {
   // added later with the same valid_until: re-bail on the same date is not
   // warned about again).
   void RecordExpiryWarning(const std::string& instrument_id, TimePoint until);
+  // The expiry index and warnings as they stand, and put back (a snapshot,
+  // handlers/engine/engine_snapshot.h: after every version was added).
+  const std::set<std::pair<TimePoint, std::string>>& unwarned_valid_until() const {
+    return unwarned_valid_until_;
+  }
+  const std::map<std::string, TimePoint>& expiry_warnings() const { return expiry_warned_; }
+  void RestoreExpiryIndex(std::set<std::pair<TimePoint, std::string>> unwarned,
+                          std::map<std::string, TimePoint> warned) {
+    unwarned_valid_until_ = std::move(unwarned);
+    expiry_warned_ = std::move(warned);
+  }
   void Clear();
 
  private:
