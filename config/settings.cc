@@ -230,6 +230,19 @@ const std::vector<AnySection>& Schema() {
                      "purge (the hash chain is anchored so that it still verifies). Never less "
                      "than 365: the store's triggers refuse to delete younger audit records.")
                   .Range(365, 36500),
+              Int<C>("snapshot_every_s", BW_REF(store_snapshot_every_s),
+                     "Every this many seconds (when the daemon is idle between batches) the "
+                     "engine's state is written (by a forked process, in the background) to a "
+                     "snapshot file with the journal position it includes, so that start-up loads it and replays only the events after it. "
+                     "One is also written after every start-up that replayed more than it. A "
+                     "snapshot that is torn, corrupt, of another format or does not match the "
+                     "store is ignored: the whole journal is replayed. 0: no snapshots.")
+                  .Range(0, 86400),
+              Str<C>("snapshot_path", BW_REF(store_snapshot_path),
+                     "Path of the snapshot file; not set: the store's path with \".snapshot\" "
+                     "appended. A relative path resolves as path does.")
+                  .Example("\"/var/lib/breachwatch/breachwatch.db.snapshot\"")
+                  .CommentedInExample(),
           },
       },
       ItemSection<Z>{

@@ -65,6 +65,10 @@ struct Config {
   std::string store_node_name;                // postgresql: this daemon's name (default: host name)
   int64_t store_dead_letter_retention_days = 0;  // 0 = keep dead letters for ever
   int64_t store_audit_retention_days = 2190;     // six years; at least 365
+  // Snapshots of the engine state (daemon/snapshot.h): how often (0 = never), and where (empty:
+  // the store's path with ".snapshot" appended; relative paths resolve as store_path does).
+  int64_t store_snapshot_every_s = 300;
+  std::string store_snapshot_path;
   // Default when there is no [[zones]] key: one set, file "zones/london_lad22_bgc_wgs84.geojson"
   // (resolved as above), LAD22CD / LAD22NM.  `zones = []` means no zone sets.
   std::vector<ZoneSetConfig> zones;

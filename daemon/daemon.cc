@@ -129,6 +129,12 @@ Status Daemon::Start() {
   engine_ = std::make_unique<Engine>(clock_, *zones, config_.policy);
   journal_ = std::make_unique<StoreJournal>(*store_, config_.policy);
   matcher_ = std::make_unique<Matcher>(*engine_, *journal_, clock_, config_.intake_max_message_bytes);
+  snapshots_ = std::make_unique<EngineSnapshots>(
+      config_.store_snapshot_every_s <= 0   ? std::string()
+      : config_.store_snapshot_path.empty() ? ResolveStorePath(config_.store_path) + ".snapshot"
+                                            : ResolveStorePath(config_.store_snapshot_path),
+      std::chrono::seconds(config_.store_snapshot_every_s));
+  matcher_->set_snapshots(snapshots_.get());
   if (Status s = matcher_->Restore(); !s.ok()) return s;
   if (Status s = journal_->LoadSeq(); !s.ok()) return s;
   if (auto missing = engine_->MissingZoneCodes(**zones); !missing.empty()) {
@@ -305,6 +311,8 @@ void Daemon::RunTick() {
   // While the store refuses, held batches go first and nothing else is written.
   if (!pipeline_->Recover() || !intake_->RetryHeld()) return;
   const TimePoint now = clock_.Now();
+  // Nothing is held or in flight: the engine's state is the journal's, as a snapshot must be.
+  snapshots_->MaybeWrite(*engine_, *journal_, now);
   ticks_->PurgeIfDue(now);
   intake_->Tick(now);
   control_->Tick(now);

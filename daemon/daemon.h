@@ -35,6 +35,7 @@
 #include "daemon/pipeline.h"
 #include "daemon/publisher.h"
 #include "daemon/security.h"
+#include "daemon/snapshot.h"
 #include "daemon/startup.h"
 #include "daemon/store.h"
 #include "daemon/ticks.h"
@@ -93,6 +94,7 @@ class Daemon {
   PgStore* pg_store_ = nullptr;  // the PostgreSQL store inside store_, when that is the backend
   std::unique_ptr<Leadership> leadership_;
   std::unique_ptr<Engine> engine_;
+  std::unique_ptr<EngineSnapshots> snapshots_;  // [store] snapshot_every_s
   std::unique_ptr<StoreJournal> journal_;
   std::unique_ptr<Matcher> matcher_;
   std::unique_ptr<Publisher> publisher_;

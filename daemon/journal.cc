@@ -1,5 +1,7 @@
 #include "daemon/journal.h"
 
+#include <cstring>
+
 #include <boost/json.hpp>
 
 #include "handlers/alerts/escalation.h"
@@ -37,7 +39,37 @@ Result<CommittedBatch> StoreJournal::Commit(JournalEntry* entry) {
     next_alert_seq_ = seq_before;
     return s;
   }
+  for (size_t i = entry->items.size(); i-- > 0;) {
+    const InboundRecord& rec = entry->items[i].record;
+    if (rec.result != "handled" || i >= out.inbound_rows.size()) continue;
+    last_handled_ =
+        JournalPosition{out.inbound_rows[i], JournalRowDigest(rec.channel, rec.payload)};
+    break;
+  }
   return out;
+}
+
+uint64_t Digest64(std::string_view bytes, uint64_t seed) {
+  // FNV-1a over 8-byte words, then the tail bytes, with a final mix.
+  constexpr uint64_t kPrime = 0x100000001b3ULL;
+  uint64_t h = 0xcbf29ce484222325ULL ^ seed;
+  size_t i = 0;
+  for (; i + 8 <= bytes.size(); i += 8) {
+    uint64_t w;
+    std::memcpy(&w, bytes.data() + i, 8);
+    h = (h ^ w) * kPrime;
+    h ^= h >> 29;
+  }
+  for (; i < bytes.size(); ++i) h = (h ^ static_cast<unsigned char>(bytes[i])) * kPrime;
+  h ^= bytes.size();
+  h ^= h >> 33;
+  h *= 0xff51afd7ed558ccdULL;
+  h ^= h >> 33;
+  return h;
+}
+
+uint64_t JournalRowDigest(std::string_view channel, std::string_view payload) {
+  return Digest64(payload, Digest64(channel));
 }
 
 Status StoreJournal::Write(JournalEntry* entry, CommittedBatch* out) {

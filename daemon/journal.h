@@ -14,10 +14,13 @@
 // Thread-safety: not synchronised; one owner thread.
 #pragma once
 
+#include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 
 #include "daemon/stage_values.h"
 #include "daemon/store.h"
@@ -27,9 +30,24 @@
 
 namespace bw {
 
+// A handled inbound row: its number and the digest of its channel and payload
+// (JournalRowDigest), which tells the row apart from another store's row of the same number.
+struct JournalPosition {
+  int64_t row = 0;
+  uint64_t digest = 0;
+};
+// A 64-bit digest (not cryptographic) of `bytes`, continuing from `seed`.
+uint64_t Digest64(std::string_view bytes, uint64_t seed = 0);
+uint64_t JournalRowDigest(std::string_view channel, std::string_view payload);
+
 class Journal {
  public:
   virtual ~Journal() = default;
+
+  // The last handled inbound row this journal committed since it was made (nullopt: none, or a
+  // journal that does not keep track).  What a snapshot records as its position
+  // (daemon/snapshot.h).
+  virtual std::optional<JournalPosition> LastHandledCommitted() const { return std::nullopt; }
 
   // Makes `entry` durable, assigning seq, alert_id and raised_at (= entry->at) to every alert in
   // it.  On error nothing of the entry is kept and the seq counter is unchanged.
@@ -84,8 +102,10 @@ class StoreJournal final : public Journal {
       const std::function<void(const std::string&, const std::string&)>& fn) override;
   Status LoadSeq() override;
   int64_t last_alert_seq() const override { return next_alert_seq_ - 1; }
+  std::optional<JournalPosition> LastHandledCommitted() const override { return last_handled_; }
 
  private:
+  std::optional<JournalPosition> last_handled_;
   Status Write(JournalEntry* entry, CommittedBatch* out);
   Status WriteAlert(Alert* alert, TimePoint at, CommittedBatch* out);
 

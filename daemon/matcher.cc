@@ -4,6 +4,7 @@
 
 #include <boost/json/parse.hpp>
 
+#include "daemon/snapshot.h"
 #include "handlers/base/time_util.h"
 
 namespace bw {
@@ -245,8 +246,22 @@ Status Matcher::Restore() {
   opts.now = TimePoint::max() - std::chrono::hours(24 * 365);
   opts.future_skew_s = 0;
   int64_t replayed = 0, failed = 0;
-  Status s = journal_.ForEachHandled(0, [&](int64_t, const std::string& channel,
-                                           const std::string& payload) {
+  // From a snapshot when there is one: its state, then the rows after its position, the first
+  // row read being the one at its position (which must be the same row, else the snapshot is of
+  // another history and the whole journal is replayed).
+  std::optional<SnapshotFile> snapshot = snapshots_ ? snapshots_->Load(&engine_) : std::nullopt;
+  bool at_snapshot_row = snapshot.has_value(), snapshot_matches = false;
+  JournalPosition last;
+  auto replay = [&](int64_t row, const std::string& channel, const std::string& payload) {
+    if (at_snapshot_row) {
+      at_snapshot_row = false;
+      snapshot_matches =
+          row == snapshot->position && JournalRowDigest(channel, payload) == snapshot->row_digest;
+      return;
+    }
+    if (snapshot && !snapshot_matches) return;
+    last.row = row;
+    last.digest = JournalRowDigest(channel, payload);
     if (channel == kTickChannel) {
       // A recorded run of the time-driven rules: run it again at the same time.
       auto t = ParseRfc3339(payload);
@@ -271,7 +286,23 @@ Status Matcher::Restore() {
     engine_.Apply(*outcome);
     recent_.Add(event->source, event->id, payload);  // the window ends with the newest
     ++replayed;
-  });
+  };
+  Status s = journal_.ForEachHandled(snapshot ? snapshot->position - 1 : 0, replay);
+  if (s.ok() && snapshot && !snapshot_matches) {
+    spdlog::warn(
+        "snapshot {} does not match the store (its journal row {} is {}): replaying "
+        "the whole journal",
+        snapshots_->path(), snapshot->position, at_snapshot_row ? "missing" : "another message");
+    snapshot.reset();
+    at_snapshot_row = false;  // when its row was missing, no row has been read yet
+    engine_.Reset();
+    last = {};
+    s = journal_.ForEachHandled(0, replay);
+  }
+  if (s.ok() && snapshots_) {
+    if (last.row == 0 && snapshot) last = {snapshot->position, snapshot->row_digest};
+    snapshots_->NotePosition(last.row, last.digest, /*replayed_rows=*/replayed + failed > 0);
+  }
   if (s.ok()) {
     // Every handled id, those replayed or not (a decode that fails, or rows a replay skips).
     Status keys = journal_.ForEachHandledKey(
@@ -296,7 +327,8 @@ Status Matcher::Restore() {
     return s;
   }
   if (replayed > 0 || failed > 0) {
-    spdlog::info("state rebuilt from {} stored event(s){}", replayed,
+    spdlog::info("state rebuilt from {}{} stored event(s){}", snapshot ? "a snapshot and " : "",
+                 replayed,
                  failed ? fmt::format(", {} could not be replayed", failed) : std::string());
   }
   stale_ = false;

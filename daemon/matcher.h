@@ -31,6 +31,8 @@
 
 namespace bw {
 
+class EngineSnapshots;
+
 // Inbound rows of this channel record a run of the engine's time-driven rules that changed state;
 // their payload is the time the rules ran at.
 inline constexpr const char* kTickChannel = "tick";
@@ -53,10 +55,17 @@ class Matcher {
   [[nodiscard]] Status MatchTick(TimePoint now, JournalEntry* entry);
 
   // Rebuilds the engine from the journal's handled messages (start-up, and when a decided entry
-  // cannot be kept: the matcher failed part-way), and the memory of handled ids, then records the outcomes of the resolved alerts (they annotate the history only, so
-  // recording them after every event gives the state they gave as they came).  On error the engine is stale: nothing may be matched until a Restore succeeds.
+  // cannot be kept: the matcher failed part-way), and the memory of handled ids, then records the
+  // outcomes of the resolved alerts (they annotate the history only, so recording them after every
+  // event gives the state they gave as they came).  On error the engine is stale: nothing may be
+  // matched until a Restore succeeds.  With snapshots set, Restore starts from the snapshot when it
+  // matches the journal and replays only the rows after it (daemon/snapshot.h); otherwise, or when
+  // it does not match, from nothing.
   [[nodiscard]] Status Restore();
   bool stale() const { return stale_; }
+  // Snapshots to restore from and to tell the replayed position (null: none).  Must outlive
+  // the matcher.
+  void set_snapshots(EngineSnapshots* snapshots) { snapshots_ = snapshots; }
 
   // A committed alert.resolve: the engine's history shows the outcome (protocol 9.1).
   void AlertResolved(const Alert& alert, const std::string& outcome);
@@ -78,6 +87,7 @@ class Matcher {
   const Clock& clock_;
   const int64_t max_message_bytes_;
   bool stale_ = false;
+  EngineSnapshots* snapshots_ = nullptr;
   // (source, id) handled earlier in the batch being matched (not yet in the journal): payload.
   std::map<std::pair<std::string, std::string>, std::string> handled_in_batch_;
   // Every (source, id) handled, and the recent ones' payload fingerprints (rebuilt by Restore).

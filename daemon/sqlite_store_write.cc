@@ -63,7 +63,7 @@ Status SqliteStore::InsertInstrumentChange(const InstrumentChange& c, const std:
   st.Bind(3, FormatRfc3339(c.effective)).Bind(4, c.effective.time_since_epoch().count());
   st.Bind(5, FormatRfc3339(recorded_at));
   if (c.instrument) {
-    st.Bind(6, c.instrument->subject).Bind(7, boost::json::serialize(c.instrument->raw));
+    st.Bind(6, c.instrument->subject).Bind(7, c.instrument->raw_text);
   }
   st.BindOrNull(8, c.end_reason).BindOrNull(9, source).BindOrNull(10, id);
   Status s = db_.StepDone(st, "instrument insert");

@@ -24,7 +24,7 @@ ControlServer::OpResult ControlServer::OpConditionsPerson(const ControlRequest& 
   boost::json::array instruments;
   bool high_risk = false;  // protocol 9.2; each instrument object carries its own `risk`
   for (const auto& ins : s_.engine.InForce(person, at)) {
-    instruments.push_back(ins->raw);
+    instruments.push_back(ins->Raw());
     high_risk = high_risk || (ins->risk && IsHighRisk(*ins->risk));
   }
   std::vector<std::string> breach_kinds;
@@ -48,7 +48,7 @@ ControlServer::OpResult ControlServer::OpConditionsProtected(const ControlReques
   const TimePoint at = req.at_time.value_or(s_.clock.Now());
   boost::json::array instruments;
   for (const auto& ins : s_.engine.state().instruments.ProtectingInForce(person, at)) {
-    boost::json::object o = ins->raw;
+    boost::json::object o = ins->Raw();
     o["in_custody"] = s_.engine.state().InCustodyAt(ins->subject, at);
     instruments.push_back(std::move(o));
     work->audit->subjects += "," + ins->subject;
@@ -108,11 +108,12 @@ ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest
     o["instrument_kind"] = InstrumentKindName(ins->kind);
     o["oic"] = ins->oic;
     o["owning_control"] = ins->owning_control;
-    o["protected_persons"] = ins->raw.contains("protected_persons")
-                                 ? ins->raw.at("protected_persons")
+    const boost::json::object raw = ins->Raw();
+    o["protected_persons"] = raw.contains("protected_persons")
+                                 ? raw.at("protected_persons")
                                  : boost::json::value(boost::json::array{});
     o["in_custody"] = s_.engine.state().InCustodyAt(ins->subject, at);
-    for (const auto& cv : ins->raw.at("conditions").as_array()) {
+    for (const auto& cv : raw.at("conditions").as_array()) {
       if (cv.as_object().at("condition_id").as_string() == c->condition_id) o["condition"] = cv;
     }
     bytes += boost::json::serialize(o).size();

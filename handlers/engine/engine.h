@@ -59,6 +59,9 @@ class Engine {
 
   // Forgets everything (before a replay).
   void Reset() { state_.Clear(); }
+  // Replaces the state with `state` (one read from a snapshot,
+  // handlers/engine/engine_snapshot.h), before the events after it are replayed.
+  void RestoreState(EngineState state) { state_ = std::move(state); }
 
   const EngineState& state() const { return state_; }
 

@@ -11,14 +11,16 @@ namespace bw {
 
 InstrumentRegistry::InstrumentRegistry(const InstrumentRegistry& other)
     : versions_(other.versions_),
-      by_valid_until_(other.by_valid_until_),
+      unwarned_valid_until_(other.unwarned_valid_until_),
+      expiry_warned_(other.expiry_warned_),
       by_subject_(Repoint(other.by_subject_, Role::kSubject)),
       by_protected_(Repoint(other.by_protected_, Role::kProtected)) {}
 
 InstrumentRegistry& InstrumentRegistry::operator=(const InstrumentRegistry& other) {
   if (this != &other) {
     versions_ = other.versions_;
-    by_valid_until_ = other.by_valid_until_;
+    unwarned_valid_until_ = other.unwarned_valid_until_;
+    expiry_warned_ = other.expiry_warned_;
     by_subject_ = Repoint(other.by_subject_, Role::kSubject);
     by_protected_ = Repoint(other.by_protected_, Role::kProtected);
   }
@@ -107,7 +109,10 @@ void InstrumentRegistry::AddVersion(const std::string& instrument_id, Version v)
                               [](TimePoint t, const Version& x) { return t < x.effective; });
   const Entry e = &*entry;
   if (v.instrument && v.instrument->valid_until) {
-    by_valid_until_.emplace(*v.instrument->valid_until, instrument_id);
+    const auto warned = expiry_warned_.find(instrument_id);
+    if (warned == expiry_warned_.end() || warned->second != *v.instrument->valid_until) {
+      unwarned_valid_until_.emplace(*v.instrument->valid_until, instrument_id);
+    }
   }
   if (v.instrument) {
     Link(&by_subject_, v.instrument->subject, e);
@@ -214,17 +219,31 @@ std::vector<std::shared_ptr<const Instrument>> InstrumentRegistry::ProtectingInF
   return InForceFor(by_protected_, person, t, Role::kProtected);
 }
 
-std::vector<std::string> InstrumentRegistry::ValidUntilIn(TimePoint after, TimePoint up_to) const {
+std::vector<std::string> InstrumentRegistry::UnwarnedValidUntilIn(TimePoint after,
+                                                                  TimePoint up_to) const {
   std::vector<std::string> out;
-  for (auto it = by_valid_until_.lower_bound({after, std::string()});
-       it != by_valid_until_.end() && it->first <= up_to; ++it) {
+  for (auto it = unwarned_valid_until_.upper_bound({after, std::string()});
+       it != unwarned_valid_until_.end() && it->first <= up_to; ++it) {
     if (it->first > after) out.push_back(it->second);
   }
   return out;
 }
 
+std::optional<TimePoint> InstrumentRegistry::ExpiryWarnedFor(
+    const std::string& instrument_id) const {
+  auto it = expiry_warned_.find(instrument_id);
+  if (it == expiry_warned_.end()) return std::nullopt;
+  return it->second;
+}
+
+void InstrumentRegistry::RecordExpiryWarning(const std::string& instrument_id, TimePoint until) {
+  expiry_warned_[instrument_id] = until;
+  unwarned_valid_until_.erase({until, instrument_id});
+}
+
 void InstrumentRegistry::Clear() {
-  by_valid_until_.clear();
+  unwarned_valid_until_.clear();
+  expiry_warned_.clear();
   versions_.clear();
   by_subject_.clear();
   by_protected_.clear();
@@ -237,7 +256,6 @@ void EngineState::Clear() {
   custody.clear();
   breaches.clear();
   history.clear();
-  expiry_warned.clear();
   proximity_subject_fixes.clear();
   protected_person_fixes.clear();
 }

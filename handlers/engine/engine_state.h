@@ -11,6 +11,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <functional>
 #include <iterator>
 #include <map>
 #include <memory>
@@ -26,6 +27,7 @@
 #include <vector>
 
 #include <boost/container/small_vector.hpp>
+#include <boost/unordered/unordered_flat_map.hpp>
 
 #include <chrono>
 
@@ -36,161 +38,21 @@
 
 namespace bw {
 
+// Hashes a person id given as a std::string, std::string_view or string
+// literal alike, so that lookups need not build a std::string.
+struct PersonIdHash {
+  using is_transparent = void;
+  size_t operator()(std::string_view key) const { return std::hash<std::string_view>{}(key); }
+};
+
 // A hash map from a string (a person id) to V, for the tables read on every
-// fix.  Entries live in the table itself (open addressing, linear probing, at
-// most half full), so finding a key usually reads one cache-line-aligned slot
-// where std::unordered_map reads a bucket and one or two list nodes.  It offers
-// the common part of the std::unordered_map interface, but inserting or erasing
-// may move entries: try_emplace, operator[], insert_or_assign and erase
+// fix: Boost's open-addressing table (entries live in the table itself, so
+// finding a key usually reads one group of metadata and one slot, where
+// std::unordered_map reads a bucket and one or two list nodes).  Inserting or
+// erasing may move entries: try_emplace, operator[], insert_or_assign and erase
 // invalidate iterators, pointers and references.  Iteration order is unspecified.
 template <typename V>
-class FlatStringMap {
-  struct alignas(64) Slot {
-    std::optional<std::pair<const std::string, V>> entry;
-  };
-
- public:
-  using key_type = std::string;
-  using mapped_type = V;
-  using value_type = std::pair<const std::string, V>;
-
-  template <bool kConst>
-  class Iter {
-   public:
-    using iterator_category = std::forward_iterator_tag;
-    using value_type = std::pair<const std::string, V>;
-    using SlotPtr = std::conditional_t<kConst, const Slot*, Slot*>;
-    using Ref = std::conditional_t<kConst, const value_type&, value_type&>;
-    using Ptr = std::conditional_t<kConst, const value_type*, value_type*>;
-    using difference_type = std::ptrdiff_t;
-    using pointer = Ptr;
-    using reference = Ref;
-    Iter() = default;
-    Iter(SlotPtr at, SlotPtr end) : at_(at), end_(end) { Skip(); }
-    operator Iter<true>() const { return Iter<true>(at_, end_); }  // NOLINT: as std
-    Ref operator*() const { return *at_->entry; }
-    Ptr operator->() const { return &*at_->entry; }
-    Iter& operator++() {
-      ++at_;
-      Skip();
-      return *this;
-    }
-    Iter operator++(int) {
-      Iter before = *this;
-      ++*this;
-      return before;
-    }
-    bool operator==(const Iter& o) const { return at_ == o.at_; }
-
-   private:
-    void Skip() {
-      while (at_ != end_ && !at_->entry) ++at_;
-    }
-    SlotPtr at_ = nullptr;
-    SlotPtr end_ = nullptr;
-  };
-  using iterator = Iter<false>;
-  using const_iterator = Iter<true>;
-
-  iterator begin() { return {slots_.data(), slots_.data() + slots_.size()}; }
-  iterator end() { return {slots_.data() + slots_.size(), slots_.data() + slots_.size()}; }
-  const_iterator begin() const { return {slots_.data(), slots_.data() + slots_.size()}; }
-  const_iterator end() const {
-    return {slots_.data() + slots_.size(), slots_.data() + slots_.size()};
-  }
-  bool empty() const { return size_ == 0; }
-  size_t size() const { return size_; }
-  void clear() {
-    slots_.clear();
-    size_ = 0;
-  }
-
-  iterator find(std::string_view key) {
-    const size_t i = Locate(key);
-    return i == kNone ? end() : iterator(&slots_[i], slots_.data() + slots_.size());
-  }
-  const_iterator find(std::string_view key) const {
-    const size_t i = Locate(key);
-    return i == kNone ? end() : const_iterator(&slots_[i], slots_.data() + slots_.size());
-  }
-  size_t count(std::string_view key) const { return Locate(key) == kNone ? 0 : 1; }
-  bool contains(std::string_view key) const { return Locate(key) != kNone; }
-  V& at(std::string_view key) {
-    return const_cast<V&>(static_cast<const FlatStringMap&>(*this).at(key));
-  }
-  const V& at(std::string_view key) const {
-    const size_t i = Locate(key);
-    if (i == kNone) throw std::out_of_range("FlatStringMap::at");
-    return slots_[i].entry->second;
-  }
-  V& operator[](const std::string& key) { return try_emplace(key).first->second; }
-
-  template <typename... Args>
-  std::pair<iterator, bool> try_emplace(const std::string& key, Args&&... args) {
-    if (const size_t i = Locate(key); i != kNone) {
-      return {iterator(&slots_[i], slots_.data() + slots_.size()), false};
-    }
-    if (2 * (size_ + 1) > slots_.size()) Grow();
-    const size_t i = FreeSlot(Hash(key));
-    slots_[i].entry.emplace(std::piecewise_construct, std::forward_as_tuple(key),
-                            std::forward_as_tuple(std::forward<Args>(args)...));
-    ++size_;
-    return {iterator(&slots_[i], slots_.data() + slots_.size()), true};
-  }
-  template <typename M>
-  std::pair<iterator, bool> insert_or_assign(const std::string& key, M&& value) {
-    auto result = try_emplace(key, std::forward<M>(value));
-    if (!result.second) result.first->second = std::forward<M>(value);
-    return result;
-  }
-  size_t erase(std::string_view key) {
-    size_t hole = Locate(key);
-    if (hole == kNone) return 0;
-    slots_[hole].entry.reset();
-    --size_;
-    // Backward-shift deletion: pull later entries of the probe run into the hole.
-    const size_t mask = slots_.size() - 1;
-    for (size_t j = (hole + 1) & mask; slots_[j].entry; j = (j + 1) & mask) {
-      const size_t home = Hash(slots_[j].entry->first) & mask;
-      // Move j to the hole unless its home lies cyclically in (hole, j].
-      const bool stays = hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
-      if (stays) continue;
-      slots_[hole].entry.emplace(std::move(*slots_[j].entry));
-      slots_[j].entry.reset();
-      hole = j;
-    }
-    return 1;
-  }
-
- private:
-  static constexpr size_t kNone = static_cast<size_t>(-1);
-  static size_t Hash(std::string_view key) { return std::hash<std::string_view>{}(key); }
-  size_t Locate(std::string_view key) const {
-    if (slots_.empty()) return kNone;
-    const size_t mask = slots_.size() - 1;
-    for (size_t i = Hash(key) & mask;; i = (i + 1) & mask) {
-      if (!slots_[i].entry) return kNone;
-      if (slots_[i].entry->first == key) return i;
-    }
-  }
-  size_t FreeSlot(size_t hash) const {
-    const size_t mask = slots_.size() - 1;
-    size_t i = hash & mask;
-    while (slots_[i].entry) i = (i + 1) & mask;
-    return i;
-  }
-  void Grow() {
-    std::vector<Slot> old = std::move(slots_);
-    slots_ = std::vector<Slot>(std::max<size_t>(16, 2 * old.size()));
-    for (Slot& from : old) {
-      if (from.entry)
-        slots_[FreeSlot(Hash(from.entry->first))].entry.emplace(std::move(*from.entry));
-    }
-  }
-
-  std::vector<Slot> slots_;  // size 0 or a power of two
-  size_t size_ = 0;
-};
+using FlatStringMap = boost::unordered_flat_map<std::string, V, PersonIdHash, std::equal_to<>>;
 
 // Every version of every instrument, indexed by instrument id, subject and protected person.
 //
@@ -248,10 +110,32 @@ class InstrumentRegistry {
   bool IsProtectedPerson(const std::string& person) const { return by_protected_.contains(person); }
   const std::map<std::string, std::vector<Version>>& all() const { return versions_; }
   size_t size() const { return versions_.size(); }
-  // Ids of instruments with a version whose valid_until lies in (after, up_to],
-  // in order of that time (an id may repeat: one per such version).  What the
-  // expiry warning needs, without walking every instrument on every tick.
-  std::vector<std::string> ValidUntilIn(TimePoint after, TimePoint up_to) const;
+  // Ids of instruments with a version whose valid_until lies in (after, up_to]
+  // and has not been warned about (RecordExpiryWarning), in order of that time
+  // (an id may repeat: one per such version).  What the expiry warning needs,
+  // without walking every instrument, or every instrument already warned
+  // about, on every tick: its cost is a lookup in an ordered index plus the
+  // versions returned.  A version replaced or ended before its valid_until
+  // stays listed until then (the caller checks what is in force).
+  std::vector<std::string> UnwarnedValidUntilIn(TimePoint after, TimePoint up_to) const;
+  // The valid_until of `instrument_id` last warned about, if any.
+  std::optional<TimePoint> ExpiryWarnedFor(const std::string& instrument_id) const;
+  // Records that `instrument_id` was warned about as ending at `until`: no
+  // version ending then is listed by UnwarnedValidUntilIn any more (nor one
+  // added later with the same valid_until: re-bail on the same date is not
+  // warned about again).
+  void RecordExpiryWarning(const std::string& instrument_id, TimePoint until);
+  // The expiry index and warnings as they stand, and put back (a snapshot,
+  // handlers/engine/engine_snapshot.h: after every version was added).
+  const std::set<std::pair<TimePoint, std::string>>& unwarned_valid_until() const {
+    return unwarned_valid_until_;
+  }
+  const std::map<std::string, TimePoint>& expiry_warnings() const { return expiry_warned_; }
+  void RestoreExpiryIndex(std::set<std::pair<TimePoint, std::string>> unwarned,
+                          std::map<std::string, TimePoint> warned) {
+    unwarned_valid_until_ = std::move(unwarned);
+    expiry_warned_ = std::move(warned);
+  }
   void Clear();
 
  private:
@@ -303,8 +187,10 @@ class InstrumentRegistry {
   Index Repoint(const Index& index, Role role) const;
 
   VersionMap versions_;
-  // (valid_until, instrument id) of every version that has one.
-  std::set<std::pair<TimePoint, std::string>> by_valid_until_;
+  // (valid_until, instrument id) of every version that has one, except those
+  // warned about (expiry_warned_).
+  std::set<std::pair<TimePoint, std::string>> unwarned_valid_until_;
+  std::map<std::string, TimePoint> expiry_warned_;  // instrument_id -> valid_until warned about
   SubjectIndex by_subject_;
   ProtectedIndex by_protected_;
 };
@@ -401,7 +287,6 @@ struct EngineState {
   std::map<std::string, std::vector<CustodyInterval>> custody;  // by person, ordered
   std::map<std::string, std::vector<BreachRecord>> breaches;    // by person, ordered by time
   std::map<std::string, std::vector<HistoryEntry>> history;     // by person, ordered by time
-  std::map<std::string, TimePoint> expiry_warned;  // instrument_id -> valid_until warned about
   // Protocol 9.3.  Subjects' tag fixes, kept only for a subject with a proximity
   // condition in force at the fix's time; and protected persons' device fixes,
   // kept only for a person some instrument in force protects.

@@ -294,9 +294,16 @@ const char* ConditionKindName(ConditionKind kind) {
   return "unknown";
 }
 
+boost::json::object Instrument::Raw() const {
+  boost::json::error_code ec;
+  boost::json::value v = boost::json::parse(raw_text, ec);
+  if (ec || !v.is_object()) return {};
+  return std::move(v.as_object());
+}
+
 Result<Instrument> DecodeInstrument(const boost::json::object& o, const std::string& path) {
   Instrument ins;
-  ins.raw = o;
+  ins.raw_text = boost::json::serialize(o);
   struct Req {
     const char* key;
     std::string* out;

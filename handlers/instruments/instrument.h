@@ -125,7 +125,15 @@ struct Instrument {
   std::optional<TimePoint> valid_until;  // nullopt = until further order
   std::vector<Condition> conditions;
   std::optional<Risk> risk;  // protocol 9.2 (handlers/instruments/risk.h)
-  boost::json::object raw;   // the object as received
+  // The object as received, serialized.  Kept as text, not as a parsed DOM: a
+  // DOM of an inline 64-vertex zone takes several times the memory of its text
+  // (a value, an array and an allocation per vertex), and only the rare paths
+  // (check_result, custody alerts, variations, control queries) read it.
+  std::string raw_text;
+
+  // raw_text parsed (an empty object if it is not an object, which a decoded
+  // instrument's never is).
+  boost::json::object Raw() const;
 };
 
 // Decodes the `instrument` object of an instrument.granted / instrument.varied

@@ -28,7 +28,7 @@ class CheckPersonHandler final : public EventHandler {
     boost::json::array breached_detail;
     std::vector<std::string> breach_texts;
     for (const auto& ins : in_force) {
-      instruments_json.push_back(ins->raw);
+      instruments_json.push_back(ins->Raw());
       for (const auto& c : ins->conditions) {
         Alert a;
         if (!Breaches(ctx, e, *ins, c, &a)) continue;

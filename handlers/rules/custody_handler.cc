@@ -194,7 +194,7 @@ class CustodyHandler final : public EventHandler {
     }
 
     boost::json::array instruments;
-    for (const auto& ins : in_force) instruments.push_back(ins->raw);
+    for (const auto& ins : in_force) instruments.push_back(ins->Raw());
     for (const auto& ins : in_force) {
       Alert a = NewEventAlert(ctx, e, AlertKind::kCustodyRelease, Severity::kMedium, e.person_id,
                               ins.get());

@@ -4,7 +4,7 @@
 // For every instrument whose version in force at `now` has a valid_until with
 //   valid_until - expiry_warning_h <= now < valid_until
 // and that has not been warned about for that same valid_until
-// (state.expiry_warned[instrument_id]), one instrument_expiring alert (medium)
+// (InstrumentRegistry::ExpiryWarnedFor), one instrument_expiring alert (medium)
 // goes to its `oic`, with `valid_until`; a mutation records the warning.  A
 // variation that changes valid_until is warned about again when its own window
 // opens; one that keeps it is not.  A daemon that was down through the whole
@@ -38,19 +38,18 @@ class ExpiryTickHandler final : public TickHandler {
   Status Tick(const HandlerContext& ctx, Outcome* o) const override {
     const auto warning = std::chrono::hours(ctx.policy.expiry_warning_h);
     int warned = 0;
-    // Only instruments with a version ending within the warning window can be
-    // warned about: an index, not a walk over every instrument every tick.
+    // Only instruments with a version ending within the warning window, not
+    // yet warned about, can be warned about: an ordered index, not a walk over
+    // every instrument (nor every one already warned) every tick.
     std::set<std::string> seen;
-    for (const std::string& id : ctx.state.instruments.ValidUntilIn(ctx.now, ctx.now + warning)) {
+    for (const std::string& id :
+         ctx.state.instruments.UnwarnedValidUntilIn(ctx.now, ctx.now + warning)) {
       if (!seen.insert(id).second) continue;
       auto ins = ctx.state.instruments.InForceAt(id, ctx.now);
       if (!ins || !ins->valid_until) continue;
       const TimePoint until = *ins->valid_until;
       if (ctx.now < until - warning || ctx.now >= until) continue;
-      if (auto w = ctx.state.expiry_warned.find(id);
-          w != ctx.state.expiry_warned.end() && w->second == until) {
-        continue;
-      }
+      if (ctx.state.instruments.ExpiryWarnedFor(id) == until) continue;
       Alert a;
       a.kind = AlertKind::kInstrumentExpiring;
       a.severity = Severity::kMedium;
@@ -63,7 +62,8 @@ class ExpiryTickHandler final : public TickHandler {
       a.extra["valid_until"] = FormatRfc3339(until);
       a.extra["owning_control"] = ins->owning_control;
       o->alerts.push_back(std::move(a));
-      o->mutations.push_back([id = id, until](EngineState& s) { s.expiry_warned[id] = until; });
+      o->mutations.push_back(
+          [id = id, until](EngineState& s) { s.instruments.RecordExpiryWarning(id, until); });
       ++warned;
     }
     if (warned > 0) {

@@ -35,8 +35,9 @@ bool SameConditionsAsBefore(const std::vector<InstrumentRegistry::Version>& vers
     before = v.instrument.get();
   }
   if (before == nullptr) return false;
-  const auto* was = before->raw.if_contains("conditions");
-  const auto* now = ins.raw.if_contains("conditions");
+  const boost::json::object before_raw = before->Raw(), raw = ins.Raw();
+  const auto* was = before_raw.if_contains("conditions");
+  const auto* now = raw.if_contains("conditions");
   return was != nullptr && now != nullptr && *was == *now;
 }
 
