@@ -60,7 +60,9 @@ class PgStore final : public Store {
   Result<std::optional<AlertState>> GetAlert(const std::string& alert_id) override;
   Result<std::vector<AlertState>> DueEscalations(TimePoint now) override;
   Result<std::optional<TimePoint>> NextEscalationDeadline() override;
-  Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient) override;
+  Result<std::vector<AlertState>> OpenAlerts(const std::string& recipient, int64_t after_seq,
+                                             std::optional<TimePoint> raised_by,
+                                             int limit) override;
   Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) override;
   Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) override;
   Status ForEachResolvedAlert(

@@ -2,6 +2,7 @@
 // retention) and read path (duplicates, replay, alerts, history, counts).  The statements are
 // the SQLite store's (daemon/sqlite_store_write.cc, sqlite_store_read.cc) in PostgreSQL's
 // dialect; the audit rows they write come from handlers/audit/audit_records.h.  See pg_store.h.
+#include <limits>
 #include <boost/json.hpp>
 
 #include <algorithm>
@@ -352,14 +353,19 @@ Result<std::optional<TimePoint>> PgStore::NextEscalationDeadline() {
   return std::optional<TimePoint>(TimePoint(Millis(r->Int(0, 0))));
 }
 
-Result<std::vector<AlertState>> PgStore::OpenAlerts(const std::string& recipient) {
-  if (recipient.empty()) {
-    return QueryAlerts("WHERE outcome IS NULL AND severity != 'info' ORDER BY seq", {});
+Result<std::vector<AlertState>> PgStore::OpenAlerts(const std::string& recipient,
+                                                    int64_t after_seq,
+                                                    std::optional<TimePoint> raised_by,
+                                                    int limit) {
+  const int64_t raised_by_ms =
+      raised_by ? Ms(*raised_by) : std::numeric_limits<int64_t>::max();
+  std::vector<PgParam> params = {PgInt(after_seq), PgInt(raised_by_ms), PgInt(limit)};
+  std::string where = "WHERE outcome IS NULL AND severity != 'info' AND seq > $1 AND raised_ms <= $2";
+  if (!recipient.empty()) {
+    where += " AND seq IN (SELECT alert_seq FROM alert_recipients WHERE recipient = $4)";
+    params.push_back(PgText(recipient));
   }
-  return QueryAlerts(
-      "WHERE outcome IS NULL AND severity != 'info' AND seq IN "
-      "(SELECT alert_seq FROM alert_recipients WHERE recipient = $1) ORDER BY seq",
-      {PgText(recipient)});
+  return QueryAlerts(where + " ORDER BY seq LIMIT $3", params);
 }
 
 Result<std::vector<HistoryRow>> PgStore::PersonHistory(const std::string& person_id) {

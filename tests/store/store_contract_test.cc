@@ -153,16 +153,29 @@ TEST_P(StoreContract, AlertLifecycleEscalationAndQueries) {
   ASSERT_TRUE(missing.ok());
   EXPECT_FALSE(missing->has_value());
 
-  auto open = store_->OpenAlerts("");
+  auto open = store_->OpenAlerts("", 0, std::nullopt, 10);
   ASSERT_TRUE(open.ok());
   ASSERT_EQ(open->size(), 1u);  // 1 (high, unresolved); 2 is info; 3 is resolved
   EXPECT_EQ((*open)[0].seq, 1);
-  auto for_officer = store_->OpenAlerts("officer/MP-PC5555/");
+  auto for_officer = store_->OpenAlerts("officer/MP-PC5555/", 0, std::nullopt, 10);
   ASSERT_TRUE(for_officer.ok());
   EXPECT_EQ(for_officer->size(), 1u);
-  auto for_other = store_->OpenAlerts("officer/nobody/");
+  auto for_other = store_->OpenAlerts("officer/nobody/", 0, std::nullopt, 10);
   ASSERT_TRUE(for_other.ok());
   EXPECT_TRUE(for_other->empty());
+  // Paged: after its seq, none; raised later than the cut-off, none; a limit of 0, none.
+  auto after = store_->OpenAlerts("", 1, std::nullopt, 10);
+  ASSERT_TRUE(after.ok());
+  EXPECT_TRUE(after->empty());
+  auto raised_by = store_->OpenAlerts("", 0, (*open)[0].raised_at - std::chrono::seconds(1), 10);
+  ASSERT_TRUE(raised_by.ok());
+  EXPECT_TRUE(raised_by->empty());
+  auto at_cut_off = store_->OpenAlerts("officer/MP-PC5555/", 0, (*open)[0].raised_at, 10);
+  ASSERT_TRUE(at_cut_off.ok());
+  EXPECT_EQ(at_cut_off->size(), 1u);
+  auto none = store_->OpenAlerts("", 0, std::nullopt, 0);
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
 
   std::vector<std::string> outcomes;
   ASSERT_TRUE(store_
