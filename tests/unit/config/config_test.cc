@@ -136,7 +136,7 @@ TEST(ExampleConfig, DocumentsEveryKeyWithItsDefault) {
     }
     seen.push_back(line);
   }
-  EXPECT_EQ(documented, 46);  // store 5, zones 4, alerts 4, control 3, feeds 5, security 3,
+  EXPECT_EQ(documented, 49);  // store 8, zones 4, alerts 4, control 3, feeds 5, security 3,
                               // policy 15, intake 4, limits 1, metrics 1, log 1
 }
 
