@@ -11,8 +11,8 @@
 //
 // Prints the heap in use (glibc mallinfo2, exact) and the resident set (RSS,
 // /proc/self/statm) added per person, and the CPU time per grant and per fix
-// replayed.  Fixed seed: the same N gives the same population.  Run a Release
-// build; not registered with CTest.
+// replayed, and the size, encoding and decoding time of a snapshot of that state.  Fixed
+// seed: the same N gives the same population.  Run a Release build; not registered with CTest.
 #include <malloc.h>
 #include <unistd.h>
 
@@ -29,6 +29,7 @@
 
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "handlers/engine/engine_snapshot.h"
 
 namespace bw {
 namespace {
@@ -176,6 +177,20 @@ int Run(int persons) {
       persons, static_cast<double>(text_bytes) / persons,
       (static_cast<double>(heap1) - heap0) / persons, (static_cast<double>(rss1) - rss0) / persons,
       decode_s * 1e6 / persons, handle_grants_s * 1e6 / persons, handle_fixes_s * 1e6 / persons);
+  // What start-up from a snapshot costs instead of the replay (daemon/snapshot.h): encoding
+  // the state, and decoding it into an engine.
+  const double e0 = CpuSeconds();
+  const std::string snapshot = EncodeEngineState(engine.state());
+  const double e1 = CpuSeconds();
+  auto decoded = DecodeEngineState(snapshot);
+  const double e2 = CpuSeconds();
+  if (!decoded.ok()) {
+    std::cerr << decoded.status().ToString() << "\n";
+    return 1;
+  }
+  std::printf("snapshot %.0f B per person; encode %.2f us, decode %.2f us per person\n",
+              static_cast<double>(snapshot.size()) / persons, (e1 - e0) * 1e6 / persons,
+              (e2 - e1) * 1e6 / persons);
   if (engine.state().last_fix.size() != static_cast<size_t>(persons)) {
     std::cerr << "expected one fix per person\n";
     return 1;
