@@ -95,7 +95,7 @@ Status PgStore::InsertInstrumentChange(const InstrumentChange& c, const std::str
          PgText(FormatRfc3339(c.effective)), PgInt(Ms(c.effective)),
          PgText(FormatRfc3339(recorded_at)),
          c.instrument ? PgText(c.instrument->subject) : PgNull(),
-         c.instrument ? PgText(boost::json::serialize(c.instrument->raw)) : PgNull(),
+         c.instrument ? PgText(c.instrument->raw_text) : PgNull(),
          PgTextOrNull(c.end_reason), PgTextOrNull(source), PgTextOrNull(id)},
         "instrument insert");
     if (!ins.ok()) return ins.status();
