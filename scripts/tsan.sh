@@ -29,7 +29,7 @@ CC=clang-14 CXX=clang++-14 cmake -S . -B "$build" -DBREACHWATCH_TSAN=ON \
 cmake --build "$build" -j"$jobs" --target breachwatchd breachctl stage_tests integration_tests
 echo "tsan: built in $((SECONDS - start)) s"
 
-export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:history_size=4}
+export TSAN_OPTIONS=${TSAN_OPTIONS:-halt_on_error=1:second_deadlock_stack=1:history_size=4:suppressions=$PWD/tests/tsan.supp}
 if command -v llvm-symbolizer-14 >/dev/null; then
   export TSAN_SYMBOLIZER_PATH=${TSAN_SYMBOLIZER_PATH:-$(command -v llvm-symbolizer-14)}
 fi
