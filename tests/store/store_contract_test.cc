@@ -173,9 +173,9 @@ TEST_P(StoreContract, AlertLifecycleEscalationAndQueries) {
   auto at_cut_off = store_->OpenAlerts("officer/MP-PC5555/", 0, (*open)[0].raised_at, 10);
   ASSERT_TRUE(at_cut_off.ok());
   EXPECT_EQ(at_cut_off->size(), 1u);
-  auto none = store_->OpenAlerts("", 0, std::nullopt, 0);
-  ASSERT_TRUE(none.ok());
-  EXPECT_TRUE(none->empty());
+  auto empty_page = store_->OpenAlerts("", 0, std::nullopt, 0);
+  ASSERT_TRUE(empty_page.ok());
+  EXPECT_TRUE(empty_page->empty());
 
   std::vector<std::string> outcomes;
   ASSERT_TRUE(store_
@@ -201,7 +201,7 @@ TEST_P(StoreContract, InstrumentVersionsAndHistory) {
   auto instrument = std::make_shared<Instrument>();
   instrument->instrument_id = "BAIL-7";
   instrument->subject = "PNC-80/222222B";
-  instrument->raw["instrument_id"] = "BAIL-7";
+  instrument->raw_text = R"({"instrument_id":"BAIL-7"})";
   InstrumentChange granted;
   granted.kind = InstrumentChange::Kind::kGranted;
   granted.instrument_id = "BAIL-7";
