@@ -12,36 +12,17 @@
 #include "daemon/matcher.h"
 #include "daemon/recent_ids.h"
 #include "handlers/base/time_util.h"
+#include "tests/daemon/stage_support.h"
 #include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-constexpr const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
-constexpr const char* kInGreenwich = "[-0.018494194999263,51.481203765754287]";
-
-InboundMessage Message(const std::string& payload) {
-  InboundMessage m;
-  m.channel = "control";
-  m.topic = "event.submit";
-  m.payload = payload;
-  m.require_seq = false;
-  return m;
-}
-
-InboundMessage Grant() {
-  return Message(R"({"type":"instrument.granted","id":"g-1","source":"custody","time":"2016-05-10T14:00:00Z",
-    "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-1","protected_persons":[],
-    "case_ref":"CASE-1","oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
-    "valid_from":"2016-05-10T14:00:00Z","valid_until":null,
-    "conditions":[{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"}]}})");
-}
-
-InboundMessage Check(const std::string& id, const char* at) {
-  return Message(R"({"type":"check.person","id":")" + id +
-                 R"(","source":"checks","time":"2016-08-13T20:59:30Z","person_id":"PNC-1",
-                 "officer_id":"MP-PC5555","at":)" + at + "}");
-}
+using test::Check;
+using test::Grant;
+using test::kInGreenwich;
+using test::kInLewisham;
+using test::Message;
 
 TEST(RecentIds, NeverCallsNewWhatItWasGivenAcrossLayers) {
   RecentIds ids(/*window=*/16);
@@ -76,35 +57,26 @@ TEST(RecentIds, AResendInTheWindowIsKnownAndAnotherPayloadIsAskedOfTheJournal) {
 }
 
 // A journal over the real SQLite store that counts the duplicate checks read from it.
-class CountingJournal final : public Journal {
+// The store's journal, owned here and constructed before the forwarding base that uses it.
+struct OwnedStoreJournal {
+  OwnedStoreJournal(Store& store, const Policy& policy) : store_journal(store, policy) {}
+  StoreJournal store_journal;
+};
+
+class CountingJournal final : private OwnedStoreJournal, public test::ForwardingJournal {
  public:
-  CountingJournal(Store& store, const Policy& policy) : inner_(store, policy) {}
-  Result<CommittedBatch> Commit(JournalEntry* entry) override { return inner_.Commit(entry); }
+  CountingJournal(Store& store, const Policy& policy)
+      : OwnedStoreJournal(store, policy), ForwardingJournal(store_journal) {}
   Result<std::optional<std::string>> HandledPayload(const std::string& source,
                                                     const std::string& msg_id) override {
     ++reads;
     return inner_.HandledPayload(source, msg_id);
   }
-  Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) override {
-    return inner_.ForEachHandled(after_row, fn);
-  }
   Status ForEachHandledKey(const Store::HandledKeyFn& fn) override {
     return inner_.ForEachHandledKey(fn);
   }
-  Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
-    return inner_.LastSeqs();
-  }
-  Status ForEachResolvedAlert(
-      const std::function<void(const std::string&, const std::string&)>& fn) override {
-    return inner_.ForEachResolvedAlert(fn);
-  }
-  Status LoadSeq() override { return inner_.LoadSeq(); }
-  int64_t last_alert_seq() const override { return inner_.last_alert_seq(); }
 
   int reads = 0;
-
- private:
-  StoreJournal inner_;
 };
 
 // A daemon's matcher over a store that outlives it: Restart() is a new matcher and engine on

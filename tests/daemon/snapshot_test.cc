@@ -17,6 +17,7 @@
 #include "daemon/snapshot.h"
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine_snapshot.h"
+#include "tests/daemon/stage_support.h"
 #include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
@@ -25,14 +26,7 @@ namespace {
 using test::LondonBoroughs;
 using test::T;
 
-InboundMessage Message(const std::string& payload) {
-  InboundMessage m;
-  m.channel = "control";
-  m.topic = "event.submit";
-  m.payload = payload;
-  m.require_seq = false;
-  return m;
-}
+using test::Message;
 
 // Bail `n` excluding its subject PNC-<n> from Lewisham (E09000023), with an inline zone too.
 InboundMessage Grant(int n) {
@@ -57,14 +51,9 @@ InboundMessage Fix(int n, const std::string& msg_id, const char* time) {
 }
 
 // Counts the rows the matcher reads back from the journal.
-class CountingJournal final : public Journal {
+class CountingJournal final : public test::ForwardingJournal {
  public:
-  explicit CountingJournal(Journal& inner) : inner_(inner) {}
-  Result<CommittedBatch> Commit(JournalEntry* entry) override { return inner_.Commit(entry); }
-  Result<std::optional<std::string>> HandledPayload(const std::string& source,
-                                                    const std::string& msg_id) override {
-    return inner_.HandledPayload(source, msg_id);
-  }
+  using ForwardingJournal::ForwardingJournal;
   Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) override {
     return inner_.ForEachHandled(
         after_row, [&](int64_t row, const std::string& channel, const std::string& payload) {
@@ -72,20 +61,8 @@ class CountingJournal final : public Journal {
           fn(row, channel, payload);
         });
   }
-  Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
-    return inner_.LastSeqs();
-  }
-  Status ForEachResolvedAlert(
-      const std::function<void(const std::string&, const std::string&)>& fn) override {
-    return inner_.ForEachResolvedAlert(fn);
-  }
-  Status LoadSeq() override { return inner_.LoadSeq(); }
-  int64_t last_alert_seq() const override { return inner_.last_alert_seq(); }
 
   int rows_read = 0;
-
- private:
-  Journal& inner_;
 };
 
 // One store, its journal, and an engine + matcher fed through them as the daemon feeds them.

@@ -22,40 +22,19 @@
 #include "daemon/pipeline.h"
 #include "daemon/publisher.h"
 #include "handlers/base/time_util.h"
+#include "tests/daemon/stage_support.h"
 #include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
 namespace {
 
-// Lewisham 014 and Greenwich 035 MSOA population-weighted centroids (ONS).
-constexpr const char* kInLewisham = "[-0.026769491892293,51.456018429508376]";
-constexpr const char* kInGreenwich = "[-0.018494194999263,51.481203765754287]";
-
 using test::LondonBoroughs;
 
-InboundMessage Message(const std::string& payload) {
-  InboundMessage m;
-  m.channel = "control";
-  m.topic = "event.submit";
-  m.payload = payload;
-  m.require_seq = false;
-  return m;
-}
-
-// Bail excluding the subject from Lewisham (E09000023).
-InboundMessage Grant() {
-  return Message(R"({"type":"instrument.granted","id":"g-1","source":"custody","time":"2016-05-10T14:00:00Z",
-    "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-1","protected_persons":[],
-    "case_ref":"CASE-1","oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
-    "valid_from":"2016-05-10T14:00:00Z","valid_until":null,
-    "conditions":[{"condition_id":"c1","kind":"exclusion_zone","zone":"E09000023"}]}})");
-}
-
-InboundMessage Check(const std::string& id, const char* at) {
-  return Message(R"({"type":"check.person","id":")" + id +
-                 R"(","source":"checks","time":"2016-08-13T20:59:30Z","person_id":"PNC-1",
-                 "officer_id":"MP-PC5555","at":)" + at + "}");
-}
+using test::Check;
+using test::Grant;
+using test::kInGreenwich;
+using test::kInLewisham;
+using test::Message;
 
 bool HasKind(const std::vector<Alert>& alerts, AlertKind kind) {
   for (const auto& a : alerts) {
@@ -293,32 +272,15 @@ TEST_F(JournalTest, ARefusedCommitKeepsNothingAndLeavesTheSeqAsItWas) {
 }
 
 // A journal that counts the matcher's replays of the store (Matcher::Restore).
-class ReplayCountingJournal final : public Journal {
+class ReplayCountingJournal final : public test::ForwardingJournal {
  public:
-  explicit ReplayCountingJournal(Journal& inner) : inner_(inner) {}
-  Result<CommittedBatch> Commit(JournalEntry* entry) override { return inner_.Commit(entry); }
-  Result<std::optional<std::string>> HandledPayload(const std::string& source,
-                                                    const std::string& msg_id) override {
-    return inner_.HandledPayload(source, msg_id);
-  }
+  using ForwardingJournal::ForwardingJournal;
   Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) override {
     ++replays;
     return inner_.ForEachHandled(after_row, fn);
   }
-  Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
-    return inner_.LastSeqs();
-  }
-  Status ForEachResolvedAlert(
-      const std::function<void(const std::string&, const std::string&)>& fn) override {
-    return inner_.ForEachResolvedAlert(fn);
-  }
-  Status LoadSeq() override { return inner_.LoadSeq(); }
-  int64_t last_alert_seq() const override { return inner_.last_alert_seq(); }
 
   int replays = 0;
-
- private:
-  Journal& inner_;
 };
 
 // The pipeline: matcher → journal (SQLite + faults) → a real publisher socket.
