@@ -83,6 +83,31 @@ class EngineFixture : public ::testing::Test {
     return *out;
   }
 
+  // Decides `text` as it happens and applies it: the clock moves forward to the event's time
+  // first, and any event time is accepted (it is decoded as of 2100).  For rules that judge time
+  // (expiry, curfew), where Handle's "received at now" would refuse a later event.
+  void HandleAsItHappens(const std::string& text) {
+    DecodeOptions o;
+    o.now = T("2100-01-01T00:00:00Z");
+    o.require_seq = false;
+    auto e = DecodeEvent(text, o);
+    ASSERT_TRUE(e.ok()) << e.status().ToString();
+    if (clock_.Now() < e->time) clock_.Set(e->time);
+    auto out = engine_.Decide(*e);
+    ASSERT_TRUE(out.ok()) << out.status().ToString();
+    engine_.Apply(*out);
+  }
+
+  // Ticks at `now` and applies the outcome; returns the alerts raised.
+  std::vector<Alert> TickAt(std::string_view now) {
+    clock_.Set(T(now));
+    auto out = engine_.Tick(clock_.Now());
+    EXPECT_TRUE(out.ok()) << out.status().ToString();
+    if (!out.ok()) return {};
+    engine_.Apply(*out);
+    return out->alerts;
+  }
+
   ManualClock clock_;
   Engine engine_;
 

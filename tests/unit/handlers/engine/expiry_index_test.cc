@@ -27,26 +27,6 @@ class ExpiryIndexTest : public EngineFixture {
  protected:
   ExpiryIndexTest() : EngineFixture("2016-05-10T14:00:00Z", *ZoneIndex::Build({})) {}
 
-  void HandleAt(const std::string& text) {
-    DecodeOptions o;
-    o.now = T("2100-01-01T00:00:00Z");
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    auto out = engine_.Decide(*e);
-    ASSERT_TRUE(out.ok()) << out.status().ToString();
-    engine_.Apply(*out);
-  }
-
-  std::vector<Alert> TickAt(const char* now) {
-    clock_.Set(T(now));
-    auto out = engine_.Tick(clock_.Now());
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return out->alerts;
-  }
-
   // What the next tick at `now` would look at: the index entries in its window.
   size_t DueInWindow(const char* now) {
     const TimePoint t = T(now);
@@ -60,8 +40,8 @@ class ExpiryIndexTest : public EngineFixture {
 // Before: every tick listed every instrument ending within the next 24 h,
 // warned about or not, and looked each one up again.
 TEST_F(ExpiryIndexTest, AWarnedInstrumentLeavesTheIndexTheTickReads) {
-  HandleAt(Grant("instrument.granted", "BAIL/1", "PNC-01/000001A", "2016-05-10T14:00:00Z",
-                 R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(Grant("instrument.granted", "BAIL/1", "PNC-01/000001A", "2016-05-10T14:00:00Z",
+                          R"("2016-07-15T09:00:00Z")"));
   EXPECT_EQ(DueInWindow("2016-07-14T10:00:00Z"), 1u);
   ASSERT_EQ(TickAt("2016-07-14T10:00:00Z").size(), 1u);
   EXPECT_EQ(DueInWindow("2016-07-14T10:00:00Z"), 0u);
@@ -73,8 +53,9 @@ TEST_F(ExpiryIndexTest, ManyInstrumentsWarnedOnceEachAndNotReadAgain) {
   // 200 instruments ending within the same day, 100 far later.
   for (int i = 0; i < 300; ++i) {
     const std::string until = i < 200 ? R"("2016-07-15T09:00:00Z")" : R"("2017-07-15T09:00:00Z")";
-    HandleAt(Grant("instrument.granted", "BAIL/" + std::to_string(i),
-                   "PNC-01/" + std::to_string(100000 + i) + "A", "2016-05-10T14:00:00Z", until));
+    HandleAsItHappens(Grant("instrument.granted", "BAIL/" + std::to_string(i),
+                            "PNC-01/" + std::to_string(100000 + i) + "A", "2016-05-10T14:00:00Z",
+                            until));
   }
   EXPECT_EQ(DueInWindow("2016-07-14T12:00:00Z"), 200u);
   EXPECT_EQ(TickAt("2016-07-14T12:00:00Z").size(), 200u);
@@ -84,23 +65,23 @@ TEST_F(ExpiryIndexTest, ManyInstrumentsWarnedOnceEachAndNotReadAgain) {
 }
 
 TEST_F(ExpiryIndexTest, ReBailOnTheSameDateStaysOutOfTheIndexANewDateEntersIt) {
-  HandleAt(Grant("instrument.granted", "BAIL/1", "PNC-01/000001A", "2016-05-10T14:00:00Z",
-                 R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(Grant("instrument.granted", "BAIL/1", "PNC-01/000001A", "2016-05-10T14:00:00Z",
+                          R"("2016-07-15T09:00:00Z")"));
   ASSERT_EQ(TickAt("2016-07-14T10:00:00Z").size(), 1u);
-  HandleAt(Grant("instrument.varied", "BAIL/1", "PNC-01/000001A", "2016-07-14T11:00:00Z",
-                 R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(Grant("instrument.varied", "BAIL/1", "PNC-01/000001A", "2016-07-14T11:00:00Z",
+                          R"("2016-07-15T09:00:00Z")"));
   EXPECT_EQ(DueInWindow("2016-07-14T12:00:00Z"), 0u);
   EXPECT_TRUE(TickAt("2016-07-14T12:00:00Z").empty());
-  HandleAt(Grant("instrument.varied", "BAIL/1", "PNC-01/000001A", "2016-07-14T13:00:00Z",
-                 R"("2016-07-20T09:00:00Z")"));
+  HandleAsItHappens(Grant("instrument.varied", "BAIL/1", "PNC-01/000001A", "2016-07-14T13:00:00Z",
+                          R"("2016-07-20T09:00:00Z")"));
   EXPECT_EQ(DueInWindow("2016-07-19T10:00:00Z"), 1u);
   ASSERT_EQ(TickAt("2016-07-19T10:00:00Z").size(), 1u);
   EXPECT_EQ(DueInWindow("2016-07-19T10:00:00Z"), 0u);
 }
 
 TEST_F(ExpiryIndexTest, ACopiedStateKeepsWhatWasWarned) {
-  HandleAt(Grant("instrument.granted", "BAIL/1", "PNC-01/000001A", "2016-05-10T14:00:00Z",
-                 R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(Grant("instrument.granted", "BAIL/1", "PNC-01/000001A", "2016-05-10T14:00:00Z",
+                          R"("2016-07-15T09:00:00Z")"));
   ASSERT_EQ(TickAt("2016-07-14T10:00:00Z").size(), 1u);
   const InstrumentRegistry copy = engine_.state().instruments;
   const TimePoint t = T("2016-07-14T10:00:00Z");

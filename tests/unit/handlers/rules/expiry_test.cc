@@ -25,33 +25,11 @@ std::string Instrument(const std::string& type, const std::string& time,
 class ExpiryTest : public EngineFixture {
  protected:
   ExpiryTest() : EngineFixture("2016-05-10T14:00:00Z", *ZoneIndex::Build({})) {}
-
-  // Unlike EngineFixture::Handle, moves the clock to the event's time first.
-  void Handle(const std::string& text) {
-    DecodeOptions o;
-    o.now = T("2100-01-01T00:00:00Z");  // events here are handled as they happen
-    o.require_seq = false;
-    auto e = DecodeEvent(text, o);
-    ASSERT_TRUE(e.ok()) << e.status().ToString();
-    if (clock_.Now() < e->time) clock_.Set(e->time);  // the event has just happened
-    auto out = engine_.Decide(*e);
-    ASSERT_TRUE(out.ok()) << out.status().ToString();
-    engine_.Apply(*out);
-  }
-
-  // Ticks at `now` and applies; returns the alerts raised.
-  std::vector<Alert> TickAt(const char* now) {
-    clock_.Set(T(now));
-    auto out = engine_.Tick(clock_.Now());
-    EXPECT_TRUE(out.ok()) << out.status().ToString();
-    if (!out.ok()) return {};
-    engine_.Apply(*out);
-    return out->alerts;
-  }
 };
 
 TEST_F(ExpiryTest, WarnsOnceFromTwentyFourHoursBeforeValidUntil) {
-  Handle(Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(
+      Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
   EXPECT_TRUE(TickAt("2016-07-01T00:00:00Z").empty());
   EXPECT_TRUE(TickAt("2016-07-14T08:59:59Z").empty());
   std::vector<Alert> alerts = TickAt("2016-07-14T09:00:00Z");
@@ -71,20 +49,24 @@ TEST_F(ExpiryTest, WarnsOnceFromTwentyFourHoursBeforeValidUntil) {
 }
 
 TEST_F(ExpiryTest, TickChangesNothingUntilApplied) {
-  Handle(Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(
+      Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
   clock_.Set(T("2016-07-14T12:00:00Z"));
   ASSERT_EQ(engine_.Tick(clock_.Now())->alerts.size(), 1u);
   ASSERT_EQ(engine_.Tick(clock_.Now())->alerts.size(), 1u);
 }
 
 TEST_F(ExpiryTest, VariationExtendingValidUntilIsWarnedAgain) {
-  Handle(Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(
+      Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
   ASSERT_EQ(TickAt("2016-07-14T10:00:00Z").size(), 1u);
   // Re-bailed on the same date: no second warning.
-  Handle(Instrument("instrument.varied", "2016-07-14T11:00:00Z", R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(
+      Instrument("instrument.varied", "2016-07-14T11:00:00Z", R"("2016-07-15T09:00:00Z")"));
   EXPECT_TRUE(TickAt("2016-07-14T12:00:00Z").empty());
   // Extended by five days: quiet until its own window, then one warning.
-  Handle(Instrument("instrument.varied", "2016-07-14T13:00:00Z", R"("2016-07-20T09:00:00Z")"));
+  HandleAsItHappens(
+      Instrument("instrument.varied", "2016-07-14T13:00:00Z", R"("2016-07-20T09:00:00Z")"));
   EXPECT_TRUE(TickAt("2016-07-14T14:00:00Z").empty());
   EXPECT_TRUE(TickAt("2016-07-19T08:59:00Z").empty());
   std::vector<Alert> again = TickAt("2016-07-19T09:00:00Z");
@@ -94,10 +76,12 @@ TEST_F(ExpiryTest, VariationExtendingValidUntilIsWarnedAgain) {
 }
 
 TEST_F(ExpiryTest, NoWarningWithoutValidUntilOrAfterTheEnd) {
-  Handle(Instrument("instrument.granted", "2016-05-10T14:00:00Z", "null"));
+  HandleAsItHappens(Instrument("instrument.granted", "2016-05-10T14:00:00Z", "null"));
   EXPECT_TRUE(TickAt("2030-01-01T00:00:00Z").empty());
-  Handle(Instrument("instrument.varied", "2030-01-01T00:00:00Z", R"("2030-01-02T00:00:00Z")"));
-  Handle(R"({"type":"instrument.ended","id":"end","source":"court","time":"2030-01-01T06:00:00Z",
+  HandleAsItHappens(
+      Instrument("instrument.varied", "2030-01-01T00:00:00Z", R"("2030-01-02T00:00:00Z")"));
+  HandleAsItHappens(
+      R"({"type":"instrument.ended","id":"end","source":"court","time":"2030-01-01T06:00:00Z",
              "instrument_id":"BAIL/LW/2016/0412","reason":"charged"})");
   EXPECT_TRUE(TickAt("2030-01-01T12:00:00Z").empty());
 }
@@ -106,7 +90,8 @@ TEST_F(ExpiryTest, WarningWindowFromPolicy) {
   Policy p;
   p.expiry_warning_h = 48;
   engine_.SetPolicy(p);
-  Handle(Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
+  HandleAsItHappens(
+      Instrument("instrument.granted", "2016-05-10T14:00:00Z", R"("2016-07-15T09:00:00Z")"));
   EXPECT_TRUE(TickAt("2016-07-13T08:59:59Z").empty());
   EXPECT_EQ(TickAt("2016-07-13T09:00:00Z").size(), 1u);
 }
