@@ -13,6 +13,7 @@
 #include "daemon/recent_ids.h"
 #include "handlers/base/time_util.h"
 #include "tests/daemon/stage_support.h"
+#include "tests/scratch_dir.h"
 #include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
@@ -83,19 +84,11 @@ class CountingJournal final : private OwnedStoreJournal, public test::Forwarding
 // the same file, as after a restart.
 class DedupMemoryTest : public ::testing::Test {
  protected:
-  DedupMemoryTest() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bw-dedup-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    Restart(RecentIds::kDefaultWindow);
-  }
+  DedupMemoryTest() { Restart(RecentIds::kDefaultWindow); }
   ~DedupMemoryTest() override {
     matcher_.reset();
     journal_.reset();
     store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void Restart(size_t window) {
@@ -103,7 +96,7 @@ class DedupMemoryTest : public ::testing::Test {
     journal_.reset();
     engine_.reset();
     store_.reset();
-    auto store = OpenSqliteStore((dir_ / "breachwatch.db").string());
+    auto store = OpenSqliteStore(dir_.File("breachwatch.db"));
     ASSERT_TRUE(store.ok()) << store.status().ToString();
     store_ = std::move(*store);
     journal_ = std::make_unique<CountingJournal>(*store_, policy_);
@@ -126,7 +119,7 @@ class DedupMemoryTest : public ::testing::Test {
 
   ManualClock clock_{*ParseRfc3339("2016-08-13T21:00:00Z")};
   Policy policy_;
-  std::filesystem::path dir_;
+  test::ScratchDir dir_{"bw-dedup"};
   std::unique_ptr<Store> store_;
   std::unique_ptr<CountingJournal> journal_;
   std::unique_ptr<Engine> engine_;

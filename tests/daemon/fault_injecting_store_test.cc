@@ -3,15 +3,13 @@
 // nothing is refused or lost.  The wait goes through an injected sleep, so no test here is timed.
 #include <gtest/gtest.h>
 
-#include <unistd.h>
-
 #include <chrono>
-#include <filesystem>
-#include <fstream>
 #include <vector>
 
 #include "daemon/fault_injecting_store.h"
 #include "handlers/base/time_util.h"
+#include "tests/daemon/stage_support.h"
+#include "tests/scratch_dir.h"
 
 namespace bw {
 namespace {
@@ -19,25 +17,14 @@ namespace {
 class CommitStallTest : public ::testing::Test {
  protected:
   CommitStallTest() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bw-stall-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    plan_ = (dir_ / "faults").string();
-    auto sqlite = OpenSqliteStore((dir_ / "breachwatch.db").string());
+    auto sqlite = OpenSqliteStore(dir_.File("breachwatch.db"));
     EXPECT_TRUE(sqlite.ok()) << sqlite.status().ToString();
     store_ = std::make_unique<FaultInjectingStore>(
-        std::move(*sqlite), plan_, [this](std::chrono::milliseconds d) { sleeps_.push_back(d); });
+        std::move(*sqlite), faults_.path(),
+        [this](std::chrono::milliseconds d) { sleeps_.push_back(d); });
   }
-  ~CommitStallTest() override { std::filesystem::remove_all(dir_); }
 
-  void Faults(const std::string& plan) {
-    std::ofstream(plan_) << plan << "\n";
-    // The decorator re-reads the plan when its mtime changes.
-    std::filesystem::last_write_time(
-        plan_, std::filesystem::last_write_time(plan_) + std::chrono::seconds(++plans_));
-  }
+  void Faults(const std::string& plan) { faults_.Write(plan); }
 
   // One transaction holding one handled inbound row; the commit's status.
   Status StoreOne(const std::string& msg_id) {
@@ -62,9 +49,8 @@ class CommitStallTest : public ::testing::Test {
     return p.ok() && p->has_value();
   }
 
-  std::filesystem::path dir_;
-  std::string plan_;
-  int plans_ = 0;
+  test::ScratchDir dir_{"bw-stall"};
+  test::FaultPlan faults_{dir_.File("faults")};
   std::vector<std::chrono::milliseconds> sleeps_;
   std::unique_ptr<Store> store_;
 };
@@ -101,7 +87,7 @@ TEST_F(CommitStallTest, OneCommitWhenNoCountIsGivenAndANewPlanStallsAgain) {
 TEST_F(CommitStallTest, ARemovedPlanStallsNothing) {
   Faults("stall_commit_ms 500 10");
   ASSERT_TRUE(StoreOne("m-1").ok());
-  std::filesystem::remove(plan_);
+  std::filesystem::remove(faults_.path());
   ASSERT_TRUE(StoreOne("m-2").ok());
   EXPECT_EQ(sleeps_.size(), 1u);
 }

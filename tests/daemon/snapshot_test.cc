@@ -18,6 +18,7 @@
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine_snapshot.h"
 #include "tests/daemon/stage_support.h"
+#include "tests/scratch_dir.h"
 #include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
@@ -97,15 +98,9 @@ struct Daemonless {
 
 class SnapshotTest : public ::testing::Test {
  protected:
-  SnapshotTest()
-      : dir_(std::filesystem::temp_directory_path() /
-             ("bw-snapshot-" + std::to_string(::getpid()) + "-" +
-              ::testing::UnitTest::GetInstance()->current_test_info()->name())),
-        snapshot_path_((dir_ / "store.db.snapshot").string()) {
-    std::filesystem::remove_all(dir_);
-    live_ = std::make_unique<Daemonless>(dir_);
+  SnapshotTest() : snapshot_path_(dir_.File("store.db.snapshot")) {
+    live_ = std::make_unique<Daemonless>(dir_.path());
   }
-  ~SnapshotTest() override { std::filesystem::remove_all(dir_); }
 
   // The live engine's history: grants, breaching fixes, more grants.
   void HandleSomeHistory(int first, int persons) {
@@ -130,7 +125,7 @@ class SnapshotTest : public ::testing::Test {
   // A new engine restored from the same store (through a row-counting journal), with snapshots
   // read from snapshot_path_; returns how many rows it read from the journal.
   int RestoreAnew(std::string* encoded_state) {
-    Daemonless fresh(dir_);
+    Daemonless fresh(dir_.path());
     CountingJournal counting(*fresh.journal);
     Matcher matcher(fresh.engine, counting, fresh.clock, 1 << 20);
     EngineSnapshots snapshots(snapshot_path_, std::chrono::seconds(60));
@@ -142,7 +137,7 @@ class SnapshotTest : public ::testing::Test {
 
   std::string LiveState() { return EncodeEngineState(live_->engine.state()); }
 
-  std::filesystem::path dir_;
+  test::ScratchDir dir_{"bw-snapshot"};
   std::string snapshot_path_;
   std::unique_ptr<Daemonless> live_;
 };
@@ -220,13 +215,13 @@ TEST_F(SnapshotTest, ASnapshotOfAnotherStoreIsRefusedAndTheWholeJournalReplayed)
   HandleSomeHistory(1, 20);
   WriteSnapshot();
   const std::string other_snapshot =
-      (dir_.parent_path() / (dir_.filename().string() + ".other")).string();
+      (dir_.path().parent_path() / (dir_.path().filename().string() + ".other")).string();
   std::filesystem::copy_file(snapshot_path_, other_snapshot,
                              std::filesystem::copy_options::overwrite_existing);
   // The store replaced by another with as many rows or more, of other messages.
   live_.reset();
-  std::filesystem::remove_all(dir_);
-  live_ = std::make_unique<Daemonless>(dir_);
+  std::filesystem::remove_all(dir_.path());
+  live_ = std::make_unique<Daemonless>(dir_.path());
   HandleSomeHistory(500, 25);
   std::filesystem::copy_file(other_snapshot, snapshot_path_,
                              std::filesystem::copy_options::overwrite_existing);

@@ -6,7 +6,10 @@
 // Thread-safety: none needed; each test drives its stages from one thread.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
+#include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
@@ -34,7 +37,8 @@ inline InboundMessage Message(const std::string& payload) {
 
 // Bail BAIL/1 excluding its subject PNC-1 from Lewisham (E09000023).
 inline InboundMessage Grant() {
-  return Message(R"({"type":"instrument.granted","id":"g-1","source":"custody","time":"2016-05-10T14:00:00Z",
+  return Message(
+      R"({"type":"instrument.granted","id":"g-1","source":"custody","time":"2016-05-10T14:00:00Z",
     "instrument":{"instrument_id":"BAIL/1","kind":"police_bail","subject":"PNC-1","protected_persons":[],
     "case_ref":"CASE-1","oic":"MP-PC1234","supervisor":"MP-DS0077","owning_control":"E09000023",
     "valid_from":"2016-05-10T14:00:00Z","valid_until":null,
@@ -45,7 +49,8 @@ inline InboundMessage Grant() {
 inline InboundMessage Check(const std::string& id, const char* at) {
   return Message(R"({"type":"check.person","id":")" + id +
                  R"(","source":"checks","time":"2016-08-13T20:59:30Z","person_id":"PNC-1",
-                 "officer_id":"MP-PC5555","at":)" + at + "}");
+                 "officer_id":"MP-PC5555","at":)" +
+                 at + "}");
 }
 
 // A journal that hands every call to `inner`; a test overrides what it counts.
@@ -72,6 +77,24 @@ class ForwardingJournal : public Journal {
 
  protected:
   Journal& inner_;
+};
+
+// The plan file the fault-injecting store reads (daemon/fault_injecting_store.h).  Write()
+// replaces it and moves its mtime on by a second each time, since the decorator re-reads the plan
+// when its mtime changes and two writes can fall within the file system's mtime resolution.
+class FaultPlan {
+ public:
+  explicit FaultPlan(std::string path) : path_(std::move(path)) {}
+  const std::string& path() const { return path_; }
+  void Write(const std::string& plan) {
+    std::ofstream(path_) << plan << "\n";
+    std::filesystem::last_write_time(
+        path_, std::filesystem::last_write_time(path_) + std::chrono::seconds(++writes_));
+  }
+
+ private:
+  std::string path_;
+  int writes_ = 0;
 };
 
 }  // namespace bw::test

@@ -23,6 +23,7 @@
 #include "daemon/publisher.h"
 #include "handlers/base/time_util.h"
 #include "tests/daemon/stage_support.h"
+#include "tests/scratch_dir.h"
 #include "tests/unit/handlers/engine_fixture.h"
 
 namespace bw {
@@ -191,26 +192,14 @@ TEST_F(MatcherTest, RestoreAfterARefusedCommitLeavesTheEngineAsBefore) {
 class JournalTest : public ::testing::Test {
  protected:
   JournalTest() {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bw-stages-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    plan_ = (dir_ / "faults").string();
-    auto sqlite = OpenSqliteStore((dir_ / "breachwatch.db").string());
+    auto sqlite = OpenSqliteStore(dir_.File("breachwatch.db"));
     EXPECT_TRUE(sqlite.ok()) << sqlite.status().ToString();
-    store_ = std::make_unique<FaultInjectingStore>(std::move(*sqlite), plan_);
+    store_ = std::make_unique<FaultInjectingStore>(std::move(*sqlite), faults_.path());
     journal_ = std::make_unique<StoreJournal>(*store_, policy_);
     EXPECT_TRUE(journal_->LoadSeq().ok());
   }
-  ~JournalTest() override { std::filesystem::remove_all(dir_); }
 
-  void Faults(const std::string& plan) {
-    std::ofstream(plan_) << plan << "\n";
-    // The decorator re-reads the plan when its mtime changes.
-    std::filesystem::last_write_time(
-        plan_, std::filesystem::last_write_time(plan_) + std::chrono::seconds(++plans_));
-  }
+  void Faults(const std::string& plan) { faults_.Write(plan); }
 
   static Alert FeedAlert(const std::string& summary) {
     Alert a;
@@ -221,9 +210,8 @@ class JournalTest : public ::testing::Test {
     return a;
   }
 
-  std::filesystem::path dir_;
-  std::string plan_;
-  int plans_ = 0;
+  test::ScratchDir dir_{"bw-stages"};
+  test::FaultPlan faults_{dir_.File("faults")};
   Policy policy_;
   std::unique_ptr<Store> store_;
   std::unique_ptr<StoreJournal> journal_;

@@ -11,6 +11,7 @@
 
 #include "daemon/store.h"
 #include "handlers/base/time_util.h"
+#include "tests/scratch_dir.h"
 
 namespace bw::testing {
 namespace {
@@ -18,19 +19,10 @@ namespace {
 class HotPathStore : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("bw-hotpath-" + std::to_string(getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "store.db").string();
+    path_ = dir_.File("store.db");
     auto s = OpenSqliteStore(path_);
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
-  }
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void Insert(const std::string& type, const std::string& id, const std::string& person,
@@ -70,7 +62,7 @@ class HotPathStore : public ::testing::Test {
     return out;
   }
 
-  std::filesystem::path dir_;
+  test::ScratchDir dir_{"bw-hotpath"};
   std::string path_;
   std::unique_ptr<Store> store_;
 };
