@@ -1,6 +1,7 @@
 #include "daemon/snapshot.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,12 +90,35 @@ Status WriteSnapshotFile(const std::string& path, const SnapshotFile& file) {
 }
 
 Result<SnapshotFile> ReadSnapshotFile(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (!std::filesystem::exists(path)) return Status::NotFound("no snapshot at " + path);
-    return Status::IoError("cannot open snapshot " + path);
+  // One read into a buffer of the file's size: reading it a character at a time through a
+  // growing string took most of the 10 s a 170 MB snapshot (100,000 instruments) took to load.
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return Status::NotFound("no snapshot at " + path);
+    return Status::IoError("cannot open snapshot " + path + ": " + std::strerror(errno));
   }
-  std::string bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string bytes;
+  struct stat st {};
+  Status read_status = Status::Ok();
+  if (::fstat(fd, &st) != 0) {
+    read_status = Status::IoError("cannot stat snapshot " + path + ": " + std::strerror(errno));
+  } else {
+    bytes.resize(static_cast<size_t>(st.st_size));
+    size_t got = 0;
+    while (got < bytes.size()) {
+      const ssize_t n = ::read(fd, bytes.data() + got, bytes.size() - got);
+      if (n < 0 && errno == EINTR) continue;
+      if (n < 0) {
+        read_status = Status::IoError("cannot read snapshot " + path + ": " + std::strerror(errno));
+        break;
+      }
+      if (n == 0) break;  // shorter than it was: judged torn below
+      got += static_cast<size_t>(n);
+    }
+    bytes.resize(got);
+  }
+  ::close(fd);
+  if (!read_status.ok()) return read_status;
   const std::string_view all(bytes);
   auto bad = [&](const std::string& why) {
     return Status::BadInput("snapshot", "snapshot " + path + " " + why);
@@ -117,7 +141,10 @@ Result<SnapshotFile> ReadSnapshotFile(const std::string& path) {
   if (Digest64(state, Digest64(all.substr(0, kHeaderBytes))) != checksum) {
     return bad("is corrupt (checksum mismatch)");
   }
-  f.state.assign(state);
+  // The state is moved out of the bytes read, not copied (it is most of them).
+  bytes.resize(kHeaderBytes + size);
+  bytes.erase(0, kHeaderBytes);
+  f.state = std::move(bytes);
   return f;
 }
 
