@@ -3,6 +3,8 @@
 #include <spdlog/spdlog.h>
 #include <sqlite3.h>
 
+#include <string>
+
 namespace bw {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
@@ -18,6 +20,21 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::strin
   }
   // A RESTART checkpoint waits for the writer's transaction in progress to end.
   sqlite3_busy_timeout(db, 5000);
+  // A connection that has never read the database does not know it is in WAL mode: its
+  // checkpoints return at once with nothing done (a WAL of 2.5 GB and a database file of one page
+  // after a million grants).  Reading the journal mode opens the WAL.
+  sqlite3_stmt* mode = nullptr;
+  std::string journal_mode;
+  if (sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &mode, nullptr) == SQLITE_OK &&
+      sqlite3_step(mode) == SQLITE_ROW) {
+    journal_mode = reinterpret_cast<const char*>(sqlite3_column_text(mode, 0));
+  }
+  sqlite3_finalize(mode);
+  if (journal_mode != "wal") {
+    std::string msg = journal_mode.empty() ? sqlite3_errmsg(db) : "journal mode " + journal_mode;
+    sqlite3_close_v2(db);
+    return Status::IoError("the checkpoint connection to " + path + " does not see a WAL: " + msg);
+  }
   return std::unique_ptr<WalCheckpointer>(new WalCheckpointer(db, period, restart_pages));
 }
 
