@@ -96,6 +96,14 @@ void Daemon::ArmStandby() {
   tick_timer_.expires_after(WarmStandby::kPollInterval);
   tick_timer_.async_wait([this](const boost::system::error_code& ec) {
     if (ec || stopping_) return;
+    // What every tick does, whatever else fails (RunTick): the ZAP watchdog and the caps on the
+    // bound sockets' connections — a standby's sockets are bound too.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - standby_ticked_at_ >= kTickInterval) {
+      standby_ticked_at_ = now;
+      security_.Tick();
+      connection_guard_->Check();
+    }
     if (!standby_->Poll()) {
       ArmStandby();
       return;

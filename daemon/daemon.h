@@ -122,6 +122,7 @@ class Daemon {
   std::unique_ptr<ConnectionGuard> connection_guard_;  // caps the bound sockets' connections
   std::unique_ptr<WarmStandby> standby_;  // PostgreSQL: active/standby (docs/ha.md)
   bool serving_ = false;                   // the feeds are connected: this node is active
+  std::chrono::steady_clock::time_point standby_ticked_at_{};  // ArmStandby's RunTick share
   bool stopping_ = false;
   int exit_code_ = 0;
 };

@@ -45,10 +45,11 @@ bool WarmStandby::Poll() {
     rows_followed_ += *applied;
   }
   if (!announced_) {
-    spdlog::info("standby {}: node {} is active (term {}); following the journal from row {}; "
-                 "waiting to take over",
-                 node_name_, active_.holder.empty() ? "?" : active_.holder, active_.term,
-                 matcher_.replayed_through().row);
+    spdlog::info(
+        "standby {}: node {} is active (term {}); following the journal from row {}; "
+        "waiting to take over",
+        node_name_, active_.holder.empty() ? "?" : active_.holder, active_.term,
+        matcher_.replayed_through().row);
     announced_ = true;
   }
   return false;
@@ -63,8 +64,7 @@ Status WarmStandby::TakeOver() {
   took_over_ = true;
   takeover_tail_rows_ = *tail;
   takeover_catch_up_ms_ =
-      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started)
-          .count();
+      std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - started).count();
   active_ = {leadership_.term(), node_name_, ""};
   spdlog::warn(
       "active {}: took over as term {}; caught up {} journal row(s) after row {} in {:.0f} ms "
@@ -145,8 +145,7 @@ std::string WarmStandby::Metrics() {
         "The fencing term this daemon is active under (0: a standby, or SQLite).",
         static_cast<double>(leadership_.term()));
   gauge("breachwatch_ha_last_applied_row", "gauge",
-        "The last handled journal row the engine includes.",
-        static_cast<double>(LastAppliedRow()));
+        "The last handled journal row the engine includes.", static_cast<double>(LastAppliedRow()));
   gauge("breachwatch_ha_lag_rows", "gauge",
         "Handled journal rows committed by the active node and not yet applied by this standby "
         "(-1: unknown; 0 on the active node).",
@@ -155,8 +154,8 @@ std::string WarmStandby::Metrics() {
         "Age of the oldest journal row not yet applied by this standby (-1: unknown; 0 on the "
         "active node).",
         lag ? lag->seconds : -1);
-  gauge("breachwatch_ha_followed_rows_total", "counter",
-        "Journal rows applied while a standby.", static_cast<double>(rows_followed_));
+  gauge("breachwatch_ha_followed_rows_total", "counter", "Journal rows applied while a standby.",
+        static_cast<double>(rows_followed_));
   gauge("breachwatch_ha_takeover_tail_rows", "gauge",
         "Journal rows caught up when this node took over (the tail after its last applied row).",
         static_cast<double>(takeover_tail_rows_));

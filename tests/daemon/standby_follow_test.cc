@@ -144,8 +144,8 @@ TEST_F(StandbyFollow, AFollowingEngineTakesOverInTheStateARestartBuildsReadingEa
   auto followed = standby_->matcher->Follow();
   ASSERT_TRUE(followed.ok());
   EXPECT_EQ(*followed, 5);
-  auto alerts = active_->Handle({Fix(1, "f-1", "2016-08-13T20:30:00Z"),
-                                 Fix(2, "f-2", "2016-08-13T20:31:00Z")});
+  auto alerts = active_->Handle(
+      {Fix(1, "f-1", "2016-08-13T20:30:00Z"), Fix(2, "f-2", "2016-08-13T20:31:00Z")});
   ASSERT_FALSE(alerts.empty());
   followed = standby_->matcher->Follow();
   ASSERT_TRUE(followed.ok());

@@ -37,8 +37,7 @@ std::string Fix(int p, int seq, const std::string& at, double lon, double lat) {
   return R"({"type":"tag.position","id":"sfix-)" + std::to_string(seq) +
          R"(","source":"em-sim","seq":)" + std::to_string(seq) + R"(,"time":")" + at +
          R"(","person_id":"S)" + std::to_string(p) + R"(","device_id":"D)" + std::to_string(p) +
-         R"(","at":[)" + std::to_string(lon) + "," + std::to_string(lat) +
-         R"(],"accuracy_m":8})";
+         R"(","at":[)" + std::to_string(lon) + "," + std::to_string(lat) + R"(],"accuracy_m":8})";
 }
 
 // Rows of a table of the shared database.
@@ -79,10 +78,10 @@ class HaStandby : public ::testing::Test {
       if (RunningInCi()) FAIL() << "PostgreSQL test cluster missing in CI: " << db_->why();
       GTEST_SKIP() << "no PostgreSQL test cluster: " << db_->why();
     }
-    a_ = std::make_unique<DaemonProcess>(Transport::kIpc,
-                                         std::vector<std::string>{"orders", "tag"});
-    b_ = std::make_unique<DaemonProcess>(Transport::kIpc,
-                                         std::vector<std::string>{"orders", "tag"});
+    a_ =
+        std::make_unique<DaemonProcess>(Transport::kIpc, std::vector<std::string>{"orders", "tag"});
+    b_ =
+        std::make_unique<DaemonProcess>(Transport::kIpc, std::vector<std::string>{"orders", "tag"});
     for (const char* feed : {"orders", "tag"}) {
       b_->feed_config(feed).endpoint = a_->feed_config(feed).endpoint;
     }
@@ -149,7 +148,8 @@ TEST_F(HaStandby, FollowsTheJournalLagGoesToZeroAndTakesOverWithTheTailOnly) {
                ha.at("last_applied_row").to_number<int64_t>() == active_row;
       },
       std::chrono::seconds(10)))
-      << ha << "\n" << Logs();
+      << ha << "\n"
+      << Logs();
   EXPECT_EQ(ha.at("lag_seconds").to_number<double>(), 0.0);
   EXPECT_GE(ha.at("followed_rows").to_number<int64_t>(), total);
 
@@ -164,7 +164,8 @@ TEST_F(HaStandby, FollowsTheJournalLagGoesToZeroAndTakesOverWithTheTailOnly) {
   const std::string log = b_->log();
   EXPECT_NE(log.find("(the tail only, no full replay)"), std::string::npos) << log;
   EXPECT_EQ(log.find("state rebuilt from"), std::string::npos)
-      << "b started before any event: a replay at takeover would say so\n" << log;
+      << "b started before any event: a replay at takeover would say so\n"
+      << log;
   // The engine has the grants made on the active while b waited.
   for (int p = 0; p < kPersons; ++p) {
     auto person = b_->Call("conditions.person", {{"person_id", "S" + std::to_string(p)}});
