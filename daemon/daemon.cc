@@ -7,12 +7,12 @@
 
 #include <cstdlib>
 #include <filesystem>
-#include <thread>
 
 #include "daemon/access_policy.h"
 #include "daemon/fault_injecting_store.h"
 #include "daemon/pg_leadership.h"
 #include "daemon/pg_store.h"
+#include "daemon/standby.h"
 
 #ifndef BREACHWATCH_VERSION
 #define BREACHWATCH_VERSION "0.0.0"
@@ -64,7 +64,7 @@ Status Daemon::OpenStore() {
   return Status::Ok();
 }
 
-Status Daemon::AwaitLeadership() {
+Status Daemon::PrepareLeadership() {
   if (pg_store_ == nullptr) return Status::Ok();
   if (config_.store_node_name.empty()) {
     char host[256] = {};
@@ -72,30 +72,50 @@ Status Daemon::AwaitLeadership() {
     config_.store_node_name = host;
   }
   leadership_ = std::make_unique<PgLeadership>(*pg_store_, config_.store_node_name);
-  bool announced = false;
-  auto last_error_log = std::chrono::steady_clock::time_point{};
-  for (;;) {
-    auto got = leadership_->TryAcquire();
-    if (got.ok() && *got) break;
-    if (!got.ok()) {
-      if (std::chrono::steady_clock::now() - last_error_log > std::chrono::seconds(10)) {
-        spdlog::error("standby: cannot reach the store to take over: {}",
-                      got.status().ToString());
-        last_error_log = std::chrono::steady_clock::now();
-      }
-    } else if (!announced) {
-      auto view = leadership_->Current();
-      spdlog::info("standby {}: node {} is active (term {}); waiting to take over",
-                   config_.store_node_name, view.ok() ? view->holder : "?",
-                   view.ok() ? view->term : 0);
-      sd_notify(0, "READY=1\nSTATUS=standby: waiting to take over");
-      announced = true;
-    }
-    sd_notify(0, "WATCHDOG=1");  // a waiting standby is healthy
-    std::this_thread::sleep_for(std::chrono::milliseconds(200));
-  }
-  spdlog::warn("active {}: took over as term {}", config_.store_node_name, leadership_->term());
+  // Until it takes over (a new term), this node writes nothing (docs/ha.md).
+  pg_store_->FenceOut();
   return Status::Ok();
+}
+
+Status Daemon::BecomeActive() {
+  if (Status s = standby_->TakeOver(); !s.ok()) return s;
+  if (Status s = journal_->LoadSeq(); !s.ok()) return s;
+  // What the active node accepted since this one started may use zone codes it lacks.
+  if (auto missing = engine_->MissingZoneCodes(engine_->zones()); !missing.empty()) {
+    return Status::BadInput("zones",
+                            "stored instruments use zone codes that no configured zone set "
+                            "defines: " + JoinCodes(missing));
+  }
+  pipeline_->set_notice_recipients(engine_->control_rooms());
+  spdlog::info("engine holds {} instruments; next alert seq {}", engine_->instrument_count(),
+               journal_->last_alert_seq() + 1);
+  return ConnectFeeds();
+}
+
+void Daemon::ArmStandby() {
+  tick_timer_.expires_after(WarmStandby::kPollInterval);
+  tick_timer_.async_wait([this](const boost::system::error_code& ec) {
+    if (ec || stopping_) return;
+    // What every tick does, whatever else fails (RunTick): the ZAP watchdog and the caps on the
+    // bound sockets' connections — a standby's sockets are bound too.
+    const auto now = std::chrono::steady_clock::now();
+    if (now - standby_ticked_at_ >= kTickInterval) {
+      standby_ticked_at_ = now;
+      security_.Tick();
+      connection_guard_->Check();
+    }
+    if (!standby_->Poll()) {
+      ArmStandby();
+      return;
+    }
+    if (Status s = BecomeActive(); !s.ok()) {
+      spdlog::critical("took the leadership but cannot serve: {}; stopping", s.ToString());
+      exit_code_ = 1;
+      Stop();
+      return;
+    }
+    BeginServing();
+  });
 }
 
 void Daemon::CheckLeadership() {
@@ -124,7 +144,7 @@ Status Daemon::Start() {
   spdlog::info("loaded {} zones from {} zone set(s)", (*zones)->size(), config_.zones.size());
   for (const auto& [code, why] : (*zones)->skipped()) spdlog::warn("zone {} skipped: {}", code, why);
   if (Status s = OpenStore(); !s.ok()) return s;
-  if (Status s = AwaitLeadership(); !s.ok()) return s;
+  if (Status s = PrepareLeadership(); !s.ok()) return s;
 
   engine_ = std::make_unique<Engine>(clock_, *zones, config_.policy);
   journal_ = std::make_unique<StoreJournal>(*store_, config_.policy);
@@ -157,8 +177,17 @@ Status Daemon::Start() {
   observer_ = std::make_unique<Observer>(config_, clock_, started_at_, *intake_, *pipeline_,
                                          *journal_, *publisher_, *store_, *engine_, security_,
                                          control_->requests());
-  if (leadership_) observer_->set_leadership(leadership_.get(), config_.store_node_name);
+  if (leadership_) {
+    standby_ = std::make_unique<WarmStandby>(*leadership_, *matcher_, *store_, *journal_, clock_,
+                                             config_.store_node_name);
+    observer_->set_ha(standby_.get());
+    control_->set_standby_refusal([this] { return standby_->RefusalNamingActive(); });
+  }
   auto audit = [this](const AuditRecord& a) {
+    if (standby_ && standby_->is_standby()) {  // a standby writes nothing (docs/ha.md)
+      spdlog::info("standby: audit row not stored: {} ({}): {}", a.op, a.outcome, a.detail);
+      return;
+    }
     JournalEntry entry;
     entry.at = a.at;
     entry.audits.push_back(a);
@@ -170,6 +199,8 @@ Status Daemon::Start() {
   };
   // Before anything is bound or connected.
   if (Status s = security_.Start(audit, [this] { CloseEndpoints(); }); !s.ok()) return s;
+  // A standby binds control, alerts and metrics too (it answers status and refuses the rest
+  // naming the active node; it publishes nothing), so that clients can connect to every node.
   if (Status s = BindSockets(); !s.ok()) return s;
   if (!config_.metrics_endpoint.empty()) {
     metrics_ = std::make_unique<MetricsServer>(io_, [this] { return observer_->Metrics(); });
@@ -178,7 +209,10 @@ Status Daemon::Start() {
   }
   spdlog::info("alerts on {}, control on {}, {} feed(s)", config_.alerts_endpoint,
                config_.control_endpoint, config_.feeds.size());
-  return Status::Ok();
+  // SQLite: active at once.  PostgreSQL: active when the leadership is free, else a standby
+  // that follows the journal until it is (Run, ArmStandby).
+  if (standby_ && !standby_->Poll()) return Status::Ok();
+  return standby_ ? BecomeActive() : ConnectFeeds();
 }
 
 Status Daemon::BindSockets() {
@@ -198,32 +232,53 @@ Status Daemon::BindSockets() {
     connection_guard_ = std::make_unique<ConnectionGuard>(config_.limits_max_connections_per_socket);
     connection_guard_->Watch("control", control_->socket());
     connection_guard_->Watch("alerts", publisher_->socket());
-    auto seqs = store_->LastSeqs();
-    if (!seqs.ok()) return seqs.status();
-    return intake_->Connect(
-        [this](zmq::socket_t& socket, const std::string& domain) {
-          security_.Secure(socket, domain);
-        },
-        *seqs);
+    return Status::Ok();
   } catch (const zmq::error_t& e) {
     return Status::Unavailable(std::string("cannot set up sockets: ") + e.what());
   }
 }
 
+Status Daemon::ConnectFeeds() {
+  try {
+    auto seqs = store_->LastSeqs();
+    if (!seqs.ok()) return seqs.status();
+    Status s = intake_->Connect(
+        [this](zmq::socket_t& socket, const std::string& domain) {
+          security_.Secure(socket, domain);
+        },
+        *seqs);
+    if (s.ok()) serving_ = true;
+    return s;
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable(std::string("cannot connect the feeds: ") + e.what());
+  }
+}
+
+void Daemon::BeginServing() {
+  intake_->Start();
+  ArmTick();
+  sd_notify(0, "READY=1\nSTATUS=serving");
+  spdlog::info("breachwatchd {} ready", BREACHWATCH_VERSION);
+}
+
 void Daemon::Run() {
   control_->Start();
   publisher_->Start();
-  intake_->Start();
   signals_.add(SIGTERM);
   signals_.add(SIGINT);
   signals_.add(SIGHUP);
   WaitSignal();
   ArmWatchdog();
-  ArmTick();
-  sd_notify(0, "READY=1\nSTATUS=serving");
-  spdlog::info("breachwatchd {} ready", BREACHWATCH_VERSION);
+  if (serving_) {
+    BeginServing();
+  } else {
+    // A warm standby is healthy: ready, and pinging the watchdog, while it waits.
+    sd_notify(0, "READY=1\nSTATUS=standby: following the journal, waiting to take over");
+    ArmStandby();
+  }
   io_.run();
-  control_->Tick(clock_.Now(), true);  // refusals over the rate limit not yet audited
+  // Refusals over the rate limit not yet audited (a standby writes nothing: they stay unwritten).
+  if (serving_) control_->Tick(clock_.Now(), true);
   // Close sockets after the loop, the ZAP endpoint last.
   intake_->Close();
   control_->Close();

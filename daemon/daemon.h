@@ -10,6 +10,11 @@
 // gracefully, SIGHUP reloads zones, policy and the client allow-list), the systemd watchdog (pinged
 // only while the matching path is alive: daemon/matching_watchdog.h).
 //
+// On PostgreSQL (docs/ha.md) a node that does not hold the leadership is a warm standby
+// (daemon/standby.h): it binds control, alerts and metrics, answers `status` and refuses the
+// rest naming the active node, follows the journal into its engine every 200 ms, and connects
+// the feeds and runs the ticks only once it has taken over.
+//
 // Thread-safety: everything runs on the thread that calls Run(), except the ZAP handler's thread
 // (daemon/security.h says how it hands over).
 #pragma once
@@ -36,6 +41,7 @@
 #include "daemon/publisher.h"
 #include "daemon/security.h"
 #include "daemon/snapshot.h"
+#include "daemon/standby.h"
 #include "daemon/startup.h"
 #include "daemon/store.h"
 #include "daemon/ticks.h"
@@ -64,8 +70,17 @@ class Daemon {
 
  private:
   Status OpenStore();
-  // PostgreSQL: waits as a standby until this daemon holds the leadership (docs/ha.md).
-  Status AwaitLeadership();
+  // PostgreSQL: the leadership, and the store fenced out until this node takes over.
+  Status PrepareLeadership();
+  // PostgreSQL, a standby every WarmStandby::kPollInterval: follows the journal and takes over
+  // once the leadership is free (docs/ha.md).
+  void ArmStandby();
+  // PostgreSQL, the leadership just taken: the tail of the journal, then the feeds.
+  Status BecomeActive();
+  // Connects the feeds (the active node only); then this node serves.
+  Status ConnectFeeds();
+  // Starts intake and the ticks, and says ready.
+  void BeginServing();
   // PostgreSQL: stops the daemon (fail-stop) once it is no longer the active node.
   void CheckLeadership();
   Status BindSockets();
@@ -105,6 +120,9 @@ class Daemon {
   std::unique_ptr<Observer> observer_;
   std::unique_ptr<MetricsServer> metrics_;
   std::unique_ptr<ConnectionGuard> connection_guard_;  // caps the bound sockets' connections
+  std::unique_ptr<WarmStandby> standby_;  // PostgreSQL: active/standby (docs/ha.md)
+  bool serving_ = false;                   // the feeds are connected: this node is active
+  std::chrono::steady_clock::time_point standby_ticked_at_{};  // ArmStandby's RunTick share
   bool stopping_ = false;
   int exit_code_ = 0;
 };

@@ -86,6 +86,9 @@ class FaultInjectingStore final : public Store {
       const std::function<void(const std::string&, const std::string&)>& fn) override {
     return inner_->ForEachResolvedAlert(fn);
   }
+  Result<HandledTail> HandledAfter(int64_t after_row) override {
+    return inner_->HandledAfter(after_row);
+  }
   Result<int64_t> MaxAlertSeq() override { return inner_->MaxAlertSeq(); }
   Result<std::vector<std::string>> AlertsSince(int64_t after, int limit) override {
     return inner_->AlertsSince(after, limit);

@@ -1,7 +1,8 @@
 // Leadership: which one of the daemons sharing a store is the active one (docs/ha.md).
 //
-// Only the active daemon commits, publishes and answers control requests; the others are
-// standbys that wait to take over.  Becoming active increments the cluster's fencing term, and
+// Only the active daemon commits, publishes and serves control requests; the others are warm
+// standbys (daemon/standby.h) that follow the journal, answer only `status`, and wait to take
+// over.  Becoming active increments the cluster's fencing term, and
 // the store refuses every commit made under an older term (daemon/pg_store.h), so a former active
 // that was paused or cut off can never write after another took over — whatever it believes.
 //

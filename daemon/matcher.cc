@@ -229,22 +229,64 @@ Status Matcher::MatchTick(TimePoint now, JournalEntry* entry) {
   return Status::Ok();
 }
 
+bool Matcher::ReplayRow(const std::string& channel, const std::string& payload) {
+  if (channel == kTickChannel) {
+    // A recorded run of the time-driven rules: run it again at the same time.
+    auto t = ParseRfc3339(payload);
+    if (!t) return true;
+    auto outcome = engine_.Tick(*t);
+    if (outcome.ok()) engine_.Apply(*outcome);
+    return true;
+  }
+  DecodeOptions opts;
+  opts.max_message_bytes = SIZE_MAX;
+  opts.require_seq = false;
+  opts.now = TimePoint::max() - std::chrono::hours(24 * 365);
+  opts.future_skew_s = 0;
+  auto event = DecodeEvent(payload, opts);
+  if (!event.ok()) {
+    spdlog::error("replay: stored event no longer decodes: {}", event.status().ToString());
+    return false;
+  }
+  auto outcome = engine_.Decide(*event);
+  if (!outcome.ok()) {
+    recent_.AddKey(event->source, event->id);  // handled all the same: a resend is a duplicate
+    spdlog::error("replay: event {}/{} no longer applies: {}", event->source, event->id,
+                  outcome.status().ToString());
+    return false;
+  }
+  engine_.Apply(*outcome);
+  recent_.Add(event->source, event->id, payload);  // the window ends with the newest
+  return true;
+}
+
+Status Matcher::LoadSeqPositions() {
+  auto last_seqs = journal_.LastSeqs();
+  if (!last_seqs.ok()) return last_seqs.status();
+  seqs_.Clear();
+  for (const auto& [channel, source, seq] : *last_seqs) seqs_.SetLast(channel, source, seq);
+  return Status::Ok();
+}
+
+Status Matcher::RecordResolvedOutcomes() {
+  return journal_.ForEachResolvedAlert([&](const std::string& payload, const std::string& outcome) {
+    boost::system::error_code ec;
+    const boost::json::value v = boost::json::parse(payload, ec);
+    if (ec || !v.is_object()) return;
+    if (auto alert = AlertFromJson(v.get_object()); alert.ok()) {
+      engine_.RecordAlertOutcome(*alert, outcome);
+    }
+  });
+}
+
 Status Matcher::Restore() {
   // The engine's state is a function of the handled messages in handling order: replay them.
   // Alerts they raised are already journaled and are not raised again.
   stale_ = true;
   engine_.Reset();
   recent_.Clear();
-  // Where each source's numbering stands (disregarded seqs were never stored).
-  seqs_.Clear();
-  auto last_seqs = journal_.LastSeqs();
-  if (!last_seqs.ok()) return last_seqs.status();
-  for (const auto& [channel, source, seq] : *last_seqs) seqs_.SetLast(channel, source, seq);
-  DecodeOptions opts;
-  opts.max_message_bytes = SIZE_MAX;
-  opts.require_seq = false;
-  opts.now = TimePoint::max() - std::chrono::hours(24 * 365);
-  opts.future_skew_s = 0;
+  replayed_through_ = {};
+  if (Status s = LoadSeqPositions(); !s.ok()) return s;
   int64_t replayed = 0, failed = 0;
   // From a snapshot when there is one: its state, then the rows after its position, the first
   // row read being the one at its position (which must be the same row, else the snapshot is of
@@ -262,30 +304,11 @@ Status Matcher::Restore() {
     if (snapshot && !snapshot_matches) return;
     last.row = row;
     last.digest = JournalRowDigest(channel, payload);
-    if (channel == kTickChannel) {
-      // A recorded run of the time-driven rules: run it again at the same time.
-      auto t = ParseRfc3339(payload);
-      if (!t) return;
-      auto outcome = engine_.Tick(*t);
-      if (outcome.ok()) engine_.Apply(*outcome);
-      return;
-    }
-    auto event = DecodeEvent(payload, opts);
-    if (!event.ok()) {
+    if (!ReplayRow(channel, payload)) {
       ++failed;
-      spdlog::error("replay: stored event no longer decodes: {}", event.status().ToString());
-      return;
+    } else if (channel != kTickChannel) {
+      ++replayed;
     }
-    auto outcome = engine_.Decide(*event);
-    if (!outcome.ok()) {
-      ++failed;
-      spdlog::error("replay: event {}/{} no longer applies: {}", event->source, event->id,
-                    outcome.status().ToString());
-      return;
-    }
-    engine_.Apply(*outcome);
-    recent_.Add(event->source, event->id, payload);  // the window ends with the newest
-    ++replayed;
   };
   Status s = journal_.ForEachHandled(snapshot ? snapshot->position - 1 : 0, replay);
   if (s.ok() && snapshot && !snapshot_matches) {
@@ -296,12 +319,16 @@ Status Matcher::Restore() {
     snapshot.reset();
     at_snapshot_row = false;  // when its row was missing, no row has been read yet
     engine_.Reset();
+    recent_.Clear();
     last = {};
     s = journal_.ForEachHandled(0, replay);
   }
-  if (s.ok() && snapshots_) {
+  if (s.ok()) {
     if (last.row == 0 && snapshot) last = {snapshot->position, snapshot->row_digest};
-    snapshots_->NotePosition(last.row, last.digest, /*replayed_rows=*/replayed + failed > 0);
+    replayed_through_ = last;
+    if (snapshots_) {
+      snapshots_->NotePosition(last.row, last.digest, /*replayed_rows=*/replayed + failed > 0);
+    }
   }
   if (s.ok()) {
     // Every handled id, those replayed or not (a decode that fails, or rows a replay skips).
@@ -312,16 +339,7 @@ Status Matcher::Restore() {
       spdlog::warn("deduplication reads the store for every message: {}", keys.ToString());
     }
   }
-  if (s.ok()) {
-    s = journal_.ForEachResolvedAlert([&](const std::string& payload, const std::string& outcome) {
-      boost::system::error_code ec;
-      const boost::json::value v = boost::json::parse(payload, ec);
-      if (ec || !v.is_object()) return;
-      if (auto alert = AlertFromJson(v.get_object()); alert.ok()) {
-        engine_.RecordAlertOutcome(*alert, outcome);
-      }
-    });
-  }
+  if (s.ok()) s = RecordResolvedOutcomes();
   if (!s.ok()) {
     spdlog::error("cannot rebuild state from the store: {}", s.ToString());
     return s;
@@ -332,6 +350,32 @@ Status Matcher::Restore() {
                  failed ? fmt::format(", {} could not be replayed", failed) : std::string());
   }
   stale_ = false;
+  return Status::Ok();
+}
+
+Result<int64_t> Matcher::Follow() {
+  int64_t applied = 0;
+  Status s = journal_.ForEachHandled(
+      replayed_through_.row, [&](int64_t row, const std::string& channel,
+                                 const std::string& payload) {
+        replayed_through_ = {row, JournalRowDigest(channel, payload)};
+        // A row that no longer decodes has an id this memory cannot learn: from now on "new"
+        // is checked against the journal (RecentIds::kAskJournal), as Restore's key list would
+        // have covered it.
+        if (!ReplayRow(channel, payload) && channel != kTickChannel) recent_.set_complete(false);
+        ++applied;
+      });
+  if (!s.ok()) return s;
+  return applied;
+}
+
+Status Matcher::FinishFollowing() {
+  if (Status s = LoadSeqPositions(); !s.ok()) return s;
+  if (Status s = RecordResolvedOutcomes(); !s.ok()) return s;
+  if (snapshots_) {
+    snapshots_->NotePosition(replayed_through_.row, replayed_through_.digest,
+                             /*replayed_rows=*/true);
+  }
   return Status::Ok();
 }
 

@@ -67,6 +67,21 @@ class Matcher {
   // the matcher.
   void set_snapshots(EngineSnapshots* snapshots) { snapshots_ = snapshots; }
 
+  // Warm standby (daemon/standby.h): applies the handled rows committed after the last one this
+  // engine includes (Restore's, then the previous Follow's) through the replay Restore uses, and
+  // adds their ids to the deduplication memory.  Returns how many rows were applied.  On error
+  // the rows applied before it stay applied and replayed_through() says where the engine stands:
+  // the next Follow goes on from there.  The engine must not be matched against meanwhile (a
+  // standby matches nothing).
+  [[nodiscard]] Result<int64_t> Follow();
+  // Taking over after Follow: what Restore rebuilds besides the events' effects — where each
+  // source's numbering stands and the resolved alerts' outcomes (recorded after the events, as
+  // Restore does) — and the position the snapshots start from.  Then the engine is what Restore
+  // would build from the same journal.
+  [[nodiscard]] Status FinishFollowing();
+  // The last handled row the engine includes (Restore, Follow); row 0: none.
+  JournalPosition replayed_through() const { return replayed_through_; }
+
   // A committed alert.resolve: the engine's history shows the outcome (protocol 9.1).
   void AlertResolved(const Alert& alert, const std::string& outcome);
 
@@ -81,6 +96,14 @@ class Matcher {
               JournalItem* item, ItemOutcome* out);
   // Logs a rejection once per source (or channel) per minute, with how many were not logged.
   void LogRejection(const InboundMessage& in, const std::string& source, const Status& why);
+  // Replays one handled row into the engine (Restore, Follow): a tick row runs the time-driven
+  // rules at its time; an event is decoded, decided and applied, and its id remembered.
+  // Returns false when the row could not be replayed (logged).
+  bool ReplayRow(const std::string& channel, const std::string& payload);
+  // Where each source's numbering stands, from the journal (disregarded seqs were never stored).
+  Status LoadSeqPositions();
+  // Records the resolved alerts' outcomes in the engine's history (after the events).
+  Status RecordResolvedOutcomes();
 
   Engine& engine_;
   Journal& journal_;
@@ -88,6 +111,7 @@ class Matcher {
   const int64_t max_message_bytes_;
   bool stale_ = false;
   EngineSnapshots* snapshots_ = nullptr;
+  JournalPosition replayed_through_;
   // (source, id) handled earlier in the batch being matched (not yet in the journal): payload.
   std::map<std::pair<std::string, std::string>, std::string> handled_in_batch_;
   // Every (source, id) handled, and the recent ones' payload fingerprints (rebuilt by Restore).

@@ -84,11 +84,11 @@ boost::json::object Observer::StatusJson() const {
                                     : ResolveStorePath(config_.store_path)},
                 {"healthy", pipeline_.stats().store_healthy && c.ok()},
                 {"failures", pipeline_.stats().store_failures}};
-  // Only the active node serves status (a standby waits, docs/ha.md); "single" on SQLite.
-  o["ha"] = {{"role", leadership_ == nullptr ? "single"
-                      : leadership_->active() ? "active" : "fenced"},
-             {"node", node_name_},
-             {"term", leadership_ == nullptr ? 0 : leadership_->term()}};
+  if (ha_ != nullptr) {
+    o["ha"] = ha_->StatusJson();
+  } else {
+    o["ha"] = {{"role", "single"}, {"node", ""}, {"term", 0}};
+  }
   o["zones"] = engine_.zones().size();
   o["missing_seqs"] = intake_.health().MissingCount();
   o["security"] = security_.StatusJson();
@@ -173,11 +173,16 @@ std::string Observer::Metrics() const {
   help("breachwatch_alert_subscriptions", "gauge", "Current alert topic subscriptions.");
   line("breachwatch_alert_subscriptions", "", publisher_.subscriptions());
   const Pipeline::Stats& p = pipeline_.stats();
-  help("breachwatch_ha_active", "gauge",
-       "1 while this daemon is the active node of a PostgreSQL cluster, or single on SQLite.");
-  line("breachwatch_ha_active", "", leadership_ == nullptr || leadership_->active());
-  help("breachwatch_ha_term", "gauge", "The fencing term this daemon is active under (0: SQLite).");
-  line("breachwatch_ha_term", "", leadership_ == nullptr ? 0 : leadership_->term());
+  if (ha_ != nullptr) {
+    out += ha_->Metrics();
+  } else {
+    help("breachwatch_ha_active", "gauge",
+         "1 while this daemon is the active node of a PostgreSQL cluster, or single on SQLite.");
+    line("breachwatch_ha_active", "", 1);
+    help("breachwatch_ha_term", "gauge",
+         "The fencing term this daemon is active under (0: a standby, or SQLite).");
+    line("breachwatch_ha_term", "", 0);
+  }
   help("breachwatch_store_healthy", "gauge", "1 when the last store write succeeded.");
   line("breachwatch_store_healthy", "", p.store_healthy);
   help("breachwatch_store_failures_total", "counter", "Failed store transactions.");

@@ -12,10 +12,10 @@
 #include "config/settings.h"
 #include "daemon/intake.h"
 #include "daemon/journal.h"
-#include "daemon/leadership.h"
 #include "daemon/pipeline.h"
 #include "daemon/publisher.h"
 #include "daemon/security.h"
+#include "daemon/standby.h"
 #include "daemon/store.h"
 #include "handlers/engine/engine.h"
 
@@ -31,12 +31,10 @@ class Observer {
 
   boost::json::object StatusJson() const;
   std::string Metrics() const;
-  // Active/standby (docs/ha.md): the leadership of a PostgreSQL-backed daemon, shown in status
-  // and metrics; nullptr (the default) for a single daemon on SQLite.
-  void set_leadership(const Leadership* leadership, std::string node_name) {
-    leadership_ = leadership;
-    node_name_ = std::move(node_name);
-  }
+  // Active/standby (docs/ha.md): a PostgreSQL-backed daemon's role, term, active node and
+  // replication lag, shown in status and metrics; nullptr (the default) for a single daemon on
+  // SQLite.
+  void set_ha(WarmStandby* ha) { ha_ = ha; }
 
  private:
   const Config& config_;
@@ -50,8 +48,7 @@ class Observer {
   const Engine& engine_;
   const Security& security_;
   const int64_t& control_requests_;
-  const Leadership* leadership_ = nullptr;
-  std::string node_name_;
+  WarmStandby* ha_ = nullptr;
 };
 
 }  // namespace bw

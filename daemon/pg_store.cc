@@ -189,6 +189,22 @@ Status ForEachPostgresAuditRow(const std::string& conninfo,
   }
 }
 
+Result<Store::HandledTail> PgStore::HandledAfter(int64_t after_row) {
+  // Counted on the primary key's range: O(the tail), however long the journal.
+  auto r = Exec(
+      "SELECT (SELECT COUNT(*) FROM inbound WHERE result = 'handled' AND rowid_ > $1),"
+      " (SELECT received_at FROM inbound WHERE result = 'handled' AND rowid_ > $1"
+      " ORDER BY rowid_ LIMIT 1)",
+      {PgInt(after_row)}, "journal tail");
+  if (!r.ok()) return r.status();
+  HandledTail tail;
+  if (r->rows() == 1) {
+    tail.rows = r->Int(0, 0);
+    if (!r->IsNull(0, 1)) tail.oldest_received_at = ParseRfc3339(r->Text(0, 1));
+  }
+  return tail;
+}
+
 Result<AuditVerifyReport> VerifyPostgresAuditLog(const std::string& conninfo) {
   auto conn = PgConn::Connect(conninfo);
   if (!conn.ok()) return conn.status();

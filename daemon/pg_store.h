@@ -67,6 +67,7 @@ class PgStore final : public Store {
   Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) override;
   Status ForEachResolvedAlert(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
+  Result<HandledTail> HandledAfter(int64_t after_row) override;
   Result<int64_t> MaxAlertSeq() override;
   Result<std::vector<std::string>> AlertsSince(int64_t after, int limit) override;
   Result<StoreCounts> Counts() override;

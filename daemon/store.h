@@ -161,6 +161,16 @@ class Store {
   virtual Status ForEachHandledKey(const HandledKeyFn& /*fn*/) {
     return Status::Unavailable("this store does not list handled ids");
   }
+  // The handled inbound rows stored after row `after_row`: how many, and when the oldest of them
+  // was received (a warm standby's replication lag, daemon/standby.h).  A store that cannot
+  // tell keeps this default.
+  struct HandledTail {
+    int64_t rows = 0;
+    std::optional<TimePoint> oldest_received_at;  // nullopt when rows == 0
+  };
+  virtual Result<HandledTail> HandledAfter(int64_t /*after_row*/) {
+    return Status::Unavailable("this store does not count rows after a position");
+  }
   // Calls `fn(payload, outcome)` for every resolved alert, in seq order (the
   // outcomes the engine's history shows, protocol 9.1, restored after a replay).
   virtual Status ForEachResolvedAlert(

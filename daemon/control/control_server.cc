@@ -161,6 +161,15 @@ std::string ControlServer::Finish(boost::json::object reply, const Status& s, Op
   if (s.ok()) entry = std::move(work->writes);
   if (!work->audit_written) entry.audits.push_back(audit);
   const bool updated = !entry.alert_updates.empty();
+  if (standby_refusal_ && !standby_refusal_().empty()) {
+    // A standby writes nothing (its store is fenced out; the active node owns the audit chain):
+    // the audit row goes to the log.  Only status and refusals get here (Handle).
+    spdlog::info("standby: audit row not stored: {} by {} ({}): {}{}", audit.op, audit.actor,
+                 audit.category, audit.outcome, audit.detail.empty() ? "" : "; " + audit.detail);
+    if (!s.ok()) return ErrorReply(s);
+    reply["ok"] = true;
+    return std::string(boost::json::serialize(reply));
+  }
   if (!entry.empty()) {
     auto committed = s_.journal.Commit(&entry);
     if (!committed.ok() && !(s.ok() && work->answer_without_audit)) {
@@ -250,6 +259,13 @@ std::string ControlServer::Handle(const std::string& op, const std::string& body
       break;
     default:
       audit.category = "consultation";
+  }
+  // A standby serves status only; it refuses the rest (state changes and the reads that must be
+  // audited alike), authorised first, naming the active node.
+  if (req.op != ControlOp::kStatus && standby_refusal_) {
+    if (std::string refusal = standby_refusal_(); !refusal.empty()) {
+      return Finish({}, Status::Unavailable(refusal), &work);
+    }
   }
   using OpFn = OpResult (ControlServer::*)(const ControlRequest&, OpWork*);
   static const std::map<ControlOp, OpFn> kOps = {

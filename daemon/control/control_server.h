@@ -73,6 +73,14 @@ class ControlServer {
   // pending one, at stop).
   void Tick(TimePoint now, bool all = false);
   const RateLimiter& rate_limiter() const { return rate_limiter_; }
+  // Active/standby (docs/ha.md): while `refusal` returns a text (which names the active node),
+  // this node is a standby.  It answers `status`; every other op is refused, once the request is
+  // decoded and authorised, with `unavailable` and that text, before the op runs; and nothing is
+  // written to the store, not even the audit row (a standby may not write: the row is logged
+  // instead).  Unset, or returning "": this node is active.
+  void set_standby_refusal(std::function<std::string()> refusal) {
+    standby_refusal_ = std::move(refusal);
+  }
 
   // One request: `op` and `body` are its two frames, `user_id` the ZAP User-Id (mode curve) or
   // "".  Returns the reply JSON text.  Public for in-process tests.
@@ -128,6 +136,7 @@ class ControlServer {
   std::unique_ptr<ZmqWatcher> watcher_;
   int64_t requests_ = 0;
   RateLimiter rate_limiter_;
+  std::function<std::string()> standby_refusal_;
 };
 
 // The stored alert with its acknowledgement, outcome and escalation (alerts.open, ack, resolve).

@@ -1,5 +1,6 @@
 #include "tests/integration/daemon_process.h"
 
+#include <cstdlib>
 #include <fcntl.h>
 #include <signal.h>
 #include <spawn.h>
@@ -146,7 +147,9 @@ bool DaemonProcess::Spawn() {
   posix_spawn_file_actions_addopen(&actions, 1, log_path.c_str(), O_WRONLY | O_CREAT | O_APPEND,
                                    0644);
   posix_spawn_file_actions_adddup2(&actions, 1, 2);
-  std::string bin = BREACHWATCHD_PATH;
+  // BW_DAEMON_PATH: another build of the daemon (before/after measurements, docs/ha.md).
+  const char* other = std::getenv("BW_DAEMON_PATH");
+  std::string bin = other != nullptr && *other != '\0' ? other : BREACHWATCHD_PATH;
   std::vector<std::string> args = {bin, "--config", config_path_, "--log-level", "debug"};
   std::vector<char*> argv;
   for (auto& a : args) argv.push_back(a.data());
@@ -194,7 +197,12 @@ bool DaemonProcess::AwaitReady(std::chrono::milliseconds timeout) {
     }
     ControlClient client(ctx_, control_endpoint_, 200, admin_keys_);
     auto r = client.Call("status", {{"officer_id", "test-harness"}, {"reason", "readiness"}});
-    if (r.ok() && r->contains("ok") && r->at("ok").as_bool()) return true;
+    // Serving: not a warm standby (which answers status too, docs/ha.md).
+    if (r.ok() && r->contains("ok") && r->at("ok").as_bool()) {
+      const auto* ha = r->if_contains("ha");
+      const auto* role = ha && ha->is_object() ? ha->as_object().if_contains("role") : nullptr;
+      if (role == nullptr || !role->is_string() || role->as_string() != "standby") return true;
+    }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
   return false;

@@ -79,10 +79,11 @@ class DaemonProcess {
   std::string WriteConfig();
   // Starts breachwatchd and waits until it answers `status`.  False on failure.
   bool Start();
-  // Starts breachwatchd without waiting (a PostgreSQL standby answers nothing until it takes
+  // Starts breachwatchd without waiting (a PostgreSQL standby serves only status until it takes
   // over: docs/ha.md).  False when it cannot be spawned.
   bool Spawn();
-  // Waits until the spawned daemon answers `status`; false when it exited or `timeout` passed.
+  // Waits until the spawned daemon answers `status` as a serving node (single or active, not a
+  // warm standby); false when it exited or `timeout` passed.
   bool AwaitReady(std::chrono::milliseconds timeout = std::chrono::seconds(20));
   // Waits for the daemon to exit by itself; its exit status, or -1 after `timeout`.
   int AwaitExit(std::chrono::milliseconds timeout);
