@@ -13,6 +13,7 @@
 #include "daemon/pg_leadership.h"
 #include "daemon/pg_store.h"
 #include "daemon/standby.h"
+#include "daemon/synchronized_store.h"
 
 #ifndef BREACHWATCH_VERSION
 #define BREACHWATCH_VERSION "0.0.0"
@@ -60,6 +61,10 @@ Status Daemon::OpenStore() {
     spdlog::warn("TEST SEAM: storage faults injected from {}", faults);
     store_ = std::make_unique<FaultInjectingStore>(std::move(store_), faults);
   }
+  // Two threads use the store: the committer's transactions and the loop's reads.
+  auto synchronized = std::make_unique<SynchronizedStore>(std::move(store_));
+  synchronized_store_ = synchronized.get();
+  store_ = std::move(synchronized);
   spdlog::info("store {}", path);
   return Status::Ok();
 }
@@ -120,13 +125,19 @@ void Daemon::ArmStandby() {
 
 void Daemon::CheckLeadership() {
   if (!leadership_ || stopping_) return;
-  auto still = leadership_->StillActive();
+  auto still = [&] {
+    auto exclusive = synchronized_store_->Exclusive();  // the store's connection, between commits
+    return leadership_->StillActive();
+  }();
   if (!still.ok()) {
     spdlog::error("leadership check failed: {}", still.status().ToString());
     return;  // not known either way; the store's fencing keeps commits safe meanwhile
   }
   if (*still) return;
-  auto view = leadership_->Current();
+  auto view = [&] {
+    auto exclusive = synchronized_store_->Exclusive();  // the store's connection, between commits
+    return leadership_->Current();
+  }();
   spdlog::critical(
       "lost leadership: {} is active now (term {}); stopping (committing and publishing "
       "nothing more)",
@@ -166,7 +177,8 @@ Status Daemon::Start() {
                journal_->last_alert_seq() + 1);
 
   publisher_ = std::make_unique<Publisher>(io_, zmq_);
-  pipeline_ = std::make_unique<Pipeline>(*matcher_, *journal_, *publisher_, clock_);
+  // The journal commits on the committer's thread from here on (daemon/pipeline.h).
+  pipeline_ = std::make_unique<Pipeline>(*matcher_, *journal_, *publisher_, clock_, io_);
   pipeline_->set_notice_recipients(engine_->control_rooms());
   intake_ = std::make_unique<Intake>(io_, zmq_, clock_, *engine_, *pipeline_, config_);
   ticks_ = std::make_unique<Ticks>(*store_, *matcher_, *pipeline_, *engine_, config_);
@@ -191,7 +203,7 @@ Status Daemon::Start() {
     JournalEntry entry;
     entry.at = a.at;
     entry.audits.push_back(a);
-    auto committed = journal_->Commit(&entry);
+    auto committed = pipeline_->CommitNow(std::move(entry));
     if (!committed.ok()) {
       spdlog::error("audit write failed for {} ({}): {}", a.op, a.detail,
                     committed.status().ToString());
@@ -277,6 +289,8 @@ void Daemon::Run() {
     ArmStandby();
   }
   io_.run();
+  // Batches still in flight complete: their alerts are published, intake counts them.
+  pipeline_->Flush();
   // Refusals over the rate limit not yet audited (a standby writes nothing: they stay unwritten).
   if (serving_) control_->Tick(clock_.Now(), true);
   // Close sockets after the loop, the ZAP endpoint last.
@@ -366,8 +380,10 @@ void Daemon::RunTick() {
   // While the store refuses, held batches go first and nothing else is written.
   if (!pipeline_->Recover() || !intake_->RetryHeld()) return;
   const TimePoint now = clock_.Now();
-  // Nothing is held or in flight: the engine's state is the journal's, as a snapshot must be.
-  snapshots_->MaybeWrite(*engine_, *journal_, now);
+  // Nothing is held or in flight (Recover flushed the committer and RetryHeld commits
+  // synchronously): the engine's state is the journal's, as a snapshot must be, and the position
+  // it records is committed.
+  if (pipeline_->in_flight() == 0) snapshots_->MaybeWrite(*engine_, *journal_, now);
   ticks_->PurgeIfDue(now);
   intake_->Tick(now);
   control_->Tick(now);
@@ -422,7 +438,9 @@ void Daemon::Reload() {
                   JoinCodes(missing));
     return;
   }
-  // Built aside, then swapped whole.
+  // Built aside, then swapped whole.  The committer reads the policy at each commit (first
+  // escalation deadlines): nothing may be committing while it changes.
+  pipeline_->Flush();
   engine_->SetZones(*zones);
   engine_->SetPolicy(next->policy);
   config_.zones = next->zones;

@@ -50,6 +50,7 @@
 namespace bw {
 
 class PgStore;
+class SynchronizedStore;
 
 class Daemon {
  public:
@@ -107,6 +108,7 @@ class Daemon {
   Security security_;
   std::unique_ptr<Store> store_;
   PgStore* pg_store_ = nullptr;  // the PostgreSQL store inside store_, when that is the backend
+  SynchronizedStore* synchronized_store_ = nullptr;  // store_ itself: shared by loop and committer
   std::unique_ptr<Leadership> leadership_;
   std::unique_ptr<Engine> engine_;
   std::unique_ptr<EngineSnapshots> snapshots_;  // [store] snapshot_every_s

@@ -39,9 +39,12 @@ struct Intake::Feed {
 
 Intake::Intake(boost::asio::io_context& io, zmq::context_t& zmq, const Clock& clock,
                const Engine& engine, BatchSink& sink, const Config& config)
-    : io_(io), zmq_(zmq), clock_(clock), engine_(engine), sink_(sink), config_(config) {}
+    : io_(io), zmq_(zmq), clock_(clock), engine_(engine), sink_(sink), config_(config) {
+  sink_.set_on_room([this] { RoomFreed(); });
+}
 
 Intake::~Intake() {
+  sink_.set_on_room(nullptr);
   for (auto& f : feeds_) {  // watchers release libzmq's fds before the sockets close
     f->watcher.reset();
     f->replay_watcher.reset();
@@ -172,6 +175,10 @@ void Intake::Disconnect(const std::function<void(zmq::socket_t*, const std::stri
 
 size_t Intake::DrainFeed(Feed& feed, size_t budget) {
   if (paused_) return 0;
+  if (!sink_.has_room()) {
+    Throttle();
+    return 0;
+  }
   const auto max_bytes = static_cast<size_t>(config_.intake_max_message_bytes);
   std::vector<InboundMessage> batch;
   size_t n = 0;
@@ -221,18 +228,44 @@ size_t Intake::DrainFeed(Feed& feed, size_t budget) {
     return n;
   }
   Submit(feed, std::move(batch));
-  return paused_ ? 0 : n;
+  return paused_ || throttled_ ? 0 : n;
 }
 
 void Intake::Submit(Feed& feed, std::vector<InboundMessage> batch) {
-  if (auto results = sink_.Handle(batch)) {
-    AfterResults(feed, *results);
+  if (!held_.empty()) {
+    // Behind a refused batch: offered after it, in order (RetryHeld).
+    held_.emplace_back(&feed, std::move(batch));
+    Pause();
     return;
   }
-  spdlog::error("holding {} message(s) from {} until the store accepts them; intake paused",
-                batch.size(), feed.config.name);
-  held_.emplace_back(&feed, std::move(batch));
-  Pause();
+  Feed* f = &feed;
+  sink_.Submit(std::move(batch), [this, f](std::vector<InboundMessage> batch,
+                                           std::optional<std::vector<ItemOutcome>> results) {
+    if (results) {
+      AfterResults(*f, *results);
+      return;
+    }
+    spdlog::error("holding {} message(s) from {} until the store accepts them; intake paused",
+                  batch.size(), f->config.name);
+    held_.emplace_back(f, std::move(batch));
+    Pause();
+  });
+  if (!sink_.has_room()) Throttle();
+}
+
+void Intake::Throttle() {
+  // Every time, not once: a watcher started since (Reconnect, Resume) must stop too, or its
+  // readable socket would be posted again and again.
+  throttled_ = true;
+  for (auto& f : feeds_) f->watcher->Cancel();
+}
+
+void Intake::RoomFreed() {
+  if (!throttled_) return;
+  throttled_ = false;
+  if (paused_) return;  // Resume() starts them
+  // Start() checks ZMQ_EVENTS before waiting for an edge: what arrived meanwhile is read.
+  for (auto& f : feeds_) f->watcher->Start();
 }
 
 void Intake::Pause() {
@@ -255,8 +288,9 @@ bool Intake::RetryHeld() {
     auto& [feed, batch] = held_.front();
     auto results = sink_.Handle(batch);
     if (!results) return false;
-    AfterResults(*feed, *results);
-    held_.erase(held_.begin());
+    Feed* from = feed;
+    held_.pop_front();
+    AfterResults(*from, *results);
   }
   Resume();
   return true;

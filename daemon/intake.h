@@ -6,8 +6,13 @@
 //
 // After a restart a feed with a replay endpoint catches up first: live messages wait until the
 // replay endpoint has answered (or gap_fill_s passed), so events are handled in their order.
-// A batch the sink refuses stays here, in order, and intake pauses: nothing read is lost and
-// nothing is acknowledged until it is stored.  Tick() offers held batches again.
+// Batches are handed to the sink asynchronously (BatchSink::Submit) and their outcomes come back
+// later, in order.  While the sink has no room (batches in flight at its bound) intake stops
+// reading its feeds (their watchers are cancelled) and starts them again when the sink says there
+// is room: ZMQ_FD is edge-triggered, and a started watcher checks ZMQ_EVENTS first, so no message
+// waiting in a socket is stranded.  A batch the sink refuses stays here, in order (with every batch
+// refused behind it, and every batch read after it), and intake pauses: nothing read is lost and
+// nothing is acknowledged until it is stored.  RetryHeld() offers held batches again.
 //
 // Thread-safety: not synchronised; the io_context's thread only.
 #pragma once
@@ -16,6 +21,7 @@
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -98,8 +104,11 @@ class Intake {
   void Reconnect(Feed& feed);
   size_t DrainFeed(Feed& feed, size_t budget);
   size_t DrainReplay(Feed& feed, size_t budget);
-  // Hands `batch` to the sink, then counts its results; holds it when refused.
+  // Hands `batch` to the sink; counts its results when they come, or holds it when refused.
   void Submit(Feed& feed, std::vector<InboundMessage> batch);
+  // The sink has no room: stop reading the feeds until it has (RoomFreed).
+  void Throttle();
+  void RoomFreed();
   void AfterResults(Feed& feed, const std::vector<ItemOutcome>& results);
   void MaybeRejectedAlert(Feed& feed, TimePoint now, std::vector<Alert>* alerts);
   void FinishCatchUp(Feed& feed, const char* why);
@@ -118,8 +127,10 @@ class Intake {
   FeedHealth health_;
   std::function<void(zmq::socket_t&, const std::string& domain)> secure_;
   std::vector<std::unique_ptr<Feed>> feeds_;
-  std::vector<std::pair<Feed*, std::vector<InboundMessage>>> held_;
+  // A deque: a batch refused while RetryHeld() offers the front is added behind it.
+  std::deque<std::pair<Feed*, std::vector<InboundMessage>>> held_;
   bool paused_ = false;
+  bool throttled_ = false;  // the sink has no room: the feeds are not read
 };
 
 }  // namespace bw

@@ -29,23 +29,40 @@ StoreJournal::StoreJournal(Store& store, const Policy& policy)
     : store_(store), policy_(policy), rng_(std::random_device{}()) {}
 
 Result<CommittedBatch> StoreJournal::Commit(JournalEntry* entry) {
+  GroupCommit group = CommitGroup({entry});
+  if (group.committed.empty()) return group.status;
+  return std::move(group.committed.front());
+}
+
+GroupCommit StoreJournal::CommitGroup(const std::vector<JournalEntry*>& entries) {
   const int64_t seq_before = next_alert_seq_;
-  CommittedBatch out;
+  GroupCommit out;
+  std::vector<CommittedBatch> committed(entries.size());
   Status s = store_.Begin();
-  if (s.ok()) s = Write(entry, &out);
+  for (size_t i = 0; s.ok() && i < entries.size(); ++i) s = Write(entries[i], &committed[i]);
   if (s.ok()) s = store_.Commit();
   if (!s.ok()) {
     store_.Rollback();
     next_alert_seq_ = seq_before;
-    return s;
+    out.status = s;
+    return out;
   }
-  for (size_t i = entry->items.size(); i-- > 0;) {
-    const InboundRecord& rec = entry->items[i].record;
-    if (rec.result != "handled" || i >= out.inbound_rows.size()) continue;
-    last_handled_ =
-        JournalPosition{out.inbound_rows[i], JournalRowDigest(rec.channel, rec.payload)};
-    break;
+  committed_alert_seq_.store(next_alert_seq_ - 1);
+  for (size_t e = entries.size(); e-- > 0;) {
+    const JournalEntry& entry = *entries[e];
+    bool found = false;
+    for (size_t i = entry.items.size(); i-- > 0;) {
+      const InboundRecord& rec = entry.items[i].record;
+      if (rec.result != "handled" || i >= committed[e].inbound_rows.size()) continue;
+      std::lock_guard lock(position_mu_);
+      last_handled_ =
+          JournalPosition{committed[e].inbound_rows[i], JournalRowDigest(rec.channel, rec.payload)};
+      found = true;
+      break;
+    }
+    if (found) break;
   }
+  out.committed = std::move(committed);
   return out;
 }
 
@@ -146,6 +163,7 @@ Status StoreJournal::LoadSeq() {
   auto max_seq = store_.MaxAlertSeq();
   if (!max_seq.ok()) return max_seq.status();
   next_alert_seq_ = *max_seq + 1;
+  committed_alert_seq_.store(*max_seq);
   return Status::Ok();
 }
 

@@ -11,16 +11,23 @@
 // `Journal` is the seam (a PostgreSQL journal can stand behind it); `StoreJournal` is the journal
 // over any `Store` (SQLite by default, or the fault-injecting decorator in tests).
 //
-// Thread-safety: not synchronised; one owner thread.
+// Thread-safety: Commit and CommitGroup from one thread at a time (the committer's,
+// daemon/committer.h, in the daemon); the reads (HandledPayload, ForEach*, LastSeqs) from the loop,
+// over a store that is synchronised (daemon/synchronized_store.h), so they see what the last
+// finished transaction left and never an entry being committed.  last_alert_seq() and
+// LastHandledCommitted() may be read from any thread.  LoadSeq only while nothing is committing.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
+#include <mutex>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <random>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "daemon/stage_values.h"
 #include "daemon/store.h"
@@ -40,6 +47,14 @@ struct JournalPosition {
 uint64_t Digest64(std::string_view bytes, uint64_t seed = 0);
 uint64_t JournalRowDigest(std::string_view channel, std::string_view payload);
 
+// What a group commit made durable: `committed` has one CommittedBatch for each of the first
+// committed.size() entries; the others (if any) were refused with `status` and nothing of them is
+// kept.
+struct GroupCommit {
+  std::vector<CommittedBatch> committed;
+  Status status;
+};
+
 class Journal {
  public:
   virtual ~Journal() = default;
@@ -52,6 +67,20 @@ class Journal {
   // Makes `entry` durable, assigning seq, alert_id and raised_at (= entry->at) to every alert in
   // it.  On error nothing of the entry is kept and the seq counter is unchanged.
   [[nodiscard]] virtual Result<CommittedBatch> Commit(JournalEntry* entry) = 0;
+  // Commits `entries` in order.  This default commits them one by one and stops at the first
+  // refusal (a prefix is kept); StoreJournal commits them in one transaction (all or nothing).
+  [[nodiscard]] virtual GroupCommit CommitGroup(const std::vector<JournalEntry*>& entries) {
+    GroupCommit out;
+    for (JournalEntry* e : entries) {
+      auto c = Commit(e);
+      if (!c.ok()) {
+        out.status = c.status();
+        break;
+      }
+      out.committed.push_back(std::move(*c));
+    }
+    return out;
+  }
 
   // The payload of (source, msg_id) when it is already journaled as handled, else nullopt: the
   // deduplication backstop (and what a conflicting message is compared with).
@@ -89,6 +118,9 @@ class StoreJournal final : public Journal {
   StoreJournal(Store& store, const Policy& policy);
 
   Result<CommittedBatch> Commit(JournalEntry* entry) override;
+  // One store transaction for the whole group: every entry is kept, or none (and the seq counter
+  // is as it was).
+  GroupCommit CommitGroup(const std::vector<JournalEntry*>& entries) override;
   Result<std::optional<std::string>> HandledPayload(const std::string& source,
                                                     const std::string& msg_id) override;
   Status ForEachHandled(int64_t after_row, const Store::HandledRowFn& fn) override;
@@ -101,17 +133,22 @@ class StoreJournal final : public Journal {
   Status ForEachResolvedAlert(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
   Status LoadSeq() override;
-  int64_t last_alert_seq() const override { return next_alert_seq_ - 1; }
-  std::optional<JournalPosition> LastHandledCommitted() const override { return last_handled_; }
+  int64_t last_alert_seq() const override { return committed_alert_seq_.load(); }
+  std::optional<JournalPosition> LastHandledCommitted() const override {
+    std::lock_guard lock(position_mu_);
+    return last_handled_;
+  }
 
  private:
-  std::optional<JournalPosition> last_handled_;
+  mutable std::mutex position_mu_;
+  std::optional<JournalPosition> last_handled_;  // guarded by position_mu_
   Status Write(JournalEntry* entry, CommittedBatch* out);
   Status WriteAlert(Alert* alert, TimePoint at, CommittedBatch* out);
 
   Store& store_;
   const Policy& policy_;
-  int64_t next_alert_seq_ = 1;
+  int64_t next_alert_seq_ = 1;  // the committing thread's
+  std::atomic<int64_t> committed_alert_seq_{0};  // the highest seq committed
   std::mt19937_64 rng_;
 };
 

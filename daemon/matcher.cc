@@ -49,7 +49,11 @@ Result<JournalEntry> Matcher::Match(const std::vector<InboundMessage>& batch,
   JournalEntry entry;
   entry.at = clock_.Now();
   outcomes->assign(batch.size(), ItemOutcome{});
-  handled_in_batch_.clear();
+  if (remembers_uncommitted_) {
+    uncommitted_batches_.emplace_back();
+  } else {
+    handled_in_batch_.clear();
+  }
   for (size_t i = 0; i < batch.size(); ++i) {
     JournalItem item;
     Status s = MatchOne(batch[i], entry.at, &item, &(*outcomes)[i]);
@@ -198,10 +202,19 @@ Status Matcher::MatchOne(const InboundMessage& in, TimePoint now, JournalItem* i
   item->alerts = outcome->alerts;
   engine_.Apply(*outcome);  // at once: the next message of the batch sees it (see the header)
   recent_.Add(e.source, e.id, in.payload);
+  if (remembers_uncommitted_ && !uncommitted_batches_.empty()) {
+    uncommitted_batches_.back().push_back(key);
+  }
   handled_in_batch_.emplace(std::move(key), in.payload);
   out->result = ItemResult::kHandled;
   out->message = outcome->note;
   return Status::Ok();
+}
+
+void Matcher::BatchDurable() {
+  if (uncommitted_batches_.empty()) return;
+  for (const auto& key : uncommitted_batches_.front()) handled_in_batch_.erase(key);
+  uncommitted_batches_.pop_front();
 }
 
 Status Matcher::MatchTick(TimePoint now, JournalEntry* entry) {
@@ -286,6 +299,8 @@ Status Matcher::Restore() {
   engine_.Reset();
   recent_.Clear();
   replayed_through_ = {};
+  handled_in_batch_.clear();
+  uncommitted_batches_.clear();
   if (Status s = LoadSeqPositions(); !s.ok()) return s;
   int64_t replayed = 0, failed = 0;
   // From a snapshot when there is one: its state, then the rows after its position, the first

@@ -17,6 +17,7 @@
 #pragma once
 
 #include <chrono>
+#include <deque>
 #include <map>
 #include <set>
 #include <string>
@@ -85,6 +86,13 @@ class Matcher {
   // A committed alert.resolve: the engine's history shows the outcome (protocol 9.1).
   void AlertResolved(const Alert& alert, const std::string& outcome);
 
+  // The pipeline commits on another thread (daemon/committer.h): what Match() handled stays
+  // remembered, as the batch so far is, until BatchDurable() says its entry is committed — the
+  // journal cannot answer for an entry not yet committed.  Off by default (each Match()'s entry is
+  // committed before the next).
+  void set_remembers_uncommitted(bool on) { remembers_uncommitted_ = on; }
+  // The oldest entry made by Match() and not yet durable is committed now.
+  void BatchDurable();
   // Deduplication: how often the journal was read (HandledPayload), and the memory.
   int64_t dedup_journal_reads() const { return dedup_journal_reads_; }
   const RecentIds& recent_ids() const { return recent_; }
@@ -114,6 +122,9 @@ class Matcher {
   JournalPosition replayed_through_;
   // (source, id) handled earlier in the batch being matched (not yet in the journal): payload.
   std::map<std::pair<std::string, std::string>, std::string> handled_in_batch_;
+  // With remembers_uncommitted_: the keys each not yet durable Match() added, oldest first.
+  bool remembers_uncommitted_ = false;
+  std::deque<std::vector<std::pair<std::string, std::string>>> uncommitted_batches_;
   // Every (source, id) handled, and the recent ones' payload fingerprints (rebuilt by Restore).
   RecentIds recent_;
   int64_t dedup_journal_reads_ = 0;

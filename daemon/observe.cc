@@ -84,6 +84,15 @@ boost::json::object Observer::StatusJson() const {
                                     : ResolveStorePath(config_.store_path)},
                 {"healthy", pipeline_.stats().store_healthy && c.ok()},
                 {"failures", pipeline_.stats().store_failures}};
+  // The committer (its own thread, daemon/committer.h): what waits for it and how it groups.
+  const Committer::Stats committer = pipeline_.committer_stats();
+  o["committer"] = {{"batches_in_flight", pipeline_.in_flight()},
+                    {"queue_depth", committer.queued},
+                    {"deepest_queue", committer.deepest_queue},
+                    {"groups", committer.groups},
+                    {"entries", committer.entries},
+                    {"largest_group", committer.largest_group},
+                    {"refused_groups", committer.refused_groups}};
   if (ha_ != nullptr) {
     o["ha"] = ha_->StatusJson();
   } else {
@@ -195,6 +204,21 @@ std::string Observer::Metrics() const {
   line("breachwatch_commit_seconds_bucket", "le=\"+Inf\"", p.commits);
   line("breachwatch_commit_seconds_sum", "", p.commit_seconds_sum);
   line("breachwatch_commit_seconds_count", "", p.commits);
+  const Committer::Stats committer = pipeline_.committer_stats();
+  help("breachwatch_commit_queue_depth", "gauge",
+       "Decided entries waiting for the committer's thread or being committed.");
+  line("breachwatch_commit_queue_depth", "", committer.queued);
+  help("breachwatch_batches_in_flight", "gauge",
+       "Batches decided by the matcher and not yet durable (bounded: intake waits beyond it).");
+  line("breachwatch_batches_in_flight", "", static_cast<double>(pipeline_.in_flight()));
+  help("breachwatch_commit_groups_total", "counter",
+       "Store transactions the committer made (each a group of entries queued together).");
+  line("breachwatch_commit_groups_total", "", committer.groups);
+  help("breachwatch_commit_group_entries_total", "counter",
+       "Entries committed in those transactions (divided by the groups: the mean group size).");
+  line("breachwatch_commit_group_entries_total", "", committer.entries);
+  help("breachwatch_commit_group_largest", "gauge", "The most entries one transaction held.");
+  line("breachwatch_commit_group_largest", "", committer.largest_group);
   help("breachwatch_instruments", "gauge", "Instruments known (all versions' ids).");
   line("breachwatch_instruments", "", static_cast<double>(engine_.instrument_count()));
   out += security_.Metrics();

@@ -3,15 +3,34 @@
 #include <spdlog/spdlog.h>
 #include <systemd/sd-daemon.h>
 
+#include <boost/asio/post.hpp>
 #include <boost/json/serialize.hpp>
 
 #include "handlers/base/time_util.h"
 
 namespace bw {
 
-Pipeline::Pipeline(Matcher& matcher, Journal& journal, Publisher& publisher, const Clock& clock)
-    : matcher_(matcher), journal_(journal), publisher_(publisher), clock_(clock) {}
+Pipeline::Pipeline(Matcher& matcher, Journal& journal, Publisher& publisher, const Clock& clock,
+                   boost::asio::io_context& io, Options options)
+    : matcher_(matcher),
+      journal_(journal),
+      publisher_(publisher),
+      clock_(clock),
+      io_(io),
+      options_(options) {
+  matcher_.set_remembers_uncommitted(true);
+  committer_ = std::make_unique<Committer>(journal_, options_.max_group, [this, alive = alive_] {
+    // The committer's thread: only post (the pipeline is the loop's).
+    boost::asio::post(io_, [this, alive] {
+      if (*alive) TakeCompletions();
+    });
+  });
+}
 
+Pipeline::~Pipeline() {
+  *alive_ = false;
+  committer_.reset();  // commits what is queued, joins the thread
+}
 namespace {
 
 // Whether intake offers the batch that was matched (a held batch comes back unchanged).
@@ -27,8 +46,43 @@ bool SameBatch(const std::vector<InboundMessage>& a, const std::vector<InboundMe
 
 }  // namespace
 
+void Pipeline::Submit(std::vector<InboundMessage> batch, BatchDone done) {
+  // While anything is held, nothing new is matched: intake holds this batch behind the others.
+  if (!held_.empty() || !done_batches_.empty() || matcher_.stale()) {
+    done(std::move(batch), std::nullopt);
+    return;
+  }
+  InFlight flight;
+  flight.kind = InFlight::Kind::kBatch;
+  flight.started = std::chrono::steady_clock::now();
+  auto entry = matcher_.Match(batch, &flight.outcomes);
+  if (!entry.ok()) {
+    // The matcher stopped part-way (the journal could not be read): what it applied of the batch
+    // cannot be told apart, so the engine is rebuilt, once nothing is in flight.
+    spdlog::error("store failure matching {} message(s): {}", batch.size(),
+                  entry.status().ToString());
+    Flush();
+    Refused(entry.status());
+    DropHeldAndRestore("the matcher could not finish the batch");
+    last_progress_ = std::chrono::steady_clock::now();
+    done(std::move(batch), std::nullopt);
+    return;
+  }
+  flight.batch = std::move(batch);
+  flight.batch_done = std::move(done);
+  Send(std::move(*entry), std::move(flight));
+}
+
 std::optional<std::vector<ItemOutcome>> Pipeline::Handle(const std::vector<InboundMessage>& batch) {
-  const auto started = std::chrono::steady_clock::now();
+  Flush();
+  // A held batch committed since (by Recover, or with the one offered before it): the outcomes as
+  // they were decided.
+  if (!done_batches_.empty() && SameBatch(done_batches_.front().batch, batch)) {
+    auto outcomes = std::move(done_batches_.front().outcomes);
+    done_batches_.pop_front();
+    last_progress_ = std::chrono::steady_clock::now();
+    return outcomes;
+  }
   // What was refused earlier goes first, unchanged; while it is refused, nothing new is matched.
   if (!held_.empty()) {
     if (held_.front().from_batch && !SameBatch(held_.front().batch, batch)) {
@@ -38,41 +92,103 @@ std::optional<std::vector<ItemOutcome>> Pipeline::Handle(const std::vector<Inbou
       return std::nullopt;
     }
   }
-  if (done_batch_) {
-    if (SameBatch(done_batch_->batch, batch)) {
+  if (!done_batches_.empty()) {
+    if (SameBatch(done_batches_.front().batch, batch)) {
       // Refused before, committed since by Recover(): the outcomes as they were decided.
-      auto outcomes = std::move(done_batch_->outcomes);
-      done_batch_.reset();
+      auto outcomes = std::move(done_batches_.front().outcomes);
+      done_batches_.pop_front();
       last_progress_ = std::chrono::steady_clock::now();
       return outcomes;
     }
     spdlog::error("a held batch was committed but intake offers another one first");
-    done_batch_.reset();
+    done_batches_.clear();
   }
-  std::vector<ItemOutcome> outcomes;
-  auto entry = matcher_.Match(batch, &outcomes);
-  if (!entry.ok()) {
-    // The matcher stopped part-way (the journal could not be read): what it applied of the batch
-    // cannot be told apart, so the engine is rebuilt.
-    spdlog::error("store failure matching {} message(s): {}", batch.size(),
-                  entry.status().ToString());
-    Refused(entry.status());
-    DropHeldAndRestore("the matcher could not finish the batch");
-    last_progress_ = std::chrono::steady_clock::now();
-    return std::nullopt;
+  std::optional<std::vector<ItemOutcome>> result;
+  bool completed = false;
+  Submit(batch, [&](std::vector<InboundMessage>, std::optional<std::vector<ItemOutcome>> outcomes) {
+    result = std::move(outcomes);
+    completed = true;
+  });
+  Flush();
+  if (!completed) spdlog::critical("a batch handed to the journal never completed");
+  return result;
+}
+
+void Pipeline::Send(JournalEntry entry, InFlight flight) {
+  // Nothing in flight: every refusal was taken, and everything refused is held here.  What is
+  // sent now may be committed (behind a refusal still in flight, it is refused too: order).
+  if (in_flight_.empty()) committer_->Resume();
+  flight.ticket = committer_->Enqueue(std::move(entry));
+  in_flight_.push_back(std::move(flight));
+}
+
+void Pipeline::Flush() {
+  while (!in_flight_.empty()) {
+    committer_->WaitIdle();
+    TakeCompletions();
   }
-  auto committed = journal_.Commit(&*entry);
-  if (!committed.ok()) {
-    spdlog::error("store failure, {} message(s) not yet stored (held, committed again as "
-                  "decided): {}",
-                  batch.size(), committed.status().ToString());
-    Refused(committed.status());
-    held_.push_back(Held{std::move(*entry), true, std::move(outcomes), batch});
-    last_progress_ = std::chrono::steady_clock::now();  // offered; the store refused
-    return std::nullopt;
+}
+
+void Pipeline::TakeCompletions() {
+  while (!in_flight_.empty()) {
+    auto c = committer_->TakeCompleted();
+    if (!c) return;
+    InFlight f = std::move(in_flight_.front());
+    in_flight_.pop_front();
+    if (f.ticket != c->ticket) {
+      spdlog::critical("commit completions out of order: ticket {} for {}", c->ticket, f.ticket);
+    }
+    Complete(std::move(*c), std::move(f));
+    if (on_room_ && in_flight_.size() + 1 == options_.max_in_flight) on_room_();
   }
-  Finish(*entry, *committed, &outcomes, started);
-  return outcomes;
+}
+
+void Pipeline::Complete(Committer::Completion c, InFlight f) {
+  using Kind = InFlight::Kind;
+  const bool is_batch = f.kind == Kind::kBatch || f.kind == Kind::kHeldBatch;
+  if (c.status.ok()) {
+    if (is_batch) matcher_.BatchDurable();
+    Finish(c.entry, c.committed, is_batch ? &f.outcomes : nullptr, f.started);
+    switch (f.kind) {
+      case Kind::kBatch:
+        f.batch_done(std::move(f.batch), std::move(f.outcomes));
+        break;
+      case Kind::kHeldBatch:
+        spdlog::info("held entry ({} message(s), {} alert(s)) committed as it was decided",
+                     c.entry.items.size(), c.committed.alerts.size());
+        done_batches_.push_back(Held{std::move(c.entry), true, std::move(f.outcomes),
+                                     std::move(f.batch)});
+        break;
+      case Kind::kEngineChange:
+      case Kind::kPlain:
+        if (f.commit_done) f.commit_done(std::move(c.committed));
+        break;
+    }
+    return;
+  }
+  last_progress_ = std::chrono::steady_clock::now();  // offered; the store refused
+  switch (f.kind) {
+    case Kind::kBatch:
+      spdlog::error("store failure, {} message(s) not yet stored (held, committed again as "
+                    "decided): {}",
+                    f.batch.size(), c.status.ToString());
+      Refused(c.status);
+      held_.push_back(Held{std::move(c.entry), true, f.outcomes, f.batch});
+      f.batch_done(std::move(f.batch), std::nullopt);
+      break;
+    case Kind::kHeldBatch:
+      Refused(c.status);
+      held_.push_back(Held{std::move(c.entry), true, std::move(f.outcomes), std::move(f.batch)});
+      break;
+    case Kind::kEngineChange:
+      Refused(c.status);
+      held_.push_back(Held{std::move(c.entry)});
+      if (f.commit_done) f.commit_done(c.status);
+      break;
+    case Kind::kPlain:
+      if (f.commit_done) f.commit_done(c.status);
+      break;
+  }
 }
 
 void Pipeline::Finish(JournalEntry& entry, CommittedBatch& committed,
@@ -94,21 +210,20 @@ void Pipeline::Finish(JournalEntry& entry, CommittedBatch& committed,
 }
 
 bool Pipeline::CommitHeld() {
-  while (!held_.empty()) {
-    const auto started = std::chrono::steady_clock::now();
-    Held& held = held_.front();
-    auto committed = journal_.Commit(&held.entry);
-    if (!committed.ok()) {
-      Refused(committed.status());
-      return false;
-    }
-    spdlog::info("held entry ({} message(s), {} alert(s)) committed as it was decided",
-                 held.entry.items.size(), committed->alerts.size());
-    Finish(held.entry, *committed, held.from_batch ? &held.outcomes : nullptr, started);
-    if (held.from_batch) done_batch_ = std::move(held);
-    held_.erase(held_.begin());
+  Flush();
+  if (held_.empty()) return true;
+  std::vector<Held> held;
+  held.swap(held_);
+  for (auto& h : held) {
+    InFlight flight;
+    flight.kind = h.from_batch ? InFlight::Kind::kHeldBatch : InFlight::Kind::kEngineChange;
+    flight.started = std::chrono::steady_clock::now();
+    flight.outcomes = std::move(h.outcomes);
+    flight.batch = std::move(h.batch);
+    Send(std::move(h.entry), std::move(flight));
   }
-  return true;
+  Flush();  // what is refused again is held again, in order
+  return held_.empty();
 }
 
 void Pipeline::DropHeldAndRestore(const char* why) {
@@ -117,27 +232,42 @@ void Pipeline::DropHeldAndRestore(const char* why) {
                   held_.size());
   }
   held_.clear();
-  done_batch_.reset();
+  done_batches_.clear();
   if (!matcher_.Restore().ok()) {
     spdlog::error("engine state is stale until the store can be read again");
   }
 }
 
 Result<CommittedBatch> Pipeline::Commit(JournalEntry entry, bool engine_changed) {
-  const auto started = std::chrono::steady_clock::now();
+  Flush();
   if (engine_changed && !held_.empty() && !CommitHeld()) {
     // Decided on top of what is held: it keeps its place behind it.
     held_.push_back(Held{std::move(entry)});
     return Status::Unavailable("the store refuses commits; held behind earlier entries");
   }
-  auto committed = journal_.Commit(&entry);
-  if (!committed.ok()) {
-    Refused(committed.status());
-    if (engine_changed) held_.push_back(Held{std::move(entry)});
-    return committed.status();
-  }
-  Finish(entry, *committed, nullptr, started);
-  return committed;
+  std::optional<Result<CommittedBatch>> result;
+  InFlight flight;
+  flight.kind = engine_changed ? InFlight::Kind::kEngineChange : InFlight::Kind::kPlain;
+  flight.started = std::chrono::steady_clock::now();
+  flight.commit_done = [&result](Result<CommittedBatch> r) { result = std::move(r); };
+  Send(std::move(entry), std::move(flight));
+  Flush();
+  if (!result) return Status::Internal("the journal never completed the entry");
+  if (!result->ok() && !engine_changed) Refused(result->status());
+  return std::move(*result);
+}
+
+Result<CommittedBatch> Pipeline::CommitNow(JournalEntry entry) {
+  Flush();
+  std::optional<Result<CommittedBatch>> result;
+  InFlight flight;
+  flight.kind = InFlight::Kind::kPlain;
+  flight.started = std::chrono::steady_clock::now();
+  flight.commit_done = [&result](Result<CommittedBatch> r) { result = std::move(r); };
+  Send(std::move(entry), std::move(flight));
+  Flush();
+  if (!result) return Status::Internal("the journal never completed the entry");
+  return std::move(*result);
 }
 
 void Pipeline::Raise(std::vector<Alert> alerts) {
@@ -160,6 +290,7 @@ void Pipeline::Raise(std::vector<Alert> alerts) {
 }
 
 bool Pipeline::Recover() {
+  Flush();
   if (!held_.empty()) {
     const bool committed = CommitHeld();
     last_progress_ = std::chrono::steady_clock::now();  // tried: the store decides

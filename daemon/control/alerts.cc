@@ -169,7 +169,9 @@ ControlServer::OpResult ControlServer::AlertAfterUpdate(const std::string& alert
 }
 
 ControlServer::OpResult ControlServer::OpEventSubmit(const ControlRequest& req, OpWork* work) {
-  if (!s_.pipeline.accepting() || s_.intake.holding()) {
+  // What is in flight completes first: a refusal among it is held, and this event goes behind it.
+  s_.pipeline.Flush();
+  if (!s_.pipeline.accepting() || s_.intake.holding() || s_.pipeline.held_entries() > 0) {
     return Status::Unavailable("the store is failing; nothing can be accepted until it recovers");
   }
   std::vector<InboundMessage> batch(1);
@@ -178,6 +180,7 @@ ControlServer::OpResult ControlServer::OpEventSubmit(const ControlRequest& req, 
   batch[0].payload = boost::json::serialize(req.event);
   batch[0].require_seq = false;
   batch[0].request_audit = *work->audit;
+  // Synchronous: the reply is sent once the event's entry is durable (and its alerts published).
   auto results = s_.pipeline.Handle(batch);
   if (!results) {
     work->audit->detail = "failed";

@@ -60,7 +60,8 @@ void ControlServer::Tick(TimePoint now, bool all) {
     JournalEntry entry;
     entry.at = now;
     entry.audits.push_back(std::move(audit));
-    auto committed = s_.journal.Commit(&entry);
+    // In the journal's order, behind what is in flight; waits for it (daemon/pipeline.h).
+    auto committed = s_.pipeline.CommitNow(std::move(entry));
     if (!committed.ok()) {
       spdlog::error("audit write failed for control.rate_limited: {}",
                     committed.status().ToString());
@@ -171,7 +172,8 @@ std::string ControlServer::Finish(boost::json::object reply, const Status& s, Op
     return std::string(boost::json::serialize(reply));
   }
   if (!entry.empty()) {
-    auto committed = s_.journal.Commit(&entry);
+    // In the journal's order, behind what is in flight; the reply waits until it is durable.
+    auto committed = s_.pipeline.CommitNow(entry);
     if (!committed.ok() && !(s.ok() && work->answer_without_audit)) {
       spdlog::error("audit write failed, request refused: {}", committed.status().ToString());
       return ErrorReply(ErrorCode::kUnavailable, "the audit log cannot be written; refusing");

@@ -280,7 +280,7 @@ class PipelineTest : public JournalTest {
         matcher_journal_(*journal_),
         matcher_(engine_, matcher_journal_, clock_, 65536),
         publisher_(io_, zmq_),
-        pipeline_(matcher_, *journal_, publisher_, clock_),
+        pipeline_(matcher_, *journal_, publisher_, clock_, io_),
         subscriber_(zmq_, zmq::socket_type::sub) {
     const std::string endpoint = "inproc://bw-stages-" + std::to_string(++endpoints_);
     Status bound = publisher_.Bind({endpoint, 1000, false}, [](zmq::socket_t&) {}, nullptr);
