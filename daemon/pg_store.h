@@ -76,6 +76,7 @@ class PgStore final : public Store {
                                              int limit) override;
   Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) override;
   Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) override;
+  Status ForEachHandledKey(const HandledKeyFn& fn) override;
   Status ForEachResolvedAlert(
       const std::function<void(const std::string&, const std::string&)>& fn) override;
   Result<int64_t> MaxAlertSeq() override;

@@ -2,11 +2,14 @@
 // pipeline with its fencing check and COMMIT, so a batch costs a round trip or two however many
 // rows it writes; a statement that fails fails the whole batch, named, leaving nothing; the audit
 // chain stays whole across a failed batch.  Round trips are counted by the session
-// (PgConn::round_trips), not timed.
+// (PgConn::round_trips), not timed.  And, on both backends, the listing of handled ids that
+// spares the matcher a read per message.
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <set>
 #include <string>
+#include <utility>
 
 #include "daemon/pg_conn.h"
 #include "daemon/pg_store.h"
@@ -155,6 +158,46 @@ TEST_F(PgGroupCommit, AReadInsideABatchSeesItsQueuedRowsAndInboundRowIdsRiseInCo
   ASSERT_EQ(replayed.size(), 1u);
   EXPECT_EQ(replayed[0], *second);
 }
+
+}  // namespace
+}  // namespace bw::testing
+
+namespace bw::testing {
+namespace {
+
+// The matcher's deduplication memory is filled from the store's handled ids at start-up
+// (daemon/recent_ids.h); a store that cannot list them makes every message cost a read (on
+// PostgreSQL, a round trip per message: what bounded bw-load on PostgreSQL before).
+class HandledKeys : public BackendTest {};
+
+TEST_P(HandledKeys, EveryHandledIdIsListedOnceAndNoRejectedOne) {
+  ASSERT_TRUE(store_->Begin().ok());
+  for (int i = 1; i <= 120; ++i) {
+    InboundRecord r = Handled("k" + std::to_string(i), i);
+    r.source = i % 2 ? "tag-feed" : "orders-feed";
+    ASSERT_TRUE(store_->InsertInbound(r).ok());
+  }
+  InboundRecord rejected = Handled("bad", 500);
+  rejected.result = "rejected";
+  rejected.reason = "invalid";
+  ASSERT_TRUE(store_->InsertInbound(rejected).ok());
+  ASSERT_TRUE(store_->Commit().ok());
+  std::set<std::pair<std::string, std::string>> keys;
+  int calls = 0;
+  Status s = store_->ForEachHandledKey([&](const std::string& source, const std::string& id) {
+    keys.emplace(source, id);
+    ++calls;
+  });
+  ASSERT_TRUE(s.ok()) << s.ToString();
+  EXPECT_EQ(calls, 120);
+  EXPECT_EQ(keys.size(), 120u);
+  EXPECT_TRUE(keys.count({"tag-feed", "k1"}));
+  EXPECT_TRUE(keys.count({"orders-feed", "k120"}));
+  EXPECT_FALSE(keys.count({"tag-feed", "bad"}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, HandledKeys, ::testing::Values("sqlite", "postgresql"),
+                         BackendName);
 
 }  // namespace
 }  // namespace bw::testing
