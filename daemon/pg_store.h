@@ -31,6 +31,7 @@
 
 #include <cstdint>
 #include <functional>
+#include <ostream>
 #include <memory>
 #include <optional>
 #include <string>
@@ -151,5 +152,10 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
 [[nodiscard]] Status ForEachPostgresAuditRow(const std::string& conninfo,
                                              const std::function<bool(const AuditRow&)>& fn);
 [[nodiscard]] Result<AuditVerifyReport> VerifyPostgresAuditLog(const std::string& conninfo);
+// As ExportAuditLog (audit_chain.h) for the PostgreSQL store at `conninfo`: rows with
+// `from <= at < to` (RFC 3339; empty = open) as JSON lines, oldest first.
+[[nodiscard]] Result<int64_t> ExportPostgresAuditLog(const std::string& conninfo,
+                                                     const std::string& from,
+                                                     const std::string& to, std::ostream& out);
 
 }  // namespace bw
