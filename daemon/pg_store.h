@@ -31,9 +31,9 @@
 
 #include <cstdint>
 #include <functional>
-#include <ostream>
 #include <memory>
 #include <optional>
+#include <ostream>
 #include <string>
 #include <tuple>
 #include <vector>
@@ -155,7 +155,7 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo);
 // As ExportAuditLog (audit_chain.h) for the PostgreSQL store at `conninfo`: rows with
 // `from <= at < to` (RFC 3339; empty = open) as JSON lines, oldest first.
 [[nodiscard]] Result<int64_t> ExportPostgresAuditLog(const std::string& conninfo,
-                                                     const std::string& from,
-                                                     const std::string& to, std::ostream& out);
+                                                     const std::string& from, const std::string& to,
+                                                     std::ostream& out);
 
 }  // namespace bw

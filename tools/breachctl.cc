@@ -15,9 +15,9 @@
 
 #include "config/settings.h"
 #include "daemon/audit_chain.h"
-#include "daemon/pg_store.h"
 #include "daemon/client_allowlist.h"
 #include "daemon/curve_keys.h"
+#include "daemon/pg_store.h"
 #include "handlers/base/time_util.h"
 #include "tools/client.h"
 #include "tools/history_doc.h"
