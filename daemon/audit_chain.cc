@@ -186,6 +186,13 @@ Result<AuditVerifyReport> VerifyAuditLog(const std::string& db_path) {
                           });
 }
 
+std::string AuditRowJson(const AuditRow& r) {
+  boost::json::object o;
+  o["id"] = r.id;
+  for (const auto& [name, field] : kTextColumns) o[name] = r.*field;
+  return boost::json::serialize(o);
+}
+
 Result<int64_t> ExportAuditLog(const std::string& db_path, const std::string& from,
                                const std::string& to, std::ostream& out) {
   auto db = OpenReadOnly(db_path);
@@ -203,10 +210,7 @@ Result<int64_t> ExportAuditLog(const std::string& db_path, const std::string& fr
   }
   int64_t n = 0;
   Status s = ForEachRow(db->get(), where, args, [&](const AuditRow& r) {
-    boost::json::object o;
-    o["id"] = r.id;
-    for (const auto& [name, field] : kTextColumns) o[name] = r.*field;
-    out << boost::json::serialize(o) << '\n';
+    out << AuditRowJson(r) << '\n';
     ++n;
     return static_cast<bool>(out);
   });

@@ -81,6 +81,9 @@ using AuditRowSource =
 // store is an error; a broken chain is a report with problems.
 [[nodiscard]] Result<AuditVerifyReport> VerifyAuditLog(const std::string& db_path);
 
+// One audit row as the JSON line `audit export` writes (id, the text fields, hashes).
+[[nodiscard]] std::string AuditRowJson(const AuditRow& row);
+
 // Writes audit rows with `from <= at < to` (RFC 3339 strings; empty = open)
 // as JSON lines, oldest first, hashes included, for a regulator.
 [[nodiscard]] Result<int64_t> ExportAuditLog(const std::string& db_path, const std::string& from,

@@ -3,6 +3,11 @@
 // bytes).  Internal to the PostgreSQL store (daemon/pg_*.cc); everything else talks to the Store
 // interface.
 //
+// Pipeline mode (libpq's, PostgreSQL 14+) is how the store commits a batch in one round trip:
+// between EnterPipeline() and ExitPipeline(), Send() queues a statement without waiting for its
+// result, and Sync() sends everything queued with a sync point and reads every result.  Statements
+// with parameters are sent as named prepared statements (parsed once per session).
+//
 // Text parameters are sent as valid UTF-8 without NUL bytes (the server refuses both): anything
 // else is replaced by U+FFFD, so a stray byte in a topic or a rejection note can never make a
 // commit fail.  Verbatim bytes (inbound payloads) go as binary bytea parameters, unchanged.
@@ -13,6 +18,7 @@
 #include <libpq-fe.h>
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -74,6 +80,27 @@ class PgConn {
   // Runs one or more statements without parameters (schema, BEGIN/COMMIT).
   [[nodiscard]] Status Run(const std::string& sql, const char* what);
 
+  // Pipeline mode (see above).  In pipeline mode Exec and Run queue their (single) statement
+  // and Sync(), returning its result, so a read inside a pipelined transaction sees the queued
+  // writes before it.
+  [[nodiscard]] Status EnterPipeline();
+  bool in_pipeline() const { return PQpipelineStatus(conn_) != PQ_PIPELINE_OFF; }
+  // Queues one statement.  An error here is a lost session (nothing more can be sent); a
+  // statement's own failure is reported by the Sync() that reads it.
+  [[nodiscard]] Status Send(const char* sql, const std::vector<PgParam>& params, const char* what);
+  // Sends the queued statements with a sync point and reads all their results.  Returns the
+  // first failure, naming its `what` (the server skips every statement after a failed one until
+  // the sync point, and a transaction it was in is aborted), else the last statement's result.
+  [[nodiscard]] Result<PgResult> Sync();
+  // Sync()s what is still queued (discarding the results) and leaves pipeline mode.
+  void ExitPipeline();
+  // The SQLSTATE of the server error of the last failed Exec/Run/Sync ("" when the failure was
+  // not the server's: a lost session).
+  const std::string& last_sqlstate() const { return last_sqlstate_; }
+  // Round trips to the server since connect (Exec, Run and Sync each count one): what the
+  // store's pipelining saves, for tests and logs.
+  int64_t round_trips() const { return round_trips_; }
+
   // Whether the session is up (false after the server closed it or the network failed).
   bool alive() const { return PQstatus(conn_) == CONNECTION_OK; }
   // Reconnects a lost session with the same conninfo.  Session state (advisory locks, an open
@@ -86,8 +113,29 @@ class PgConn {
  private:
   explicit PgConn(PGconn* c) : conn_(c) {}
   Status Failed(const char* what, PGresult* r);
+  // The parameters of one statement as libpq takes them (`held` keeps sanitised text alive).
+  struct Bound {
+    std::vector<std::string> held;
+    std::vector<const char*> values;
+    std::vector<int> lengths;
+    std::vector<int> formats;
+  };
+  static void Bind(const std::vector<PgParam>& params, Bound* out);
+  void ForgetSession();  // after a reconnect: nothing queued, nothing prepared
 
+  // One statement queued in the pipeline: whose result Sync() reads, and what to call it.
+  struct Queued {
+    const char* what;
+    std::string prepare_of;  // non-empty: the result is the PREPARE of this SQL
+  };
   PGconn* conn_;
+  std::vector<Queued> queue_;
+  // Named prepared statements of this session, by SQL text; a name is recorded as `true` once
+  // the server confirmed it (a PREPARE skipped after a failure in its pipeline never happened).
+  std::map<std::string, std::pair<std::string, bool>> prepared_;
+  int64_t prepared_count_ = 0;
+  std::string last_sqlstate_;
+  int64_t round_trips_ = 0;
 };
 
 // `s` as valid UTF-8 without NUL: invalid sequences and NUL become U+FFFD.

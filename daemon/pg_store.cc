@@ -2,6 +2,7 @@
 // chain.  The write and read paths are in pg_store_rw.cc.  See pg_store.h.
 #include "daemon/pg_store.h"
 
+#include <algorithm>
 #include <string>
 
 #include "daemon/pg_schema.h"
@@ -45,14 +46,25 @@ Status PgStore::LoadAuditHead() {
   if (last->rows() > 0) head = {last->Int(0, 0), last->Text(0, 1)};
   committed_ = pending_ = head;
   head_known_ = true;
+  // Row ids reserved before (another daemon may have written since) would no longer be the
+  // newest: take new ones.
+  row_ids_.clear();
+  row_ids_next_ = 0;
   return Status::Ok();
 }
 
 Status PgStore::Begin() {
   if (in_transaction_) Rollback();  // a transaction left open by a failed caller
   if (Status s = EnsureSession(); !s.ok()) return s;
-  if (Status s = conn_->Run("BEGIN", "begin"); !s.ok()) return s;
+  // The transaction's statements are queued and go to the server with its COMMIT (one round
+  // trip); a read in between (the audit head below, a subject, a purge) sends what is queued.
+  if (Status s = conn_->EnterPipeline(); !s.ok()) return s;
+  if (Status s = conn_->Send("BEGIN", {}, "begin"); !s.ok()) {
+    conn_->ExitPipeline();
+    return s;
+  }
   in_transaction_ = true;
+  failure_ = Status::Ok();
   if (!head_known_) {
     if (Status s = LoadAuditHead(); !s.ok()) {
       Rollback();
@@ -63,6 +75,21 @@ Status PgStore::Begin() {
   return Status::Ok();
 }
 
+std::string PgStore::FencingCheckSql(int64_t term) {
+  // Inside the transaction, just before its COMMIT and in the same round trip: the term is read
+  // FOR SHARE (a takeover's UPDATE of the row waits for this commit, and sees it), and a
+  // superseded term raises an error, which aborts the transaction so that the COMMIT after it
+  // rolls back.  The term is this store's own integer, not caller text.
+  const std::string t = std::to_string(term);
+  return "DO $$DECLARE current BIGINT; BEGIN "
+         "SELECT term INTO current FROM leadership WHERE id = 1 FOR SHARE; "
+         "IF current IS DISTINCT FROM " +
+         t + " THEN RAISE EXCEPTION USING ERRCODE = '" + kFencedSqlState +
+         "', MESSAGE = format('fenced: this daemon''s term %s was superseded by term %s "
+         "(another daemon took over)', " +
+         t + ", COALESCE(current, 0)); END IF; END$$";
+}
+
 Status PgStore::Commit() {
   if (!in_transaction_) return Status::Internal("commit without a transaction");
   if (fenced_out_) {
@@ -70,30 +97,32 @@ Status PgStore::Commit() {
     return Status::Unavailable("fenced: this daemon lost leadership (term " +
                                std::to_string(fencing_term_) + ") and may not write");
   }
-  if (fencing_term_ > 0) {
-    // FOR SHARE: a takeover's UPDATE of the row waits for this commit, and sees it.
-    auto term = Exec("SELECT term FROM leadership WHERE id = 1 FOR SHARE", {}, "fencing check");
-    if (!term.ok()) {
-      Rollback();
-      return term.status();
-    }
-    const int64_t current = term->rows() > 0 ? term->Int(0, 0) : 0;
-    if (current != fencing_term_) {
-      Rollback();
-      return Status::Unavailable("fenced: this daemon's term " + std::to_string(fencing_term_) +
-                                 " was superseded by term " + std::to_string(current) +
-                                 " (another daemon took over)");
-    }
-  }
-  auto done = Exec("COMMIT", {}, "commit");
-  if (!done.ok()) {
+  if (!failure_.ok()) {  // a statement of this transaction already failed
+    Status why = failure_;
     Rollback();
+    return why;
+  }
+  Status queued = Status::Ok();
+  if (fencing_term_ > 0) {
+    queued = conn_->Send(FencingCheckSql(fencing_term_).c_str(), {}, "fencing check");
+  }
+  if (queued.ok()) queued = conn_->Send("COMMIT", {}, "commit");
+  Result<PgResult> done = queued.ok() ? conn_->Sync() : Result<PgResult>(queued);
+  if (!done.ok()) {
+    // The server skipped the COMMIT after the failure and holds an aborted transaction (or the
+    // session is gone): roll it back; the head is read again at the next Begin().
+    const bool fenced = conn_->last_sqlstate() == kFencedSqlState;
+    Rollback();
+    head_known_ = false;
+    if (fenced) return Status::Unavailable(done.status().message());
     return done.status();
   }
+  conn_->ExitPipeline();
   in_transaction_ = false;
   if (done->command() != "COMMIT") {
     // The server rolls back a transaction in which a statement failed.
     pending_ = committed_;
+    head_known_ = false;
     return Status::IoError("commit: the transaction had failed and was rolled back");
   }
   committed_ = pending_;
@@ -101,6 +130,9 @@ Status PgStore::Commit() {
 }
 
 void PgStore::Rollback() {
+  // What is still queued is sent and its results discarded first: a ROLLBACK queued after a
+  // failed statement would be skipped by the server with it.
+  conn_->ExitPipeline();
   if (in_transaction_ && conn_->alive()) conn_->Run("ROLLBACK", "rollback").ok();
   in_transaction_ = false;
   pending_ = committed_;
@@ -115,6 +147,46 @@ Status PgStore::InTransaction(const std::function<Status()>& work) {
     return s;
   }
   return Commit();
+}
+
+Result<PgResult> PgStore::Exec(const char* sql, const std::vector<PgParam>& params,
+                               const char* what) {
+  if (!in_transaction_) {
+    if (!conn_->alive()) {
+      if (Status s = EnsureSession(); !s.ok()) return s;
+    }
+    return conn_->Exec(sql, params, what);
+  }
+  if (!failure_.ok()) return failure_;
+  auto r = conn_->Exec(sql, params, what);  // in the pipeline: sends what is queued before it
+  if (!r.ok()) failure_ = r.status();
+  return r;
+}
+
+Status PgStore::Queue(const char* sql, const std::vector<PgParam>& params, const char* what) {
+  if (!in_transaction_) return Status::Internal(std::string(what) + ": outside a transaction");
+  if (!failure_.ok()) return failure_;
+  Status s = conn_->Send(sql, params, what);
+  if (!s.ok()) failure_ = s;
+  return s;
+}
+
+Result<int64_t> PgStore::NextInboundRow() {
+  if (row_ids_next_ >= row_ids_.size()) {
+    // One round trip per kRowIdBlock rows.  nextval() is never rolled back, so the ids are this
+    // store's alone; a single writer (the fenced active) therefore writes them in commit order.
+    auto r = Exec(
+        "SELECT nextval(pg_get_serial_sequence('inbound', 'rowid_')) "
+        "FROM generate_series(1, $1)",
+        {PgInt(kRowIdBlock)}, "reserving inbound row ids");
+    if (!r.ok()) return r.status();
+    row_ids_.clear();
+    for (int i = 0; i < r->rows(); ++i) row_ids_.push_back(r->Int(i, 0));
+    std::sort(row_ids_.begin(), row_ids_.end());
+    row_ids_next_ = 0;
+    if (row_ids_.empty()) return Status::Internal("reserving inbound row ids: none returned");
+  }
+  return row_ids_[row_ids_next_++];
 }
 
 Status PgStore::InsertAudit(const AuditRecord& r) {
@@ -137,14 +209,16 @@ Status PgStore::InsertAudit(const AuditRecord& r) {
       *f = PgSafeText(*f);
     }
     row.hash = AuditRowHash(row);
-    auto st = Exec(
+    // Queued: the chain's head advances as rows are queued, in the order the server runs them;
+    // a failed commit puts it back (and Begin() reads it from the table again).
+    Status st = Queue(
         "INSERT INTO audit_log (id, at, category, actor, op, subjects, reason, outcome, detail, "
         "recipients, prev_hash, hash) VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12)",
         {PgInt(row.id), PgText(row.at), PgText(row.category), PgText(row.actor), PgText(row.op),
          PgText(row.subjects), PgText(row.reason), PgText(row.outcome), PgText(row.detail),
          PgText(row.recipients), PgText(row.prev_hash), PgText(row.hash)},
         "audit insert");
-    if (!st.ok()) return st.status();
+    if (!st.ok()) return st;
     pending_ = {row.id, row.hash};
     return Status::Ok();
   });
@@ -156,17 +230,32 @@ Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
   return std::unique_ptr<Store>(std::move(*store));
 }
 
-Status ForEachPostgresAuditRow(const std::string& conninfo,
-                               const std::function<bool(const AuditRow&)>& fn) {
+namespace {
+
+// The audit rows of the store at `conninfo` in id order (own session, read only), those with
+// `from <= at < to` when given, until `fn` returns false.
+Status ForEachAuditRowBetween(const std::string& conninfo, const std::string& from,
+                              const std::string& to,
+                              const std::function<bool(const AuditRow&)>& fn) {
   auto conn = PgConn::Connect(conninfo);
   if (!conn.ok()) return conn.status();
   // In batches by id, so that a long log is never held in memory at once.
   int64_t after = -1;
   for (;;) {
-    auto rows = (*conn)->Exec(
+    std::vector<PgParam> params = {PgInt(after)};
+    std::string sql =
         "SELECT id, at, category, actor, op, subjects, reason, outcome, detail, recipients, "
-        "prev_hash, hash FROM audit_log WHERE id > $1 ORDER BY id LIMIT 5000",
-        {PgInt(after)}, "reading the audit log");
+        "prev_hash, hash FROM audit_log WHERE id > $1";
+    if (!from.empty()) {
+      params.push_back(PgText(from));
+      sql += " AND at::timestamptz >= $" + std::to_string(params.size()) + "::timestamptz";
+    }
+    if (!to.empty()) {
+      params.push_back(PgText(to));
+      sql += " AND at::timestamptz < $" + std::to_string(params.size()) + "::timestamptz";
+    }
+    sql += " ORDER BY id LIMIT 5000";
+    auto rows = (*conn)->Exec(sql.c_str(), params, "reading the audit log");
     if (!rows.ok()) return rows.status();
     if (rows->rows() == 0) return Status::Ok();
     for (int i = 0; i < rows->rows(); ++i) {
@@ -187,6 +276,26 @@ Status ForEachPostgresAuditRow(const std::string& conninfo,
       if (!fn(r)) return Status::Ok();
     }
   }
+}
+
+}  // namespace
+
+Status ForEachPostgresAuditRow(const std::string& conninfo,
+                               const std::function<bool(const AuditRow&)>& fn) {
+  return ForEachAuditRowBetween(conninfo, "", "", fn);
+}
+
+Result<int64_t> ExportPostgresAuditLog(const std::string& conninfo, const std::string& from,
+                                       const std::string& to, std::ostream& out) {
+  int64_t n = 0;
+  Status s = ForEachAuditRowBetween(conninfo, from, to, [&](const AuditRow& r) {
+    out << AuditRowJson(r) << '\n';
+    ++n;
+    return static_cast<bool>(out);
+  });
+  if (!s.ok()) return s;
+  if (!out) return Status::Unavailable("writing the export failed");
+  return n;
 }
 
 Result<Store::HandledTail> PgStore::HandledAfter(int64_t after_row) {

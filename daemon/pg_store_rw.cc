@@ -50,18 +50,22 @@ int64_t Ms(TimePoint t) { return t.time_since_epoch().count(); }
 Result<int64_t> PgStore::InsertInbound(const InboundRecord& r) {
   int64_t row = 0;
   Status s = InTransaction([&]() -> Status {
-    auto ins = Exec(
-        "INSERT INTO inbound (received_at, channel, topic, source, msg_id, seq, type, "
+    // The row id is reserved ahead (pg_store.h): the journal and the collection record need it
+    // before the commit that sends the row.
+    auto id = NextInboundRow();
+    if (!id.ok()) return id.status();
+    row = *id;
+    Status ins = Queue(
+        "INSERT INTO inbound (rowid_, received_at, channel, topic, source, msg_id, seq, type, "
         "event_time, payload, result, reason, detail, person_id) "
-        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13) RETURNING rowid_",
-        {PgText(FormatRfc3339(r.received_at)), PgText(r.channel), PgText(r.topic),
+        "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11,$12,$13,$14)",
+        {PgInt(row), PgText(FormatRfc3339(r.received_at)), PgText(r.channel), PgText(r.topic),
          PgTextOrNull(r.source), PgTextOrNull(r.msg_id), r.seq > 0 ? PgInt(r.seq) : PgNull(),
          PgTextOrNull(r.type), r.event_time ? PgText(FormatRfc3339(*r.event_time)) : PgNull(),
          PgBytes(r.payload), PgText(r.result), PgTextOrNull(r.reason), PgTextOrNull(r.detail),
          PgTextOrNull(r.person_id)},
         "inbound insert");
-    if (!ins.ok()) return ins.status();
-    row = ins->Int(0, 0);
+    if (!ins.ok()) return ins;
     const std::optional<AuditRecord> collection = CollectionAudit({
         .row = row,
         .received_at = r.received_at,
@@ -86,7 +90,7 @@ Result<int64_t> PgStore::InsertInbound(const InboundRecord& r) {
 Status PgStore::InsertInstrumentChange(const InstrumentChange& c, const std::string& source,
                                        const std::string& id, TimePoint recorded_at) {
   return InTransaction([&]() -> Status {
-    auto ins = Exec(
+    Status ins = Queue(
         "INSERT INTO instrument_versions (instrument_id, version, change, effective, "
         "effective_ms, recorded_at, subject, body, end_reason, caused_by_source, caused_by_id) "
         "VALUES ($1, (SELECT COALESCE(MAX(version),0)+1 FROM instrument_versions "
@@ -95,10 +99,10 @@ Status PgStore::InsertInstrumentChange(const InstrumentChange& c, const std::str
          PgText(FormatRfc3339(c.effective)), PgInt(Ms(c.effective)),
          PgText(FormatRfc3339(recorded_at)),
          c.instrument ? PgText(c.instrument->subject) : PgNull(),
-         c.instrument ? PgText(c.instrument->raw_text) : PgNull(),
-         PgTextOrNull(c.end_reason), PgTextOrNull(source), PgTextOrNull(id)},
+         c.instrument ? PgText(c.instrument->raw_text) : PgNull(), PgTextOrNull(c.end_reason),
+         PgTextOrNull(source), PgTextOrNull(id)},
         "instrument insert");
-    if (!ins.ok()) return ins.status();
+    if (!ins.ok()) return ins;
     if (!IsAuditedAlteration(c)) return Status::Ok();
     const std::string subject = c.instrument ? c.instrument->subject : SubjectOf(c.instrument_id);
     return InsertAudit(AlterationAudit(c, subject, source, id, recorded_at));
@@ -107,7 +111,7 @@ Status PgStore::InsertInstrumentChange(const InstrumentChange& c, const std::str
 
 Status PgStore::InsertAlert(const Alert& a, std::optional<TimePoint> escalate_at) {
   return InTransaction([&]() -> Status {
-    auto ins = Exec(
+    Status ins = Queue(
         "INSERT INTO alerts (seq, alert_id, kind, severity, person_id, instrument_id, "
         "raised_at, event_time, payload, raised_ms, next_escalation_ms) "
         "VALUES ($1,$2,$3,$4,$5,$6,$7,$8,$9,$10,$11)",
@@ -117,11 +121,11 @@ Status PgStore::InsertAlert(const Alert& a, std::optional<TimePoint> escalate_at
          PgText(FormatRfc3339(a.event_time)), PgText(boost::json::serialize(AlertToJson(a))),
          PgInt(Ms(a.raised_at)), escalate_at ? PgInt(Ms(*escalate_at)) : PgNull()},
         "alert insert");
-    if (!ins.ok()) return ins.status();
+    if (!ins.ok()) return ins;
     for (const auto& recipient : a.recipients) {
-      auto rs = Exec("INSERT INTO alert_recipients (alert_seq, recipient) VALUES ($1, $2)",
-                     {PgInt(a.seq), PgText(recipient)}, "recipient insert");
-      if (!rs.ok()) return rs.status();
+      Status rs = Queue("INSERT INTO alert_recipients (alert_seq, recipient) VALUES ($1, $2)",
+                        {PgInt(a.seq), PgText(recipient)}, "recipient insert");
+      if (!rs.ok()) return rs;
     }
     if (const std::optional<AuditRecord> combination = CombinationAudit(a)) {
       if (Status s = InsertAudit(*combination); !s.ok()) return s;
@@ -132,37 +136,34 @@ Status PgStore::InsertAlert(const Alert& a, std::optional<TimePoint> escalate_at
 
 Status PgStore::AckAlert(const std::string& alert_id, const std::string& by, TimePoint at) {
   return InTransaction([&]() -> Status {
-    return Exec(
-               "UPDATE alerts SET acked_at = COALESCE(acked_at, $2), acked_by = "
-               "COALESCE(acked_by, $3), next_escalation_ms = NULL WHERE alert_id = $1",
-               {PgText(alert_id), PgText(FormatRfc3339(at)), PgText(by)}, "ack")
-        .status();
+    return Queue(
+        "UPDATE alerts SET acked_at = COALESCE(acked_at, $2), acked_by = "
+        "COALESCE(acked_by, $3), next_escalation_ms = NULL WHERE alert_id = $1",
+        {PgText(alert_id), PgText(FormatRfc3339(at)), PgText(by)}, "ack");
   });
 }
 
 Status PgStore::ResolveAlert(const std::string& alert_id, const std::string& by, TimePoint at,
                              const std::string& outcome, const std::string& note) {
   return InTransaction([&]() -> Status {
-    return Exec(
-               "UPDATE alerts SET acked_at = COALESCE(acked_at, $2), acked_by = "
-               "COALESCE(acked_by, $3), resolved_at = $2, resolved_by = $3, outcome = $4, "
-               "note = $5, next_escalation_ms = NULL WHERE alert_id = $1",
-               {PgText(alert_id), PgText(FormatRfc3339(at)), PgText(by), PgText(outcome),
-                PgTextOrNull(note)},
-               "resolve")
-        .status();
+    return Queue(
+        "UPDATE alerts SET acked_at = COALESCE(acked_at, $2), acked_by = "
+        "COALESCE(acked_by, $3), resolved_at = $2, resolved_by = $3, outcome = $4, "
+        "note = $5, next_escalation_ms = NULL WHERE alert_id = $1",
+        {PgText(alert_id), PgText(FormatRfc3339(at)), PgText(by), PgText(outcome),
+         PgTextOrNull(note)},
+        "resolve");
   });
 }
 
 Status PgStore::SetEscalation(const std::string& alert_id, int level,
                               std::optional<TimePoint> next_at) {
   return InTransaction([&]() -> Status {
-    return Exec(
-               "UPDATE alerts SET escalation_level = $2, next_escalation_ms = $3 WHERE "
-               "alert_id = $1",
-               {PgText(alert_id), PgInt(level), next_at ? PgInt(Ms(*next_at)) : PgNull()},
-               "escalation update")
-        .status();
+    return Queue(
+        "UPDATE alerts SET escalation_level = $2, next_escalation_ms = $3 WHERE "
+        "alert_id = $1",
+        {PgText(alert_id), PgInt(level), next_at ? PgInt(Ms(*next_at)) : PgNull()},
+        "escalation update");
   });
 }
 
@@ -260,6 +261,31 @@ Status PgStore::ForEachHandled(int64_t after_row, const HandledRowFn& fn) {
       fn(after_row, r->Text(i, 1), r->Bytes(i, 2));
     }
     if (r->rows() < kBatch) return Status::Ok();
+  }
+}
+
+Status PgStore::ForEachHandledKey(const HandledKeyFn& fn) {
+  // From the (source, msg_id) index of handled rows, in pages by key: one round trip per
+  // 50,000 ids at start-up instead of one per message for the matcher's deduplication.
+  constexpr int kPage = 50000;
+  std::string source, msg_id;
+  bool first = true;
+  for (;;) {
+    auto r = first ? Exec("SELECT source, msg_id FROM inbound WHERE result='handled' AND source "
+                          "IS NOT NULL AND msg_id IS NOT NULL ORDER BY source, msg_id "
+                          "LIMIT 50000",
+                          {}, "handled ids")
+                   : Exec("SELECT source, msg_id FROM inbound WHERE result='handled' AND "
+                          "(source, msg_id) > ($1, $2) ORDER BY source, msg_id LIMIT 50000",
+                          {PgText(source), PgText(msg_id)}, "handled ids");
+    if (!r.ok()) return r.status();
+    first = false;
+    for (int i = 0; i < r->rows(); ++i) {
+      source = r->Text(i, 0);
+      msg_id = r->Text(i, 1);
+      fn(source, msg_id);
+    }
+    if (r->rows() < kPage) return Status::Ok();
   }
 }
 

@@ -5,6 +5,9 @@
 #                                          (no TCP), port 5432; prints the conninfo
 #   scripts/pg-test-cluster.sh stop DIR    stop it (immediate) and remove DIR
 #
+# PG_EXTRA_OPTS: more server settings for `start` (e.g. scripts/run-load.sh --pg loads
+# pg_stat_statements and a larger shared_buffers), as "-c name=value ...".
+#
 # initdb refuses to run as root: as root the cluster is made and run by the `postgres` user
 # (Debian's postgresql-15 package creates it) in a DIR it owns.  Without PostgreSQL installed,
 # `start` fails when CI=true and otherwise exits 0 with a warning (the PostgreSQL tests then skip).
@@ -65,7 +68,8 @@ case "$action" in
     # Durable as in production (fsync on), small, quiet; unix socket only.
     as_owner "$pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 60 start \
       -o "-c listen_addresses='' -c unix_socket_directories='$dir' -c port=5432 \
-          -c max_connections=100 -c shared_buffers=32MB -c log_min_messages=warning" \
+          -c max_connections=100 -c shared_buffers=32MB -c log_min_messages=warning \
+          ${PG_EXTRA_OPTS:-}" \
       >/dev/null || { cat "$dir/server.log" >&2; exit 1; }
     chmod 755 "$dir"  # the socket: reachable by the tests' user
     echo "host=$dir port=5432 user=postgres dbname=postgres"

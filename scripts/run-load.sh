@@ -10,6 +10,8 @@
 #                                             # shared 2-core machine; see docs/benchmarks.md)
 #   bash scripts/run-load.sh --quick          # a shorter set (about 10-15 minutes)
 #   NO_RUN=1 bash scripts/run-load.sh         # rewrite the page from the last results
+#   bash scripts/run-load.sh --pg             # the PostgreSQL backend (about 10-15 minutes):
+#                                             # its own section of docs/benchmarks.md (below)
 #
 # The standard set (100,000 persons unless PERSONS says otherwise):
 #   ladder    rates doubling from 1,000/s, then bisected: the highest rate sustained
@@ -33,8 +35,86 @@
 # the top, e.g. that a run was cut short), KEEP_RESULTS=1 to keep the results of
 # earlier runs (by default a run starts from an empty results directory, so the
 # page never mixes runs).  Raw results: $BUILD_DIR/load-results/*.json and *.log.
+#
+# --pg: the PostgreSQL backend (docs/ha.md) beside SQLite.  Starts a throw-away cluster
+# (scripts/pg-test-cluster.sh: unix socket, fsync and synchronous_commit on as in production,
+# pg_stat_statements loaded, shared_buffers 256MB), and runs with PERSONS (20,000) persons:
+#   ladder-pg-N   REPEATS (3) ladders on PostgreSQL (steps of 4 s doubling from 500/s, 2
+#                 bisections, one 10 s run at half the maximum): sustained events/s and p99
+#   saturate-pg   20,000 events/s offered for 3 s: events handled per second, and the commit
+#                 profile (batches, time in them, daemon and server CPU, WAL fsyncs, the
+#                 statements' server time) that says what bounds it
+#   ladder-sqlite, saturate-sqlite   the same once on SQLite, at the same time on the same
+#                 machine (SKIP="sqlite" leaves them out; SKIP="ladder" or "saturate" those)
+# and rewrites only what lies between <!-- load-pg:begin --> and <!-- load-pg:end --> of
+# docs/benchmarks.md (appended when absent; scripts/load_pg_report.py).  Raw results:
+# $PG_RESULTS (default $BUILD_DIR/load-results-pg).  BEFORE=DIR adds a before/after table
+# from an earlier --pg run's results (e.g. of the daemon before a change: DAEMON=...).
+# NO_REPORT=1 leaves the page alone (for such an earlier run).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+
+if [[ "${1:-}" == "--pg" ]]; then
+  shift
+  build=${BUILD_DIR:-build-loadrel}
+  out=${PG_RESULTS:-$build/load-results-pg}
+  persons=${PERSONS:-20000}
+  repeats=${REPEATS:-3}
+  skip=" ${SKIP:-} "
+  if [[ -z "${NO_RUN:-}" ]]; then
+    if [[ -n "${LOAD_BIN:-}" ]]; then
+      load=("$LOAD_BIN")
+    else
+      cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release >/dev/null
+      cmake --build "$build" -j"${JOBS:-2}" --target breachwatchd bw-load
+      load=("$build/tools/bw-load")
+    fi
+    [[ -n "${DAEMON:-}" ]] && load+=(--daemon "$DAEMON")
+    rm -rf "$out"
+    mkdir -p "$out"
+    cluster=/tmp/bw-pgload-$$
+    trap 'scripts/pg-test-cluster.sh stop "$cluster"' EXIT
+    conninfo=$(PG_EXTRA_OPTS="-c shared_preload_libraries=pg_stat_statements \
+      -c track_wal_io_timing=on -c shared_buffers=256MB -c max_wal_size=2GB" \
+      scripts/pg-test-cluster.sh start "$cluster" | tail -1)
+    [[ "$conninfo" == host=* ]] || { echo "no PostgreSQL cluster: $conninfo" >&2; exit 1; }
+    psql "$conninfo" -Atc "SELECT version()" >"$out/server.txt"
+    psql "$conninfo" -Atc "SELECT name || ' = ' || setting FROM pg_settings WHERE name IN \
+      ('fsync', 'synchronous_commit', 'wal_sync_method', 'shared_buffers', 'full_page_writes', \
+      'wal_level', 'max_wal_size')" >>"$out/server.txt"
+    echo "${DAEMON_DESC:-${DAEMON:-breachwatchd built here}} at $(git rev-parse --short HEAD)" \
+      >"$out/daemon.txt"
+    echo "$persons" >"$out/persons.txt"
+    t0=$(date +%s)
+    run() {  # file, args...
+      local file=$1 before
+      shift
+      echo "== $file: bw-load $*"
+      before=$(cut -d' ' -f1-3 /proc/loadavg)
+      "${load[@]}" "$@" --json "$out/$file.json" 2>&1 | tee "$out/$file.log" || true
+      echo "$file $before / $(cut -d' ' -f1-3 /proc/loadavg)" >>"$out/loadavg.txt"
+    }
+    ladder=(--mode ladder --persons "$persons" --ladder-start 500 --step-s 4 --bisect 2
+      --latency-s 10 --latency-repeats 1)
+    saturate=(--mode fixed --persons "$persons" --rate 20000 --duration-s 3)
+    if [[ "$skip" != *" ladder "* ]]; then
+      for ((i = 1; i <= repeats; i++)); do
+        run "ladder-pg-$i" "${ladder[@]}" --pg "$conninfo"
+      done
+    fi
+    [[ "$skip" != *" saturate "* ]] && run saturate-pg "${saturate[@]}" --pg "$conninfo" || true
+    if [[ "$skip" != *" sqlite "* ]]; then
+      [[ "$skip" != *" ladder "* ]] && run ladder-sqlite "${ladder[@]}" || true
+      [[ "$skip" != *" saturate "* ]] && run saturate-sqlite "${saturate[@]}" || true
+    fi
+    echo $(( ($(date +%s) - t0 + 30) / 60 )) >"$out/minutes.txt"
+  fi
+  if [[ -z "${NO_REPORT:-}" ]]; then
+    OUT="$out" BEFORE="${BEFORE:-}" RUN_NOTE="${RUN_NOTE:-}" python3 scripts/load_pg_report.py
+    echo "wrote the PostgreSQL load section of docs/benchmarks.md"
+  fi
+  exit 0
+fi
 
 quick=
 if [[ "${1:-}" == "--quick" ]]; then

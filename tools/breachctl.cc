@@ -17,6 +17,7 @@
 #include "daemon/audit_chain.h"
 #include "daemon/client_allowlist.h"
 #include "daemon/curve_keys.h"
+#include "daemon/pg_store.h"
 #include "handlers/base/time_util.h"
 #include "tools/client.h"
 #include "tools/history_doc.h"
@@ -478,18 +479,20 @@ class Ctl {
   bw::ControlClient client_;
 };
 
-// `breachctl audit verify|export`: reads the store file directly (read-only; safe
+// `breachctl audit verify|export`: reads the store directly (read-only; safe
 // while the daemon runs), so it needs the service's file permissions, e.g.
-// `sudo -u breachwatch breachctl audit verify --db /var/lib/breachwatch/breachwatch.db`.
-int Audit(const std::string& action, const std::string& db, const std::string& from,
-          const std::string& to, const std::string& output) {
-  if (db.empty()) {
-    std::cerr << "breachctl: audit needs the store file: --db PATH (or --config with an absolute "
-                 "[store] path)\n";
+// `sudo -u breachwatch breachctl audit verify --db /var/lib/breachwatch/breachwatch.db`,
+// or, on the PostgreSQL backend (`--config` with `[store] backend = "postgresql"`, or
+// `--pg CONNINFO`), a role that may read the database.
+int Audit(const std::string& action, const std::string& db, const std::string& pg,
+          const std::string& from, const std::string& to, const std::string& output) {
+  if (db.empty() && pg.empty()) {
+    std::cerr << "breachctl: audit needs the store: --db PATH, --pg CONNINFO, or --config with "
+                 "an absolute [store] path or the postgresql backend\n";
     return kExitUsage;
   }
   if (action == "verify") {
-    auto report = bw::VerifyAuditLog(db);
+    auto report = pg.empty() ? bw::VerifyAuditLog(db) : bw::VerifyPostgresAuditLog(pg);
     if (!report.ok()) {
       std::cerr << "breachctl: " << report.status().ToString() << "\n";
       return kExitUnreachable;
@@ -522,7 +525,8 @@ int Audit(const std::string& action, const std::string& db, const std::string& f
       }
     }
     std::ostream& out = output.empty() ? std::cout : file;
-    auto n = bw::ExportAuditLog(db, from, to, out);
+    auto n = pg.empty() ? bw::ExportAuditLog(db, from, to, out)
+                        : bw::ExportPostgresAuditLog(pg, from, to, out);
     if (!n.ok()) {
       std::cerr << "breachctl: " << n.status().ToString() << "\n";
       return kExitUnreachable;
@@ -658,14 +662,18 @@ int main(int argc, char** argv) {
                    "identity)");
   keys->add_option("--note", keys_note, "free text stored with the entry, e.g. the issue date");
 
-  std::string audit_action, audit_db, audit_from, audit_to, audit_output;
+  std::string audit_action, audit_db, audit_pg, audit_from, audit_to, audit_output;
   auto* audit = app.add_subcommand(
       "audit",
-      "the audit log, read from the store file: `audit verify` checks the hash chain (exit 1 "
+      "the audit log, read from the store (SQLite file or PostgreSQL): `audit verify` checks the "
+      "hash chain (exit 1 "
       "if a record was edited or deleted); `audit export` writes JSON Lines for a regulator");
   audit->add_option("action", audit_action, "verify | export")->required();
   audit->add_option("--db", audit_db,
                     "the store file (default: [store] path of --config when absolute)");
+  audit->add_option("--pg", audit_pg,
+                    "the PostgreSQL store's libpq conninfo (default: [store] postgresql_conninfo "
+                    "of --config when its backend is postgresql)");
   audit->add_option("--from", audit_from, "export: records at or after this RFC 3339 time");
   audit->add_option("--to", audit_to, "export: records before this RFC 3339 time");
   audit->add_option("-o,--output", audit_output, "export: write to this file (default stdout)");
@@ -744,15 +752,19 @@ int main(int argc, char** argv) {
                 keys_control_ids, keys_note);
   }
   if (*audit) {
-    if (audit_db.empty() && !g.config_path.empty()) {
+    if (audit_db.empty() && audit_pg.empty() && !g.config_path.empty()) {
       auto cfg = bw::LoadConfigFile(g.config_path);
       if (!cfg.ok()) {
         std::cerr << "breachctl: " << cfg.status().ToString() << "\n";
         return kExitUsage;
       }
-      if (!cfg->store_path.empty() && cfg->store_path.front() == '/') audit_db = cfg->store_path;
+      if (cfg->store_backend == "postgresql") {
+        if (audit_pg.empty()) audit_pg = cfg->store_postgresql_conninfo;
+      } else if (!cfg->store_path.empty() && cfg->store_path.front() == '/') {
+        audit_db = cfg->store_path;
+      }
     }
-    return Audit(audit_action, audit_db, audit_from, audit_to, audit_output);
+    return Audit(audit_action, audit_db, audit_pg, audit_from, audit_to, audit_output);
   }
   {
     auto curve_keys = bw::LoadCurveClientKeys(g.server_key, g.client_key);

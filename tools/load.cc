@@ -30,12 +30,20 @@
 // expects (by causing event id and kind: none lost, none duplicated, none
 // unexpected; a proximity_breach counted per copy, officer and control), and,
 // after the daemon stops, every event sent is stored exactly
-// once as handled in the daemon's own SQLite store.  Exit status 0 when every
+// once as handled in the daemon's own store.  Exit status 0 when every
 // check passed.  --json FILE writes the figures for scripts/run-load.sh.
+//
+// --pg CONNINFO runs the daemon on the PostgreSQL backend (docs/ha.md): a fresh
+// database of the cluster CONNINFO reaches (dropped after a passing run unless
+// --keep) is its store; the correctness checks read it there.  With
+// pg_stat_statements loaded in that cluster (scripts/run-load.sh --pg starts one
+// so), the statements' server time and the WAL's writes and fsyncs of the run
+// are reported too: what bounds the commit.
 //
 // Threads: the main thread generates and sends; one receiver thread reads
 // alerts.  They share only Receiver (mutex).
 #include <fcntl.h>
+#include <libpq-fe.h>
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
@@ -285,6 +293,44 @@ struct Options {
   uint64_t seed = 20261126;
   std::string log_level = "warn";
   int drain_budget = 0;  // [intake] drain_budget; 0: the daemon's default
+  std::string pg;        // admin conninfo of a PostgreSQL cluster: the PostgreSQL backend
+};
+
+// A libpq session of bw-load's own (to create, check and drop the daemon's database).
+class PgSession {
+ public:
+  explicit PgSession(const std::string& conninfo) : c_(PQconnectdb(conninfo.c_str())) {}
+  ~PgSession() { PQfinish(c_); }
+  PgSession(const PgSession&) = delete;
+  PgSession& operator=(const PgSession&) = delete;
+  bool ok() const { return PQstatus(c_) == CONNECTION_OK; }
+  std::string error() const { return PQerrorMessage(c_); }
+  // Runs `sql` with text parameters; the rows as text (empty on error: see `last_error`).
+  std::vector<std::vector<std::string>> Query(const std::string& sql,
+                                              const std::vector<std::string>& params = {}) {
+    std::vector<const char*> values;
+    for (const auto& p : params) values.push_back(p.c_str());
+    PGresult* r = PQexecParams(c_, sql.c_str(), static_cast<int>(values.size()), nullptr,
+                               values.data(), nullptr, nullptr, 0);
+    std::vector<std::vector<std::string>> rows;
+    const ExecStatusType st = PQresultStatus(r);
+    last_error_.clear();
+    if (st == PGRES_TUPLES_OK) {
+      for (int i = 0; i < PQntuples(r); ++i) {
+        rows.emplace_back();
+        for (int j = 0; j < PQnfields(r); ++j) rows.back().push_back(PQgetvalue(r, i, j));
+      }
+    } else if (st != PGRES_COMMAND_OK) {
+      last_error_ = PQresultErrorMessage(r);
+    }
+    PQclear(r);
+    return rows;
+  }
+  const std::string& last_error() const { return last_error_; }
+
+ private:
+  PGconn* c_;
+  std::string last_error_;
 };
 
 class Harness {
@@ -307,6 +353,7 @@ class Harness {
     alerts_ = "tcp://127.0.0.1:" + std::to_string(FreePort());
     control_ = "tcp://127.0.0.1:" + std::to_string(FreePort());
     metrics_port_ = FreePort();
+    if (!opt_.pg.empty()) CreatePgDatabase();
     WriteConfig();
   }
   ~Harness() {
@@ -315,15 +362,48 @@ class Harness {
     for (auto& f : feeds_) f->close();
     std::error_code ec;
     if (!opt_.keep && opt_.dir.empty() && !failed_) std::filesystem::remove_all(dir_, ec);
+    if (!pg_database_.empty() && !opt_.keep && !failed_) {
+      PgSession admin(opt_.pg);
+      admin.Query("DROP DATABASE IF EXISTS " + pg_database_ + " WITH (FORCE)");
+    }
   }
+  bool postgres() const { return !pg_database_.empty(); }
+  // The daemon's database (PostgreSQL backend): its conninfo; "" on SQLite.
+  const std::string& pg_conninfo() const { return pg_conninfo_; }
+  const std::string& pg_database() const { return pg_database_; }
   void set_failed() { failed_ = true; }
   const std::string& dir() const { return dir_; }
   pid_t pid() const { return pid_; }
+
+  // A fresh database for the daemon in the cluster --pg names (with pg_stat_statements when
+  // the cluster preloads it); exits on failure.
+  void CreatePgDatabase() {
+    PgSession admin(opt_.pg);
+    if (!admin.ok()) {
+      std::fprintf(stderr, "bw-load: cannot connect to --pg %s: %s\n", opt_.pg.c_str(),
+                   admin.error().c_str());
+      std::exit(2);
+    }
+    pg_database_ = "bw_load_" + std::to_string(getpid()) + "_" + std::to_string(NowNs() % 1000000);
+    admin.Query("CREATE DATABASE " + pg_database_);
+    if (!admin.last_error().empty()) {
+      std::fprintf(stderr, "bw-load: CREATE DATABASE: %s\n", admin.last_error().c_str());
+      std::exit(2);
+    }
+    pg_conninfo_ = opt_.pg + " dbname=" + pg_database_;  // the last dbname wins
+    PgSession db(pg_conninfo_);
+    db.Query("CREATE EXTENSION IF NOT EXISTS pg_stat_statements");  // absent: not measured
+  }
 
   // The daemon's settings, rendered through the settings table (config/settings.h).
   Config DaemonConfig() const {
     Config c;
     c.store_path = dir_ + "/breachwatch.db";
+    if (!pg_conninfo_.empty()) {
+      c.store_backend = "postgresql";
+      c.store_postgresql_conninfo = pg_conninfo_;
+      c.store_node_name = "bw-load";
+    }
     c.zones = {{.file = opt_.source_dir + "/config/zones/london_lad22_bgc_wgs84.geojson",
                 .code_property = "LAD22CD",
                 .name_property = "LAD22NM",
@@ -505,6 +585,8 @@ class Harness {
   pid_t pid_ = -1;
   int64_t sent_[4] = {0, 0, 0, 0};
   std::unique_ptr<Receiver> receiver_;
+  std::string pg_database_;
+  std::string pg_conninfo_;
   bool failed_ = false;
 };
 
@@ -605,6 +687,101 @@ struct Phase {
   double drain_after_s = 0;  // after the last scheduled send
   int64_t start_ns = 0;      // the schedule's start (event 0)
   bool pass = false;
+};
+
+// The commit profile of a run: the daemon's batches (breachwatch_commit_seconds: time to
+// handle and commit one batch) and CPU over the wall time; on PostgreSQL also the server:
+// its processes' CPU, the statements' execution time (pg_stat_statements, when loaded), the
+// WAL's records, writes and fsyncs (pg_stat_wal) and the transactions committed.
+class StoreProfile {
+ public:
+  explicit StoreProfile(Harness& h) : h_(h) {}
+  void Start() {
+    const std::string m = h_.Metrics();
+    commits0_ = MetricValue(m, "breachwatch_commit_seconds_count", "");
+    commit_s0_ = MetricValue(m, "breachwatch_commit_seconds_sum", "");
+    cpu0_ = CpuMs(h_.pid());
+    t0_ = NowNs();
+    if (!h_.postgres()) return;
+    PgSession db(h_.pg_conninfo());
+    db.Query("SELECT pg_stat_statements_reset()");
+    db.Query("SELECT pg_stat_reset_shared('wal')");
+    xact0_ = Int(db, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()");
+    server_cpu0_ = ServerCpuMs(db);
+  }
+  boost::json::object Finish() {
+    boost::json::object o;
+    const std::string m = h_.Metrics();
+    const double wall = Seconds(NowNs() - t0_);
+    const double commits = MetricValue(m, "breachwatch_commit_seconds_count", "") - commits0_;
+    const double commit_s = MetricValue(m, "breachwatch_commit_seconds_sum", "") - commit_s0_;
+    const double cpu = CpuMs(h_.pid()) - cpu0_;
+    o["wall_s"] = wall;
+    o["batches"] = commits;
+    o["batch_handle_commit_s"] = commit_s;
+    o["batch_share_of_wall"] = wall > 0 ? commit_s / wall : 0;
+    o["batch_mean_ms"] = commits > 0 ? commit_s * 1000 / commits : 0;
+    o["daemon_cpu_share"] = wall > 0 ? cpu / 1000 / wall : 0;
+    std::printf(
+        "profile: %.0f batches in %.1f s, %.1f%% of the wall time handling and committing "
+        "them (mean %.2f ms); daemon CPU %.0f%% of a core\n",
+        commits, wall, wall > 0 ? 100 * commit_s / wall : 0.0,
+        commits > 0 ? commit_s * 1000 / commits : 0.0, wall > 0 ? cpu / 10 / wall : 0.0);
+    if (!h_.postgres()) return o;
+    PgSession db(h_.pg_conninfo());
+    const double server_cpu = ServerCpuMs(db) - server_cpu0_;
+    o["server_cpu_share"] = wall > 0 ? server_cpu / 1000 / wall : 0;
+    o["server_xact_commits"] =
+        Int(db, "SELECT xact_commit FROM pg_stat_database WHERE datname = current_database()") -
+        xact0_;
+    auto wal = db.Query(
+        "SELECT wal_records, wal_bytes, wal_write, wal_sync, wal_write_time, wal_sync_time "
+        "FROM pg_stat_wal");
+    if (!wal.empty()) {
+      o["wal_records"] = std::stoll(wal[0][0]);
+      o["wal_bytes"] = std::stoll(wal[0][1]);
+      o["wal_writes"] = std::stoll(wal[0][2]);
+      o["wal_syncs"] = std::stoll(wal[0][3]);
+      o["wal_write_ms"] = std::stod(wal[0][4]);
+      o["wal_sync_ms"] = std::stod(wal[0][5]);
+      std::printf(
+          "server: %.0f%% of a core; WAL %s records, %s bytes, %s writes, %s fsyncs "
+          "(%.0f ms in fsync, %.0f ms in write: track_wal_io_timing)\n",
+          wall > 0 ? server_cpu / 10 / wall : 0.0, wal[0][0].c_str(), wal[0][1].c_str(),
+          wal[0][2].c_str(), wal[0][3].c_str(), std::stod(wal[0][5]), std::stod(wal[0][4]));
+    }
+    auto top = db.Query(
+        "SELECT calls, total_exec_time, left(regexp_replace(query, '\\s+', ' ', 'g'), 90) "
+        "FROM pg_stat_statements WHERE dbid = (SELECT oid FROM pg_database WHERE datname = "
+        "current_database()) ORDER BY total_exec_time DESC LIMIT 8");
+    boost::json::array statements;
+    for (const auto& r : top) {
+      statements.push_back(
+          {{"calls", std::stoll(r[0])}, {"total_ms", std::stod(r[1])}, {"query", r[2]}});
+      std::printf("  %10s calls %10.1f ms  %s\n", r[0].c_str(), std::stod(r[1]), r[2].c_str());
+    }
+    o["statements"] = std::move(statements);
+    return o;
+  }
+
+ private:
+  static int64_t Int(PgSession& db, const std::string& sql) {
+    auto rows = db.Query(sql);
+    return rows.empty() ? 0 : std::stoll(rows[0][0]);
+  }
+  // CPU of the cluster's processes (backends, WAL writer, checkpointer...) so far.
+  static double ServerCpuMs(PgSession& db) {
+    double sum = 0;
+    for (const auto& r : db.Query("SELECT pid FROM pg_stat_activity")) {
+      const double ms = CpuMs(static_cast<pid_t>(std::stol(r[0])));
+      if (ms > 0) sum += ms;
+    }
+    return sum;
+  }
+  Harness& h_;
+  double commits0_ = 0, commit_s0_ = 0, cpu0_ = 0, server_cpu0_ = 0;
+  int64_t xact0_ = 0;
+  int64_t t0_ = 0;
 };
 
 class LoadRun {
@@ -725,48 +902,58 @@ class LoadRun {
   };
   StoreCheck CheckStore() {
     StoreCheck c;
+    // One integer from `sql` ($1: `arg`, when given), on the daemon's store of either backend.
+    std::function<int64_t(const std::string&, const char*)> scalar;
     sqlite3* db = nullptr;
-    if (sqlite3_open_v2((h_.dir() + "/breachwatch.db").c_str(), &db, SQLITE_OPEN_READONLY,
-                        nullptr) != SQLITE_OK) {
-      c.detail = "cannot open the store";
-      return c;
+    std::unique_ptr<PgSession> pg;
+    if (h_.postgres()) {
+      pg = std::make_unique<PgSession>(h_.pg_conninfo());
+      if (!pg->ok()) {
+        c.detail = "cannot connect to the store: " + pg->error();
+        return c;
+      }
+      scalar = [&](const std::string& sql, const char* arg) -> int64_t {
+        auto rows = arg ? pg->Query(sql, {arg}) : pg->Query(sql);
+        return rows.empty() ? -1 : std::stoll(rows[0][0]);
+      };
+    } else {
+      if (sqlite3_open_v2((h_.dir() + "/breachwatch.db").c_str(), &db, SQLITE_OPEN_READONLY,
+                          nullptr) != SQLITE_OK) {
+        c.detail = "cannot open the store";
+        return c;
+      }
+      scalar = [&](const std::string& sql, const char* arg) {
+        std::string q = sql;
+        if (auto at = q.find("$1"); at != std::string::npos) q.replace(at, 2, "?1");
+        sqlite3_stmt* st = nullptr;
+        int64_t v = -1;
+        if (sqlite3_prepare_v2(db, q.c_str(), -1, &st, nullptr) == SQLITE_OK) {
+          if (arg) sqlite3_bind_text(st, 1, arg, -1, SQLITE_STATIC);
+          if (sqlite3_step(st) == SQLITE_ROW) v = sqlite3_column_int64(st, 0);
+        }
+        sqlite3_finalize(st);
+        return v;
+      };
     }
     std::ostringstream detail;
     bool ok = true;
     for (int f = 0; f < 4; ++f) {
-      sqlite3_stmt* st = nullptr;
-      sqlite3_prepare_v2(db,
-                         "SELECT COUNT(*), COUNT(DISTINCT msg_id) FROM inbound WHERE "
-                         "result='handled' AND source=?1",
-                         -1, &st, nullptr);
-      sqlite3_bind_text(st, 1, kSourceNames[f], -1, SQLITE_STATIC);
-      int64_t n = -1, distinct = -1;
-      if (sqlite3_step(st) == SQLITE_ROW) {
-        n = sqlite3_column_int64(st, 0);
-        distinct = sqlite3_column_int64(st, 1);
-      }
-      sqlite3_finalize(st);
+      const int64_t n = scalar("SELECT COUNT(*) FROM inbound WHERE result='handled' AND source=$1",
+                               kSourceNames[f]);
+      const int64_t distinct =
+          scalar("SELECT COUNT(DISTINCT msg_id) FROM inbound WHERE result='handled' AND source=$1",
+                 kSourceNames[f]);
       c.handled += n;
       const bool fine = n == h_.sent(f) && distinct == h_.sent(f);
       ok = ok && fine;
       detail << kSourceNames[f] << " sent " << h_.sent(f) << " stored " << n << " distinct "
              << distinct << (fine ? "" : " MISMATCH") << "; ";
     }
-    auto scalar = [&](const char* sql) {
-      sqlite3_stmt* st = nullptr;
-      int64_t v = -1;
-      if (sqlite3_prepare_v2(db, sql, -1, &st, nullptr) == SQLITE_OK &&
-          sqlite3_step(st) == SQLITE_ROW) {
-        v = sqlite3_column_int64(st, 0);
-      }
-      sqlite3_finalize(st);
-      return v;
-    };
-    c.rejected = scalar("SELECT COUNT(*) FROM inbound WHERE result='rejected'");
-    c.alerts = scalar("SELECT COUNT(*) FROM alerts");
-    c.max_alert_seq = scalar("SELECT COALESCE(MAX(seq),0) FROM alerts");
-    c.distinct_alert_ids = scalar("SELECT COUNT(DISTINCT alert_id) FROM alerts");
-    sqlite3_close(db);
+    c.rejected = scalar("SELECT COUNT(*) FROM inbound WHERE result='rejected'", nullptr);
+    c.alerts = scalar("SELECT COUNT(*) FROM alerts", nullptr);
+    c.max_alert_seq = scalar("SELECT COALESCE(MAX(seq),0) FROM alerts", nullptr);
+    c.distinct_alert_ids = scalar("SELECT COUNT(DISTINCT alert_id) FROM alerts", nullptr);
+    if (db != nullptr) sqlite3_close(db);
     if (c.rejected != 0) ok = false;
     if (c.alerts != c.max_alert_seq || c.alerts != c.distinct_alert_ids) ok = false;
     detail << "rejected " << c.rejected << "; alerts " << c.alerts << " max seq "
@@ -930,6 +1117,10 @@ int main(int argc, char** argv) {
   app.add_option("--drain-budget", opt.drain_budget,
                  "[intake] drain_budget for the daemon (messages per batch/commit); 0: default");
   app.add_option("--log-level", opt.log_level, "daemon log level")->capture_default_str();
+  app.add_option("--pg", opt.pg,
+                 "run on the PostgreSQL backend: the admin conninfo of a cluster in which a "
+                 "fresh database is the daemon's store (e.g. \"host=/tmp/bw-pg port=5432 "
+                 "user=postgres dbname=postgres\")");
   app.add_option("--json", json_out, "write the figures here (JSON)");
   CLI11_PARSE(app, argc, argv);
 
@@ -998,6 +1189,11 @@ int main(int argc, char** argv) {
     report["idle_cpu_ms_per_s"] = idle;
     std::printf("idle daemon with the population loaded: %.1f ms CPU per second\n", idle);
   }
+
+  // What the measured part costs (from here to the daemon's stop): its commits (the daemon's
+  // commit histogram), its CPU, and on PostgreSQL the server's side.
+  StoreProfile profile(h);
+  profile.Start();
 
   auto add_phase = [&](Phase& p, bool judge_latency) {
     p.pass = p.drained && p.rec.ok() && (!judge_latency || Percentile(p.rec.latency_ms, 0.99) <= p99_ms);
@@ -1215,6 +1411,8 @@ int main(int argc, char** argv) {
   Reconciled all = run.ReconcileAll();
   report["metrics_deliveries_dropped"] =
       MetricValue(h.Metrics(), "breachwatch_alert_deliveries_dropped_total", "");
+  report["backend"] = h.postgres() ? "postgresql" : "sqlite";
+  report["profile"] = profile.Finish();
   const int stop_status = h.Stop();
   auto store = run.CheckStore();
   checks.emplace_back("every expected alert received, none lost (" +
