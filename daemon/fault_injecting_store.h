@@ -48,6 +48,10 @@ class FaultInjectingStore final : public Store {
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override {
     return inner_->LastSeqs();
   }
+  Result<std::optional<std::string>> InstrumentRaw(const std::string& instrument_id,
+                                                   int64_t version) override {
+    return inner_->InstrumentRaw(instrument_id, version);
+  }
   Status InsertInstrumentChange(const InstrumentChange& change, const std::string& source,
                                 const std::string& id, TimePoint recorded_at) override;
   Status InsertAlert(const Alert& alert, std::optional<TimePoint> escalate_at) override;

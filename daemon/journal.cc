@@ -5,6 +5,8 @@
 #include <boost/json.hpp>
 
 #include "handlers/alerts/escalation.h"
+#include "handlers/audit/audit_records.h"
+#include "handlers/instruments/instrument_bodies.h"
 
 namespace bw {
 
@@ -97,10 +99,26 @@ Status StoreJournal::Write(JournalEntry* entry, CommittedBatch* out) {
   for (const auto& e : entry->escalations) {
     if (Status s = store_.SetEscalation(e.alert_id, e.level, e.next_at); !s.ok()) return s;
   }
+  // One `collection` record per collector for the whole batch, written after its inbound rows
+  // (docs/security.md, "Audit log").
+  CollectionBatch collected;
   for (auto& item : entry->items) {
     auto row = store_.InsertInbound(item.record);
     if (!row.ok()) return row.status();
     out->inbound_rows.push_back(*row);
+    const InboundRecord& r = item.record;
+    collected.Add({.row = *row,
+                   .received_at = r.received_at,
+                   .channel = r.channel,
+                   .type = r.type,
+                   .source = r.source,
+                   .msg_id = r.msg_id,
+                   .person_id = r.person_id,
+                   .result = r.result,
+                   .reason = r.reason,
+                   .collected_by = r.collected_by,
+                   .collected_reason = r.collected_reason,
+                   .audited_by_caller = r.audited_by_caller});
     if (item.request_audit) {
       // event.submit: the request's own row is the collection record of the message.
       const InboundRecord& rec = item.record;
@@ -120,6 +138,9 @@ Status StoreJournal::Write(JournalEntry* entry, CommittedBatch* out) {
       if (Status s = WriteAlert(&a, entry->at, out); !s.ok()) return s;
     }
   }
+  for (const auto& a : collected.Records()) {
+    if (Status s = store_.InsertAudit(a); !s.ok()) return s;
+  }
   for (const auto& u : entry->alert_updates) {
     Status s = u.kind == AlertUpdate::Kind::kAck
                    ? store_.AckAlert(u.alert_id, u.by, u.at)
@@ -133,6 +154,12 @@ Status StoreJournal::Write(JournalEntry* entry, CommittedBatch* out) {
 }
 
 Status StoreJournal::WriteAlert(Alert* a, TimePoint at, CommittedBatch* out) {
+  // The instruments' JSON it carries (check_result, custody_release), read back from the store in
+  // this transaction: an instrument granted earlier in this batch is already written.
+  Status filled = FillInstrumentBodies(
+      [this](const std::string& id, uint32_t version) { return store_.InstrumentRaw(id, version); },
+      a);
+  if (!filled.ok()) return filled;
   a->seq = next_alert_seq_++;
   a->alert_id = MakeUlid(at, rng_);
   a->raised_at = at;

@@ -65,7 +65,10 @@ class Journal {
   virtual std::optional<JournalPosition> LastHandledCommitted() const { return std::nullopt; }
 
   // Makes `entry` durable, assigning seq, alert_id and raised_at (= entry->at) to every alert in
-  // it.  On error nothing of the entry is kept and the seq counter is unchanged.
+  // it, and putting into each the JSON of the instruments it names (Alert::embed_instruments,
+  // read back from what is stored, this entry's versions included).  It also writes the entry's
+  // `collection` audit records, one per feed (docs/security.md).  On error nothing of the entry
+  // is kept and the seq counter is unchanged.
   [[nodiscard]] virtual Result<CommittedBatch> Commit(JournalEntry* entry) = 0;
   // Commits `entries` in order.  This default commits them one by one and stops at the first
   // refusal (a prefix is kept); StoreJournal commits them in one transaction (all or nothing).

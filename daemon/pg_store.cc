@@ -224,6 +224,17 @@ Status PgStore::InsertAudit(const AuditRecord& r) {
   });
 }
 
+Result<std::optional<std::string>> PgStore::InstrumentRaw(const std::string& instrument_id,
+                                                          int64_t version) {
+  auto r = Exec(
+      "SELECT body FROM instrument_versions WHERE instrument_id=$1 AND version=$2 AND "
+      "body IS NOT NULL",
+      {PgText(instrument_id), PgInt(version)}, "instrument read");
+  if (!r.ok()) return r.status();
+  if (r->rows() == 0) return std::optional<std::string>();
+  return std::optional<std::string>(r->Text(0, 0));
+}
+
 Result<std::unique_ptr<Store>> OpenPostgresStore(const std::string& conninfo) {
   auto store = PgStore::Open(conninfo);
   if (!store.ok()) return Status::IoError("postgresql store: " + store.status().message());

@@ -69,6 +69,8 @@ class PgStore final : public Store {
   Result<std::optional<std::string>> HandledPayload(const std::string& source,
                                                     const std::string& msg_id) override;
   Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() override;
+  Result<std::optional<std::string>> InstrumentRaw(const std::string& instrument_id,
+                                                   int64_t version) override;  // pg_store.cc
   Result<std::optional<AlertState>> GetAlert(const std::string& alert_id) override;
   Result<std::vector<AlertState>> DueEscalations(TimePoint now) override;
   Result<std::optional<TimePoint>> NextEscalationDeadline() override;

@@ -66,21 +66,7 @@ Result<int64_t> PgStore::InsertInbound(const InboundRecord& r) {
          PgTextOrNull(r.person_id)},
         "inbound insert");
     if (!ins.ok()) return ins;
-    const std::optional<AuditRecord> collection = CollectionAudit({
-        .row = row,
-        .received_at = r.received_at,
-        .channel = r.channel,
-        .type = r.type,
-        .source = r.source,
-        .msg_id = r.msg_id,
-        .person_id = r.person_id,
-        .result = r.result,
-        .reason = r.reason,
-        .collected_by = r.collected_by,
-        .collected_reason = r.collected_reason,
-        .audited_by_caller = r.audited_by_caller,
-    });
-    if (collection) return InsertAudit(*collection);
+    // No audit row here: the journal writes one `collection` record per committed batch.
     return Status::Ok();
   });
   if (!s.ok()) return s;
@@ -99,7 +85,7 @@ Status PgStore::InsertInstrumentChange(const InstrumentChange& c, const std::str
          PgText(FormatRfc3339(c.effective)), PgInt(Ms(c.effective)),
          PgText(FormatRfc3339(recorded_at)),
          c.instrument ? PgText(c.instrument->subject) : PgNull(),
-         c.instrument ? PgText(c.instrument->raw_text) : PgNull(), PgTextOrNull(c.end_reason),
+         c.instrument ? PgText(c.instrument_raw) : PgNull(), PgTextOrNull(c.end_reason),
          PgTextOrNull(source), PgTextOrNull(id)},
         "instrument insert");
     if (!ins.ok()) return ins;

@@ -51,6 +51,20 @@ Result<std::optional<std::string>> SqliteStore::HandledPayload(const std::string
   return db_.Error("duplicate check");
 }
 
+Result<std::optional<std::string>> SqliteStore::InstrumentRaw(const std::string& instrument_id,
+                                                              int64_t version) {
+  static constexpr char kSql[] =
+      "SELECT body FROM instrument_versions WHERE instrument_id=?1 AND version=?2 AND "
+      "body IS NOT NULL";
+  Stmt st(db_.Cached(kSql));
+  if (!st.ok()) return db_.Error("preparing instrument read");
+  st.Bind(1, instrument_id).Bind(2, version);
+  int rc = st.Step();
+  if (rc == SQLITE_ROW) return std::optional<std::string>(st.Text(0));
+  if (rc == SQLITE_DONE) return std::optional<std::string>();
+  return db_.Error("instrument read");
+}
+
 Result<std::vector<std::tuple<std::string, std::string, int64_t>>> SqliteStore::LastSeqs() {
   std::vector<std::tuple<std::string, std::string, int64_t>> out;
   Stmt st(db_.handle(),

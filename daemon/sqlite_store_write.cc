@@ -29,26 +29,9 @@ Result<int64_t> SqliteStore::InsertInbound(const InboundRecord& r) {
   st.BindOrNull(13, r.person_id);
   Status s = db_.StepDone(st, "inbound insert");
   if (!s.ok()) return s;
-  const auto row = db_.LastInsertRowid();
-  const std::optional<AuditRecord> collection = CollectionAudit({
-      .row = row,
-      .received_at = r.received_at,
-      .channel = r.channel,
-      .type = r.type,
-      .source = r.source,
-      .msg_id = r.msg_id,
-      .person_id = r.person_id,
-      .result = r.result,
-      .reason = r.reason,
-      .collected_by = r.collected_by,
-      .collected_reason = r.collected_reason,
-      .audited_by_caller = r.audited_by_caller,
-  });
-  if (collection) {
-    s = InsertAudit(*collection);
-    if (!s.ok()) return s;
-  }
-  return row;
+  // No audit row here: the journal writes one `collection` record per committed batch
+  // (handlers/audit/audit_records.h, CollectionBatch).
+  return db_.LastInsertRowid();
 }
 
 Status SqliteStore::InsertInstrumentChange(const InstrumentChange& c, const std::string& source,
@@ -63,7 +46,7 @@ Status SqliteStore::InsertInstrumentChange(const InstrumentChange& c, const std:
   st.Bind(3, FormatRfc3339(c.effective)).Bind(4, c.effective.time_since_epoch().count());
   st.Bind(5, FormatRfc3339(recorded_at));
   if (c.instrument) {
-    st.Bind(6, c.instrument->subject).Bind(7, c.instrument->raw_text);
+    st.Bind(6, c.instrument->subject).Bind(7, c.instrument_raw);
   }
   st.BindOrNull(8, c.end_reason).BindOrNull(9, source).BindOrNull(10, id);
   Status s = db_.StepDone(st, "instrument insert");

@@ -40,12 +40,12 @@ struct InboundRecord {
   std::string reason;     // rejection class, e.g. "missing_field"
   std::string detail;     // rejection message naming the field, or the handling note
   std::string person_id;  // the person the event is about, when there is one (for history)
-  // Who collected it, for the `collection` audit row the store writes with every
-  // stored message (feeds: "feed/<channel>" unless set; "tick" rows write none).
+  // Who collected it, for the `collection` record the journal writes for each
+  // committed batch (feeds: "feed/<channel>" unless set; "tick" rows are not counted).
   std::string collected_by;
   std::string collected_reason;
   // Set for event.submit: the request's own audit row is the collection record,
-  // written by the daemon in the same transaction, so the store writes none.
+  // written by the daemon in the same transaction, so the batch's record does not count it.
   bool audited_by_caller = false;
 };
 
@@ -108,6 +108,13 @@ class Store {
   virtual Result<int64_t> InsertInbound(const InboundRecord& record) = 0;
   // The highest seq stored per (channel, source), for gap detection after a restart.
   virtual Result<std::vector<std::tuple<std::string, std::string, int64_t>>> LastSeqs() = 0;
+  // The instrument object of version `version` of `instrument_id` as received (the JSON text
+  // stored with that version, InstrumentChange::instrument_raw), or nullopt when there is no
+  // such version or it records an ending.  Versions are numbered from 1 per instrument in the
+  // order they were stored (Instrument::version).  The engine keeps no instrument's JSON: the
+  // daemon reads it here for `conditions.person` and a check's `check_result`.
+  virtual Result<std::optional<std::string>> InstrumentRaw(const std::string& instrument_id,
+                                                           int64_t version) = 0;
   virtual Status InsertInstrumentChange(const InstrumentChange& change,
                                         const std::string& caused_by_source,
                                         const std::string& caused_by_id, TimePoint recorded_at) = 0;
@@ -136,9 +143,11 @@ class Store {
   virtual Result<std::vector<HistoryRow>> PersonHistory(const std::string& person_id) = 0;
   // Appends one row to the hash-chained audit log.  The store itself also
   // writes the rows of the work it records, in the same transaction:
-  // InsertInbound a `collection` row, InsertInstrumentChange (varied, ended) an
+  // InsertInstrumentChange (varied, ended) an
   // `alteration` row, InsertAlert a `disclosure` row (with recipients) and, for
   // an alert raised by matching an event against a condition, a `combination` row.
+  // InsertInbound writes none: the journal appends one `collection` record per
+  // committed batch (handlers/audit/audit_records.h, CollectionBatch).
   virtual Status InsertAudit(const AuditRecord& record) = 0;
   // Retention (one `erasure` audit row per call that removes anything):
   // dead letters received before `dead_letters_before` (nullopt: keep all) and

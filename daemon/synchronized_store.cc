@@ -121,6 +121,12 @@ Result<Store::HandledTail> SynchronizedStore::HandledAfter(int64_t after_row) {
   return inner_->HandledAfter(after_row);
 }
 
+Result<std::optional<std::string>> SynchronizedStore::InstrumentRaw(
+    const std::string& instrument_id, int64_t version) {
+  std::lock_guard lock(mu_);
+  return inner_->InstrumentRaw(instrument_id, version);
+}
+
 Status SynchronizedStore::ForEachResolvedAlert(const std::function<void(const std::string&, const std::string&)>& fn) {
   std::lock_guard lock(mu_);
   return inner_->ForEachResolvedAlert(fn);

@@ -58,6 +58,8 @@ class SynchronizedStore final : public Store {
   Status ForEachHandled(int64_t after_row, const HandledRowFn& fn) override;
   Status ForEachHandledKey(const HandledKeyFn& fn) override;
   Result<HandledTail> HandledAfter(int64_t after_row) override;
+  Result<std::optional<std::string>> InstrumentRaw(const std::string& instrument_id,
+                                                   int64_t version) override;
   Status ForEachResolvedAlert(
       const std::function<void(const std::string& payload, const std::string& outcome)>& fn)
       override;

@@ -7,9 +7,22 @@
 #include "daemon/control/control_server.h"
 #include "handlers/alerts/protected_location.h"
 #include "handlers/engine/location_query.h"
+#include "handlers/instruments/instrument_bodies.h"
 #include "handlers/base/time_util.h"
 
 namespace bw {
+namespace {
+
+// The JSON of `ins` as received, read back from the store (the engine keeps none); a stand-in
+// naming it when the store does not have it (a version decided but not yet committed).
+Result<boost::json::object> InstrumentBody(Store& store, const Instrument& ins) {
+  auto body = store.InstrumentRaw(ins.instrument_id, ins.version);
+  if (!body.ok()) return body.status();
+  if (!*body) return UnavailableInstrumentBody(ins.instrument_id, ins.version);
+  return ParseInstrumentBody(**body);
+}
+
+}  // namespace
 
 ControlServer::OpResult ControlServer::OpStatus(const ControlRequest&, OpWork* work) {
   work->answer_without_audit = true;
@@ -24,7 +37,9 @@ ControlServer::OpResult ControlServer::OpConditionsPerson(const ControlRequest& 
   boost::json::array instruments;
   bool high_risk = false;  // protocol 9.2; each instrument object carries its own `risk`
   for (const auto& ins : s_.engine.InForce(person, at)) {
-    instruments.push_back(ins->Raw());
+    auto body = InstrumentBody(s_.store, *ins);
+    if (!body.ok()) return body.status();
+    instruments.push_back(std::move(*body));
     high_risk = high_risk || (ins->risk && IsHighRisk(*ins->risk));
   }
   std::vector<std::string> breach_kinds;
@@ -48,7 +63,9 @@ ControlServer::OpResult ControlServer::OpConditionsProtected(const ControlReques
   const TimePoint at = req.at_time.value_or(s_.clock.Now());
   boost::json::array instruments;
   for (const auto& ins : s_.engine.state().instruments.ProtectingInForce(person, at)) {
-    boost::json::object o = ins->Raw();
+    auto body = InstrumentBody(s_.store, *ins);
+    if (!body.ok()) return body.status();
+    boost::json::object o = std::move(*body);
     o["in_custody"] = s_.engine.state().InCustodyAt(ins->subject, at);
     instruments.push_back(std::move(o));
     work->audit->subjects += "," + ins->subject;
@@ -108,13 +125,19 @@ ControlServer::OpResult ControlServer::OpConditionsLocation(const ControlRequest
     o["instrument_kind"] = InstrumentKindName(ins->kind);
     o["oic"] = ins->oic;
     o["owning_control"] = ins->owning_control;
-    const boost::json::object raw = ins->Raw();
-    o["protected_persons"] = raw.contains("protected_persons")
-                                 ? raw.at("protected_persons")
-                                 : boost::json::value(boost::json::array{});
+    auto raw = InstrumentBody(s_.store, *ins);
+    if (!raw.ok()) return raw.status();
+    boost::json::array protected_persons;
+    for (const auto& p : ins->protected_persons) protected_persons.emplace_back(p);
+    o["protected_persons"] = std::move(protected_persons);
     o["in_custody"] = s_.engine.state().InCustodyAt(ins->subject, at);
-    for (const auto& cv : raw.at("conditions").as_array()) {
-      if (cv.as_object().at("condition_id").as_string() == c->condition_id) o["condition"] = cv;
+    if (const auto* conditions = raw->if_contains("conditions"); conditions && conditions->is_array()) {
+      for (const auto& cv : conditions->get_array()) {
+        const auto* id = cv.is_object() ? cv.get_object().if_contains("condition_id") : nullptr;
+        if (id != nullptr && id->is_string() && id->get_string() == c->condition_id) {
+          o["condition"] = cv;
+        }
+      }
     }
     bytes += boost::json::serialize(o).size();
     conditions.push_back(std::move(o));

@@ -71,6 +71,13 @@ std::optional<AlertKind> ParseAlertKind(std::string_view name);
 // Writes AlertKindName (test failure messages, logs).
 std::ostream& operator<<(std::ostream& os, AlertKind kind);
 
+// One version of one instrument (Instrument::version).
+struct InstrumentVersionRef {
+  std::string instrument_id;
+  uint32_t version = 0;
+  bool operator==(const InstrumentVersionRef&) const = default;
+};
+
 struct Alert {
   // Assigned at commit.
   std::string alert_id;
@@ -94,6 +101,10 @@ struct Alert {
   std::string caused_by_source;
   std::string caused_by_id;
   boost::json::object extra;  // kind-specific fields (e.g. instruments, breached)
+  // Instruments whose JSON as received goes into extra["instruments"], in this order, before
+  // the alert is stored and published (FillInstrumentBodies, handlers/instruments/
+  // instrument_bodies.h): the engine keeps no instrument's JSON.  Empty once filled.
+  std::vector<InstrumentVersionRef> embed_instruments;
 };
 
 std::string OfficerTopic(const std::string& officer_id);

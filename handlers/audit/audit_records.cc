@@ -1,25 +1,83 @@
 // The wording of the daemon's own audit rows.  See audit_records.h.
 #include "handlers/audit/audit_records.h"
 
+#include <algorithm>
+
 #include "handlers/alerts/protected_location.h"
 #include "handlers/base/time_util.h"
 
 namespace bw {
 
-std::optional<AuditRecord> CollectionAudit(const CollectedMessage& m) {
-  if (m.channel == "tick" || m.audited_by_caller) return std::nullopt;
-  AuditRecord a;
-  a.at = m.received_at;
-  a.category = "collection";
-  a.actor = m.collected_by.empty() ? "feed/" + std::string(m.channel) : std::string(m.collected_by);
-  a.op = m.type.empty() ? "inbound" : std::string(m.type);
-  a.subjects = m.person_id;
-  a.reason =
-      m.collected_reason.empty() ? "monitoring feed intake" : std::string(m.collected_reason);
-  a.outcome = m.result;
-  a.detail = "inbound #" + std::to_string(m.row) + " " + std::string(m.source) + "/" +
-             std::string(m.msg_id) + (m.reason.empty() ? "" : " (" + std::string(m.reason) + ")");
-  return a;
+namespace {
+
+// Adds one to the count of `key` in `counts` (kept in first-seen order: few keys).
+void Count(std::vector<std::pair<std::string, int64_t>>* counts, std::string_view key) {
+  for (auto& [k, n] : *counts) {
+    if (k == key) {
+      ++n;
+      return;
+    }
+  }
+  counts->emplace_back(std::string(key), 1);
+}
+
+std::string CountsText(const std::vector<std::pair<std::string, int64_t>>& counts) {
+  std::string out;
+  for (const auto& [k, n] : counts) {
+    out += (out.empty() ? "" : ", ") + k + " " + std::to_string(n);
+  }
+  return out;
+}
+
+}  // namespace
+
+void CollectionBatch::Add(const CollectedMessage& m) {
+  if (m.channel == "tick" || m.audited_by_caller) return;
+  const std::string_view by = m.collected_by, why = m.collected_reason;
+  Collector* c = nullptr;
+  for (auto& k : collectors_) {
+    if (k.channel == m.channel && k.collected_by == by && k.collected_reason == why) c = &k;
+  }
+  if (c == nullptr) {
+    c = &collectors_.emplace_back();
+    c->channel = m.channel;
+    c->collected_by = by;
+    c->collected_reason = why;
+    c->received_at = m.received_at;
+    c->first_row = m.row;
+  }
+  c->last_row = m.row;
+  (m.result == "handled" ? c->handled : c->rejected) += 1;
+  if (!m.person_id.empty() &&
+      std::find(c->subjects.begin(), c->subjects.end(), m.person_id) == c->subjects.end()) {
+    c->subjects.emplace_back(m.person_id);
+  }
+  Count(&c->types, m.type.empty() ? std::string_view("inbound") : m.type);
+  if (!m.reason.empty()) Count(&c->reasons, m.reason);
+}
+
+std::vector<AuditRecord> CollectionBatch::Records() const {
+  std::vector<AuditRecord> out;
+  out.reserve(collectors_.size());
+  for (const auto& c : collectors_) {
+    AuditRecord a;
+    a.at = c.received_at;
+    a.category = "collection";
+    a.actor = c.collected_by.empty() ? "feed/" + c.channel : c.collected_by;
+    a.op = "batch";
+    for (const auto& s : c.subjects) a.subjects += (a.subjects.empty() ? "" : ",") + s;
+    a.reason = c.collected_reason.empty() ? "monitoring feed intake" : c.collected_reason;
+    a.outcome = c.rejected == 0 ? "handled" : c.handled == 0 ? "rejected" : "handled,rejected";
+    const int64_t n = c.handled + c.rejected;
+    a.detail = "inbound #" + std::to_string(c.first_row) + ".." + std::to_string(c.last_row) +
+               " channel " + c.channel + ": " + std::to_string(n) + " message" +
+               (n == 1 ? "" : "s") + ", handled " + std::to_string(c.handled) + ", rejected " +
+               std::to_string(c.rejected);
+    if (!c.reasons.empty()) a.detail += " (" + CountsText(c.reasons) + ")";
+    a.detail += "; " + CountsText(c.types);
+    out.push_back(std::move(a));
+  }
+  return out;
 }
 
 bool IsAuditedAlteration(const InstrumentChange& change) {

@@ -14,6 +14,8 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "handlers/alerts/alert.h"
 #include "handlers/base/clock.h"
@@ -36,8 +38,8 @@ struct AuditRecord {
   std::string recipients;  // disclosure: who received it, comma-separated
 };
 
-// What the `collection` row says about one stored inbound message (the fields
-// of the store's InboundRecord it uses; views valid for the call).
+// One stored inbound message, as the `collection` record of its batch counts
+// it (the fields of the store's InboundRecord it uses; views valid for the call).
 struct CollectedMessage {
   int64_t row = 0;  // the inbound row id (a rejected message's dead-letter reference)
   TimePoint received_at;
@@ -54,12 +56,39 @@ struct CollectedMessage {
   bool audited_by_caller = false;
 };
 
-// The `collection` row for a stored inbound message; none for the daemon's own
-// "tick" rows or a message whose caller writes its own row.
-[[nodiscard]] std::optional<AuditRecord> CollectionAudit(const CollectedMessage& message);
+// The `collection` records of one committed batch (docs/security.md, "Audit
+// log"): one row per collector (feed channel, who collected it and why) naming
+// the range of inbound rows it collected, the persons they are about and the
+// counts by result and by type, where there was once a row per message.  An
+// auditor asking "who collected what about this person, when" finds the row by
+// its subjects, and the messages themselves by joining the inbound rows of the
+// range on their channel.  The daemon's own "tick" rows and messages whose
+// caller writes its own row (event.submit) are not counted.
+//
+// Fed in row order by the journal as it stores a batch; Records() is written in
+// the same transaction, after the batch's inbound rows.
+class CollectionBatch {
+ public:
+  void Add(const CollectedMessage& message);
+  // One record per collector, in the order each was first added; empty when
+  // nothing was added.
+  [[nodiscard]] std::vector<AuditRecord> Records() const;
+
+ private:
+  struct Collector {
+    std::string channel, collected_by, collected_reason;
+    TimePoint received_at;  // of its first message
+    int64_t first_row = 0, last_row = 0;
+    int64_t handled = 0, rejected = 0;
+    std::vector<std::string> subjects;                  // distinct, in first-seen order
+    std::vector<std::pair<std::string, int64_t>> types;  // type (or "inbound") -> count
+    std::vector<std::pair<std::string, int64_t>> reasons;  // rejection class -> count
+  };
+  std::vector<Collector> collectors_;
+};
 
 // True for the instrument changes that write an `alteration` row (varied,
-// ended); a grant is recorded by its order's collection row.
+// ended); a grant is recorded by the collection record of its order's batch.
 [[nodiscard]] bool IsAuditedAlteration(const InstrumentChange& change);
 
 // The `alteration` row for a varied or ended order.  `subject` is the person

@@ -136,42 +136,25 @@ void Enum(Writer& w, E v) {
 
 // Instruments.
 
-template <typename Ring>
-void WriteRing(Writer& w, const Ring& ring) {
-  w.Size(ring.size());
-  for (const auto& p : ring) w.Point(p);
+// An inline zone as CompactArea holds it: its words (counts, then int32 coordinates).
+void WriteCompactArea(Writer& w, const CompactArea& area) {
+  const auto& words = area.words();
+  w.Size(words.size());
+  for (int32_t v : words) w.Pod(v);
 }
-template <typename Ring>
-void ReadRing(Reader& r, Ring* ring) {
-  const size_t n = r.Size(16);
-  ring->reserve(n);
-  for (size_t i = 0; i < n && r.ok(); ++i) ring->push_back(r.Point());
-}
-
-void WriteMultiPolygon(Writer& w, const GeoMultiPolygon& mp) {
-  w.Size(mp.size());
-  for (const auto& poly : mp) {
-    WriteRing(w, poly.outer());
-    w.Size(poly.inners().size());
-    for (const auto& inner : poly.inners()) WriteRing(w, inner);
-  }
-}
-GeoMultiPolygon ReadMultiPolygon(Reader& r) {
-  GeoMultiPolygon mp;
-  mp.resize(r.Size(8));
-  for (auto& poly : mp) {
-    ReadRing(r, &poly.outer());
-    poly.inners().resize(r.Size(4));
-    for (auto& inner : poly.inners()) ReadRing(r, &inner);
-  }
-  return mp;
+CompactArea ReadCompactArea(Reader& r) {
+  std::vector<int32_t> words(r.Size(4));
+  for (auto& v : words) v = r.Pod<int32_t>();
+  CompactArea area;
+  if (r.ok() && !CompactArea::FromWords(std::move(words), &area)) r.Fail();
+  return area;
 }
 
 void WriteCondition(Writer& w, const Condition& c) {
   w.Str(c.condition_id);
   Enum(w, c.kind);
   w.Str(c.zone_code);
-  w.Opt(c.inline_zone, [&](const GeoMultiPolygon& mp) { WriteMultiPolygon(w, mp); });
+  w.Opt(c.inline_zone, [&](const CompactArea& area) { WriteCompactArea(w, area); });
   w.Opt(c.place, [&](const Place& p) {
     w.Str(p.label);
     w.Point(p.at);
@@ -203,7 +186,7 @@ Condition ReadCondition(Reader& r) {
   c.condition_id = r.Str();
   c.kind = r.Enum(ConditionKind::kProximity);
   c.zone_code = r.Str();
-  c.inline_zone = r.Opt<GeoMultiPolygon>([&] { return ReadMultiPolygon(r); });
+  c.inline_zone = r.Opt<CompactArea>([&] { return ReadCompactArea(r); });
   c.place = r.Opt<Place>([&] {
     Place p;
     p.label = r.Str();
@@ -282,7 +265,8 @@ void WriteInstrument(Writer& w, const Instrument& ins) {
   w.Size(ins.conditions.size());
   for (const auto& c : ins.conditions) WriteCondition(w, c);
   w.Opt(ins.risk, [&](const Risk& k) { WriteRisk(w, k); });
-  w.Str(ins.raw_text);
+  w.U32(ins.version);
+  w.Pod(ins.conditions_digest);
 }
 
 Instrument ReadInstrument(Reader& r) {
@@ -305,7 +289,8 @@ Instrument ReadInstrument(Reader& r) {
     c = ReadCondition(r);
   }
   ins.risk = r.Opt<Risk>([&] { return ReadRisk(r); });
-  ins.raw_text = r.Str();
+  ins.version = r.U32();
+  ins.conditions_digest = r.Pod<uint64_t>();
   return ins;
 }
 

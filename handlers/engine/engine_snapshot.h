@@ -3,7 +3,8 @@
 // file's framing: format version, journal position, checksum).
 //
 // The encoding is binary and complete: every instrument version (all decoded
-// fields, the inline zones' vertices, the prefilters, the raw JSON text),
+// fields, the inline zones' compact vertices, the prefilters, each version's
+// number and conditions digest; no JSON: the store keeps it),
 // episodes, last fixes, custody, breaches, history, the expiry warnings and
 // the proximity fix tracks.  Decoding builds the same state without parsing
 // any JSON or re-deciding any event (a risk assessment's raw object, rare, is
@@ -27,7 +28,9 @@
 namespace bw {
 
 // Changes whenever the encoding (or the meaning of a field in it) changes.
-inline constexpr uint32_t kEngineStateFormat = 1;
+// 2: inline zones as CompactArea words; no raw JSON; Instrument::version and
+// conditions_digest (issue 14).
+inline constexpr uint32_t kEngineStateFormat = 2;
 
 // `state` as bytes.
 std::string EncodeEngineState(const EngineState& state);

@@ -29,7 +29,10 @@ struct InstrumentChange {
   std::string instrument_id;
   TimePoint effective;                           // the event time from which this change applies
   std::shared_ptr<const Instrument> instrument;  // granted / varied
-  std::string end_reason;                        // ended
+  // granted / varied: the instrument object as received (Event::instrument_raw), stored as the
+  // version's body; the engine does not keep it (handlers/instruments/instrument_bodies.h).
+  std::string instrument_raw;
+  std::string end_reason;  // ended
 };
 const char* InstrumentChangeKindName(InstrumentChange::Kind kind);
 

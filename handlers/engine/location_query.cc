@@ -36,7 +36,7 @@ bool ForbiddingConditionScan::Forbids(const Condition& c) {
       cached->second = forbids;
       return forbids;
     }
-    const GeoMultiPolygon& geom = *c.inline_zone;
+    const GeoMultiPolygon geom = c.inline_zone->Expand();
     if (where_.at && Covers(geom, *where_.at)) return true;
     return area_zone_ != nullptr && AreasOverlap(geom, area_zone_->geometry);
   }

@@ -199,9 +199,10 @@ Result<Condition> DecodeCondition(const boost::json::value& v, const std::string
       } else if (it->value().is_object()) {
         auto geom = GeometryFromGeoJson(it->value(), path + ".zone");
         if (!geom.ok()) return geom.status();
-        c.inline_zone = std::move(*geom);
+        // Held at 1e-7 degree; the envelope is of what is matched, the rounded polygon.
+        c.inline_zone.emplace(*geom);
         c.prefilter.kind = FixPrefilter::Kind::kEnvelope;
-        c.prefilter.box = Envelope(*c.inline_zone);
+        c.prefilter.box = Envelope(c.inline_zone->Expand());
       } else {
         return Status::BadInput(path + ".zone",
                                 "must be a GSS code or a GeoJSON Polygon/MultiPolygon");
@@ -294,16 +295,64 @@ const char* ConditionKindName(ConditionKind kind) {
   return "unknown";
 }
 
-boost::json::object Instrument::Raw() const {
-  boost::json::error_code ec;
-  boost::json::value v = boost::json::parse(raw_text, ec);
-  if (ec || !v.is_object()) return {};
-  return std::move(v.as_object());
+namespace {
+
+void Mix(uint64_t* h, std::string_view bytes) {
+  for (unsigned char c : bytes) *h = (*h ^ c) * 0x100000001b3ULL;
+  *h = (*h ^ 0xff) * 0x100000001b3ULL;  // a separator, so that ("ab","c") != ("a","bc")
+}
+
+void MixJson(uint64_t* h, const boost::json::value& v) {
+  switch (v.kind()) {
+    case boost::json::kind::null:
+      Mix(h, "n");
+      break;
+    case boost::json::kind::bool_:
+      Mix(h, v.get_bool() ? "t" : "f");
+      break;
+    case boost::json::kind::int64:
+    case boost::json::kind::uint64:
+    case boost::json::kind::double_: {
+      // By value, as boost::json compares numbers of one kind; the kind is mixed in too.
+      Mix(h, v.is_double() ? "d" : v.is_int64() ? "i" : "u");
+      Mix(h, boost::json::serialize(v));
+      break;
+    }
+    case boost::json::kind::string:
+      Mix(h, "s");
+      Mix(h, v.get_string());
+      break;
+    case boost::json::kind::array:
+      Mix(h, "[" + std::to_string(v.get_array().size()));
+      for (const auto& e : v.get_array()) MixJson(h, e);
+      break;
+    case boost::json::kind::object: {
+      const auto& o = v.get_object();
+      std::vector<const boost::json::key_value_pair*> members;
+      members.reserve(o.size());
+      for (const auto& kv : o) members.push_back(&kv);
+      std::sort(members.begin(), members.end(),
+                [](const auto* a, const auto* b) { return a->key() < b->key(); });
+      Mix(h, "{" + std::to_string(members.size()));
+      for (const auto* kv : members) {
+        Mix(h, kv->key());
+        MixJson(h, kv->value());
+      }
+      break;
+    }
+  }
+}
+
+}  // namespace
+
+uint64_t JsonDigest(const boost::json::value& v) {
+  uint64_t h = 0xcbf29ce484222325ULL;
+  MixJson(&h, v);
+  return h;
 }
 
 Result<Instrument> DecodeInstrument(const boost::json::object& o, const std::string& path) {
   Instrument ins;
-  ins.raw_text = boost::json::serialize(o);
   struct Req {
     const char* key;
     std::string* out;
@@ -355,6 +404,7 @@ Result<Instrument> DecodeInstrument(const boost::json::object& o, const std::str
   }
   std::set<std::string> ids;
   const auto& arr = conds->value().get_array();
+  ins.conditions_digest = JsonDigest(conds->value());
   for (size_t i = 0; i < arr.size(); ++i) {
     auto c = DecodeCondition(arr[i], cpath + "[" + std::to_string(i) + "]");
     if (!c.ok()) return c.status();

@@ -1,8 +1,11 @@
 // Instruments (bail, protective and community orders) and their conditions:
 // the typed form of spec section 3, decoded from JSON with errors naming the field.
 //
-// An Instrument is an immutable value once decoded.  It keeps the JSON object it
-// came from (`raw`) so replies can return the section-3 shape unchanged.
+// An Instrument is an immutable value once decoded.  It keeps no JSON: the object
+// it came from is stored with its version (the daemon's store) and read back by
+// (instrument_id, version) where a reply returns the section-3 shape unchanged
+// (handlers/instruments/instrument_bodies.h).  An inline zone is held once, as a
+// CompactArea (int32 vertices at 1e-7 degree), beside its envelope.
 // Thread-safety: plain values.
 #pragma once
 
@@ -14,6 +17,7 @@
 
 #include "handlers/base/clock.h"
 #include "handlers/base/status.h"
+#include "handlers/geo/compact_area.h"
 #include "handlers/geo/geometry.h"
 #include "handlers/instruments/risk.h"
 
@@ -88,9 +92,12 @@ struct FixPrefilter {
 struct Condition {
   std::string condition_id;
   ConditionKind kind = ConditionKind::kOther;
-  // exclusion_zone: exactly one of zone_code / inline_zone.
+  // exclusion_zone: exactly one of zone_code / inline_zone.  An inline zone is
+  // rounded to 1e-7 degree when decoded (handlers/geo/compact_area.h says why that
+  // decides every fix as the polygon received), and its envelope, of the rounded
+  // polygon, is prefilter.box.
   std::string zone_code;
-  std::optional<GeoMultiPolygon> inline_zone;
+  std::optional<CompactArea> inline_zone;
   // not_to_attend, curfew, residence.
   std::optional<Place> place;
   // no_contact, proximity: the protected person.
@@ -125,16 +132,20 @@ struct Instrument {
   std::optional<TimePoint> valid_until;  // nullopt = until further order
   std::vector<Condition> conditions;
   std::optional<Risk> risk;  // protocol 9.2 (handlers/instruments/risk.h)
-  // The object as received, serialized.  Kept as text, not as a parsed DOM: a
-  // DOM of an inline 64-vertex zone takes several times the memory of its text
-  // (a value, an array and an allocation per vertex), and only the rare paths
-  // (check_result, custody alerts, variations, control queries) read it.
-  std::string raw_text;
-
-  // raw_text parsed (an empty object if it is not an object, which a decoded
-  // instrument's never is).
-  boost::json::object Raw() const;
+  // Which version of instrument_id this is: 1 for the grant, then one more for each
+  // variation or ending recorded after it, as the store numbers them (set by the
+  // engine when it decides the change; 0 for an instrument not recorded).  With
+  // instrument_id, the key of its JSON as received in the store.
+  uint32_t version = 0;
+  // A digest of the `conditions` array as received, equal for equal arrays
+  // (objects compared whatever their key order): whether a variation kept the
+  // conditions of the version before (history's same_conditions).
+  uint64_t conditions_digest = 0;
 };
+
+// The digest Instrument::conditions_digest holds: FNV-1a over a canonical form of
+// `v` (object members in key order, numbers by value).
+uint64_t JsonDigest(const boost::json::value& v);
 
 // Decodes the `instrument` object of an instrument.granted / instrument.varied
 // event.  `path` prefixes field names in errors (e.g. "instrument").

@@ -23,12 +23,12 @@ class CheckPersonHandler final : public EventHandler {
     ResolveAreas(ctx.zones, e.location, &areas, &control_areas);
     auto in_force = ctx.state.instruments.SubjectInForce(e.person_id, e.time);
 
-    boost::json::array instruments_json;
+    std::vector<InstrumentVersionRef> instruments;
     boost::json::array breached_ids;
     boost::json::array breached_detail;
     std::vector<std::string> breach_texts;
     for (const auto& ins : in_force) {
-      instruments_json.push_back(ins->Raw());
+      instruments.push_back({ins->instrument_id, ins->version});
       for (const auto& c : ins->conditions) {
         Alert a;
         if (!Breaches(ctx, e, *ins, c, &a)) continue;
@@ -73,7 +73,8 @@ class CheckPersonHandler final : public EventHandler {
         }
       }
     }
-    r.extra["instruments"] = std::move(instruments_json);
+    r.extra["instruments"] = boost::json::array();  // the daemon puts their JSON in
+    r.embed_instruments = std::move(instruments);
     r.extra["breached"] = std::move(breached_ids);
     r.extra["breached_conditions"] = std::move(breached_detail);
     o->alerts.push_back(std::move(r));

@@ -193,8 +193,8 @@ class CustodyHandler final : public EventHandler {
       return Status::Ok();
     }
 
-    boost::json::array instruments;
-    for (const auto& ins : in_force) instruments.push_back(ins->Raw());
+    std::vector<InstrumentVersionRef> instruments;
+    for (const auto& ins : in_force) instruments.push_back({ins->instrument_id, ins->version});
     for (const auto& ins : in_force) {
       Alert a = NewEventAlert(ctx, e, AlertKind::kCustodyRelease, Severity::kMedium, e.person_id,
                               ins.get());
@@ -206,7 +206,8 @@ class CustodyHandler final : public EventHandler {
       a.summary += "; " + std::to_string(in_force.size()) +
                    " instrument(s) in force: " + InstrumentList(in_force);
       a.extra["outcome"] = e.outcome;
-      a.extra["instruments"] = instruments;
+      a.extra["instruments"] = boost::json::array();  // the daemon puts their JSON in
+      a.embed_instruments = instruments;
       if (since) a.extra["custody_since"] = FormatRfc3339(*since);
       if (!e.instrument_id.empty()) a.extra["release_instrument_id"] = e.instrument_id;
       a.extra["owning_control"] = ins->owning_control;

@@ -35,10 +35,7 @@ bool SameConditionsAsBefore(const std::vector<InstrumentRegistry::Version>& vers
     before = v.instrument.get();
   }
   if (before == nullptr) return false;
-  const boost::json::object before_raw = before->Raw(), raw = ins.Raw();
-  const auto* was = before_raw.if_contains("conditions");
-  const auto* now = raw.if_contains("conditions");
-  return was != nullptr && now != nullptr && *was == *now;
+  return before->conditions_digest == ins.conditions_digest;
 }
 
 class InstrumentHandler final : public EventHandler {
@@ -93,7 +90,11 @@ class InstrumentHandler final : public EventHandler {
                 std::to_string(versions->size() + 1) + ")" + (same ? ", same conditions" : "");
     }
     c.instrument_id = ins.instrument_id;
-    c.instrument = std::make_shared<const Instrument>(ins);
+    auto recorded = std::make_shared<Instrument>(ins);
+    // Numbered as the store numbers the versions it records: every change, in order.
+    recorded->version = static_cast<uint32_t>(versions == nullptr ? 1 : versions->size() + 1);
+    c.instrument = std::move(recorded);
+    c.instrument_raw = e.instrument_raw;
     o->changes.push_back(std::move(c));
     return Status::Ok();
   }

@@ -216,16 +216,15 @@ class PositionHandler final : public EventHandler {
                              const Condition& c, const std::optional<LastFix>& crossing_from,
                              std::vector<Found>* found, std::vector<std::string>* problems) {
     const ExclusionArea area = ExclusionAreaOf(ctx.zones, c);
-    if (area.geometry == nullptr) {
+    if (!area.known()) {
       problems->push_back("zone " + c.zone_code + " of " + ins.instrument_id + " is not loaded");
       return;
     }
-    const GeoMultiPolygon* geom = area.geometry;
-    const GeoBox* bbox = area.box;  // envelope of geom, when known: prefilters the exact tests
+    const GeoBox* bbox = area.box();  // envelope of the area, when known: prefilters the exact tests
     auto label = [&] { return ExclusionAreaLabel(ctx.zones, c); };
     const GeoPoint& at = *e.location.at;
-    if ((bbox == nullptr || BoxCovers(*bbox, at)) && Covers(*geom, at)) {
-      const double inside = DistanceToBoundaryMeters(*geom, at);
+    if ((bbox == nullptr || BoxCovers(*bbox, at)) && Covers(area.geometry(), at)) {
+      const double inside = DistanceToBoundaryMeters(area.geometry(), at);
       Found f{&ins, &c, c.condition_id, {}};
       f.alert.kind = AlertKind::kExclusionZoneBreach;
       f.alert.severity = Severity::kCritical;
@@ -242,7 +241,10 @@ class PositionHandler final : public EventHandler {
     if (!crossing_from) return;
     // A segment that misses the zone's box cannot touch the zone (nor can its start).
     if (bbox != nullptr && !SegmentMeetsBox(*bbox, crossing_from->at, at)) return;
-    if (Covers(*geom, crossing_from->at) || !SegmentCrosses(*geom, crossing_from->at, at)) return;
+    if (Covers(area.geometry(), crossing_from->at) ||
+        !SegmentCrosses(area.geometry(), crossing_from->at, at)) {
+      return;
+    }
     const double gap_s = SecondsBetween(crossing_from->time, e.time);
     Found f{&ins, &c, c.condition_id + kZoneCrossedEpisodeSuffix, {}};
     f.alert.kind = AlertKind::kZoneCrossed;

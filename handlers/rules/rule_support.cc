@@ -112,10 +112,11 @@ std::string RoundMetres(double m) {
 
 ExclusionArea ExclusionAreaOf(const ZoneIndex& zones, const Condition& c) {
   if (c.inline_zone) {
-    return {&*c.inline_zone,
-            c.prefilter.kind == FixPrefilter::Kind::kEnvelope ? &c.prefilter.box : nullptr};
+    return ExclusionArea(
+        &*c.inline_zone,
+        c.prefilter.kind == FixPrefilter::Kind::kEnvelope ? &c.prefilter.box : nullptr);
   }
-  if (const Zone* z = zones.Find(c.zone_code)) return {&z->geometry, &z->bbox};
+  if (const Zone* z = zones.Find(c.zone_code)) return ExclusionArea(&z->geometry, &z->bbox);
   return {};
 }
 
@@ -150,8 +151,10 @@ namespace {
 std::optional<std::string> ReportedInsideExclusion(const ZoneIndex& zones, const Condition& c,
                                                    const Location& loc, Alert* a) {
   const ExclusionArea area = ExclusionAreaOf(zones, c);
-  if (loc.at && area.geometry != nullptr && Covers(*area.geometry, *loc.at)) {
-    const double inside = DistanceToBoundaryMeters(*area.geometry, *loc.at);
+  // The box first (Covers implies BoxCovers): an inline zone is then expanded only near it.
+  if (loc.at && area.known() && (area.box() == nullptr || BoxCovers(*area.box(), *loc.at)) &&
+      Covers(area.geometry(), *loc.at)) {
+    const double inside = DistanceToBoundaryMeters(area.geometry(), *loc.at);
     a->extra["distance_inside_m"] = std::lround(inside);
     return ExclusionAreaLabel(zones, c) + ", " + RoundMetres(inside) + " inside the boundary";
   }

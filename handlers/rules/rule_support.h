@@ -77,10 +77,33 @@ std::string RoundMetres(double metres);
 
 // The area an exclusion_zone condition forbids: its inline polygon, or the
 // loaded zone its code names, with a bounding box when one is known (to rule
-// points out cheaply).  `geometry` is null when the zone code is not loaded.
-struct ExclusionArea {
-  const GeoMultiPolygon* geometry = nullptr;
-  const GeoBox* box = nullptr;
+// points out cheaply).  Not known() when the zone code is not loaded.  An inline
+// zone is held compactly (handlers/geo/compact_area.h) and expanded into
+// polygons by the first call of geometry(), so a point the box rules out costs
+// no expansion.  A value for the duration of one decision, used by one thread;
+// it points into the condition and the zone index, which must outlive it.
+class ExclusionArea {
+ public:
+  ExclusionArea() = default;
+  ExclusionArea(const GeoMultiPolygon* zone, const GeoBox* box) : zone_(zone), box_(box) {}
+  ExclusionArea(const CompactArea* inline_zone, const GeoBox* box)
+      : compact_(inline_zone), box_(box) {}
+
+  bool known() const { return zone_ != nullptr || compact_ != nullptr; }
+  // The envelope of geometry(), or null when none is known.
+  const GeoBox* box() const { return box_; }
+  // The polygons (known() only).
+  const GeoMultiPolygon& geometry() const {
+    if (zone_ != nullptr) return *zone_;
+    if (!expanded_) expanded_ = compact_->Expand();
+    return *expanded_;
+  }
+
+ private:
+  const GeoMultiPolygon* zone_ = nullptr;
+  const CompactArea* compact_ = nullptr;
+  const GeoBox* box_ = nullptr;
+  mutable std::optional<GeoMultiPolygon> expanded_;  // compact_, expanded on first use
 };
 ExclusionArea ExclusionAreaOf(const ZoneIndex& zones, const Condition& c);
 // How alerts name that area: ZoneLabel of the code, or "an excluded area".

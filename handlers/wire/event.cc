@@ -111,6 +111,7 @@ Status DecodePayload(const boost::json::object& o, Event* e) {
       auto ins = DecodeInstrument(**obj, "instrument");
       if (!ins.ok()) return ins.status();
       e->instrument = std::move(*ins);
+      e->instrument_raw = boost::json::serialize(**obj);
       return Status::Ok();
     }
     case EventType::kInstrumentEnded: {

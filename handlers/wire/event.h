@@ -74,6 +74,7 @@ struct Event {
   std::vector<std::string> persons;      // check.incident
   std::string summary;                   // check.incident
   std::optional<Instrument> instrument;  // instrument.granted / varied
+  std::string instrument_raw;            // the same, its object as received (serialized)
   std::string end_reason;                // instrument.ended
 };
 

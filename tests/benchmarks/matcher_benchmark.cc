@@ -49,6 +49,7 @@
 
 #include "handlers/base/time_util.h"
 #include "handlers/engine/engine.h"
+#include "handlers/instruments/instrument_bodies.h"
 
 namespace bw {
 namespace {
@@ -188,6 +189,10 @@ struct Population {
   std::vector<Event> checks;           // mixed only: check.person at the fixes' places
   double check_breach_pct = 0;
   double build_s = 0;
+  // Each instrument version's JSON as received, as the daemon's store keeps it: what the
+  // daemon puts into a check_result (FillInstrumentBodies), so that the outcome digest covers
+  // the same alert as before the engine stopped keeping it.
+  std::map<std::pair<std::string, uint32_t>, std::string> bodies;
 };
 
 Event MustDecode(const std::string& text) {
@@ -337,7 +342,14 @@ GeoPoint BreachingPlace(std::mt19937_64& rng, const Person& p, const Cond& c, Ti
 // FNV-1a over everything Decide produced for `events` (notes, alerts with
 // their recipients and extras, mutation counts): printed at setup so that an
 // optimisation can be checked to change no outcome.
-uint64_t OutcomeDigest(const Engine& engine, const std::vector<Event>& events) {
+uint64_t OutcomeDigest(const Engine& engine, const std::vector<Event>& events,
+                       const std::map<std::pair<std::string, uint32_t>, std::string>& bodies) {
+  const InstrumentBodyLookup lookup =
+      [&bodies](const std::string& id, uint32_t version) -> Result<std::optional<std::string>> {
+    auto it = bodies.find({id, version});
+    if (it == bodies.end()) return std::optional<std::string>();
+    return std::optional<std::string>(it->second);
+  };
   uint64_t h = 1469598103934665603ull;
   auto mix = [&h](std::string_view s) {
     for (unsigned char c : s) h = (h ^ c) * 1099511628211ull;
@@ -349,7 +361,8 @@ uint64_t OutcomeDigest(const Engine& engine, const std::vector<Event>& events) {
     // A new last position used to be a mutation; counted the same way so that
     // digests from before and after that change compare.
     mix(std::to_string(out.mutations.size() + (out.last_fix ? 1 : 0)));
-    for (const Alert& a : out.alerts) {
+    for (Alert a : out.alerts) {
+      if (!FillInstrumentBodies(lookup, &a).ok()) std::abort();
       mix(AlertKindName(a.kind));
       mix(SeverityName(a.severity));
       mix(a.summary);
@@ -415,7 +428,11 @@ std::unique_ptr<Population> Build(Mix mix) {
       const auto& [instrument_id, ins_conds] = instruments[k];
       Event grant = MustDecode(
           GrantJson(instrument_id, k == 0 ? "court_bail" : "restraining_order", p, i, ins_conds));
-      engine.Apply(MustDecide(engine, grant));
+      Outcome granted = MustDecide(engine, grant);
+      for (const auto& c : granted.changes) {
+        if (c.instrument) pop->bodies[{c.instrument_id, c.instrument->version}] = c.instrument_raw;
+      }
+      engine.Apply(granted);
       ++pop->instruments;
     }
   }
@@ -513,9 +530,10 @@ std::unique_ptr<Population> Build(Mix mix) {
                "outcome digest fixes %016llx breaching %016llx checks %016llx\n",
                kNames[static_cast<int>(mix)], pop->persons.size(), pop->instruments,
                pop->conditions, pop->build_s,
-               static_cast<unsigned long long>(OutcomeDigest(engine, pop->fixes)),
-               static_cast<unsigned long long>(OutcomeDigest(engine, pop->breaching_fixes)),
-               static_cast<unsigned long long>(OutcomeDigest(engine, pop->checks)));
+               static_cast<unsigned long long>(OutcomeDigest(engine, pop->fixes, pop->bodies)),
+               static_cast<unsigned long long>(
+                   OutcomeDigest(engine, pop->breaching_fixes, pop->bodies)),
+               static_cast<unsigned long long>(OutcomeDigest(engine, pop->checks, pop->bodies)));
   return pop;
 }
 

@@ -27,54 +27,92 @@ CollectedMessage FeedMessage() {
           .result = "handled"};
 }
 
-TEST(CollectionAudit, FeedMessageIsCollectedByItsFeed) {
-  const std::optional<AuditRecord> a = CollectionAudit(FeedMessage());
-  ASSERT_TRUE(a.has_value());
-  EXPECT_EQ(FormatRfc3339(a->at), "2026-03-01T10:00:00.250Z");
-  EXPECT_EQ(a->category, "collection");
-  EXPECT_EQ(a->actor, "feed/tag");
-  EXPECT_EQ(a->op, "tag.position");
-  EXPECT_EQ(a->subjects, "PNC-80/111111A");
-  EXPECT_EQ(a->reason, "monitoring feed intake");
-  EXPECT_EQ(a->outcome, "handled");
-  EXPECT_EQ(a->detail, "inbound #42 tagco/m-7");
-  EXPECT_EQ(a->recipients, "");
+// One record per committed batch and collector (docs/security.md, "Audit log").
+TEST(CollectionBatch, OneFeedMessageIsCollectedByItsFeed) {
+  CollectionBatch batch;
+  batch.Add(FeedMessage());
+  const std::vector<AuditRecord> records = batch.Records();
+  ASSERT_EQ(records.size(), 1u);
+  const AuditRecord& a = records[0];
+  EXPECT_EQ(FormatRfc3339(a.at), "2026-03-01T10:00:00.250Z");
+  EXPECT_EQ(a.category, "collection");
+  EXPECT_EQ(a.actor, "feed/tag");
+  EXPECT_EQ(a.op, "batch");
+  EXPECT_EQ(a.subjects, "PNC-80/111111A");
+  EXPECT_EQ(a.reason, "monitoring feed intake");
+  EXPECT_EQ(a.outcome, "handled");
+  EXPECT_EQ(a.detail, "inbound #42..42 channel tag: 1 message, handled 1, rejected 0; tag.position 1");
+  EXPECT_EQ(a.recipients, "");
 }
 
-TEST(CollectionAudit, RejectedMessageNamesItsReasonAndAnUndecodedTypeReadsInbound) {
+TEST(CollectionBatch, ABatchNamesItsRowRangeDistinctSubjectsAndCountsByResultAndType) {
+  CollectionBatch batch;
   CollectedMessage m = FeedMessage();
+  batch.Add(m);
+  m.row = 43;
+  m.person_id = "PNC-80/222222B";
+  batch.Add(m);
+  m.row = 45;  // row 44 belongs to another feed's message, collected in its own record
+  m.person_id = "PNC-80/111111A";
+  m.type = "tag.battery";
+  batch.Add(m);
+  m.row = 46;
   m.type = "";
-  m.source = "";
-  m.msg_id = "";
   m.person_id = "";
   m.result = "rejected";
   m.reason = "bad_json";
-  const std::optional<AuditRecord> a = CollectionAudit(m);
-  ASSERT_TRUE(a.has_value());
-  EXPECT_EQ(a->op, "inbound");
-  EXPECT_EQ(a->outcome, "rejected");
-  EXPECT_EQ(a->subjects, "");
-  EXPECT_EQ(a->detail, "inbound #42 / (bad_json)");
+  batch.Add(m);
+  const std::vector<AuditRecord> records = batch.Records();
+  ASSERT_EQ(records.size(), 1u);
+  EXPECT_EQ(records[0].subjects, "PNC-80/111111A,PNC-80/222222B");
+  EXPECT_EQ(records[0].outcome, "handled,rejected");
+  EXPECT_EQ(records[0].detail,
+            "inbound #42..46 channel tag: 4 messages, handled 3, rejected 1 (bad_json 1); "
+            "tag.position 2, tag.battery 1, inbound 1");
 }
 
-TEST(CollectionAudit, CollectorAndReasonGivenByTheCallerAreKept) {
+TEST(CollectionBatch, OneRecordPerFeedAndCollectorInTheOrderFirstSeen) {
+  CollectionBatch batch;
   CollectedMessage m = FeedMessage();
-  m.collected_by = "MP-PC5555";
-  m.collected_reason = "manual entry";
-  const std::optional<AuditRecord> a = CollectionAudit(m);
-  ASSERT_TRUE(a.has_value());
-  EXPECT_EQ(a->actor, "MP-PC5555");
-  EXPECT_EQ(a->reason, "manual entry");
+  batch.Add(m);
+  CollectedMessage custody = FeedMessage();
+  custody.row = 43;
+  custody.channel = "custody";
+  custody.type = "custody.arrested";
+  batch.Add(custody);
+  CollectedMessage by_hand = FeedMessage();
+  by_hand.row = 44;
+  by_hand.collected_by = "MP-PC5555";
+  by_hand.collected_reason = "manual entry";
+  batch.Add(by_hand);
+  const std::vector<AuditRecord> records = batch.Records();
+  ASSERT_EQ(records.size(), 3u);
+  EXPECT_EQ(records[0].actor, "feed/tag");
+  EXPECT_EQ(records[1].actor, "feed/custody");
+  EXPECT_EQ(records[2].actor, "MP-PC5555");
+  EXPECT_EQ(records[2].reason, "manual entry");
 }
 
-TEST(CollectionAudit, NoRowForTicksOrForACallerThatWritesItsOwn) {
+TEST(CollectionBatch, AllRejectedReadsRejected) {
+  CollectionBatch batch;
+  CollectedMessage m = FeedMessage();
+  m.result = "rejected";
+  m.reason = "missing_field";
+  batch.Add(m);
+  ASSERT_EQ(batch.Records().size(), 1u);
+  EXPECT_EQ(batch.Records()[0].outcome, "rejected");
+}
+
+TEST(CollectionBatch, NoRecordForTicksOrForACallerThatWritesItsOwn) {
+  CollectionBatch batch;
   CollectedMessage tick = FeedMessage();
   tick.channel = "tick";
-  EXPECT_FALSE(CollectionAudit(tick).has_value());
+  batch.Add(tick);
   CollectedMessage submitted = FeedMessage();
   submitted.channel = "control";
   submitted.audited_by_caller = true;
-  EXPECT_FALSE(CollectionAudit(submitted).has_value());
+  batch.Add(submitted);
+  EXPECT_TRUE(batch.Records().empty());
 }
 
 InstrumentChange Change(InstrumentChange::Kind kind) {

@@ -218,9 +218,10 @@ TEST_F(CustodyTest, ReleaseReachesOicAndSafetyContactsWithOutcomeAndInstruments)
   EXPECT_EQ(bail.recipients, (std::vector<std::string>{"officer/MP-PC1111/", "officer/IDVA-LW-01/",
                                                        "officer/MARAC-LW/"}));
   EXPECT_EQ(bail.extra.at("outcome").as_string(), "charged_bailed");
-  ASSERT_EQ(bail.extra.at("instruments").as_array().size(), 2u);
-  EXPECT_EQ(bail.extra.at("instruments").as_array()[1].at("instrument_id").as_string(),
-            "DVPO/LW/2013/0007");
+  // Both instruments in force, by version: the daemon puts their JSON in.
+  ASSERT_EQ(bail.embed_instruments.size(), 2u);
+  EXPECT_EQ(bail.embed_instruments[1].instrument_id, "DVPO/LW/2013/0007");
+  EXPECT_EQ(bail.embed_instruments[1].version, 1u);
   EXPECT_EQ(out.alerts[1].recipients, std::vector<std::string>{"officer/MP-PC3333/"});
   EXPECT_FALSE(InCustody("2013-07-06T15:00:00Z"));
   EXPECT_TRUE(InCustody("2013-07-06T14:59:59Z"));
