@@ -146,14 +146,11 @@ int64_t HandledCount(DaemonProcess& d) {
 // Two daemons on one database: `a` binds the feeds' PUBs (the harness's) and both daemons
 // subscribe to them and use the same replay endpoints; each has its own alert and control
 // endpoints (on one machine they cannot share them).
-class HaPair : public ::testing::Test {
+class HaPair : public PgDatabaseTest {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<PgTestDatabase>(TestTag());
-    if (db_->conninfo().empty()) {
-      if (RunningInCi()) FAIL() << "PostgreSQL test cluster missing in CI: " << db_->why();
-      GTEST_SKIP() << "no PostgreSQL test cluster: " << db_->why();
-    }
+    PgDatabaseTest::SetUp();
+    if (NoDatabase()) return;
     a_ = std::make_unique<DaemonProcess>(Transport::kIpc,
                                          std::vector<std::string>{"orders", "tag"});
     b_ = std::make_unique<DaemonProcess>(Transport::kIpc,
@@ -212,7 +209,6 @@ class HaPair : public ::testing::Test {
                 static_cast<long long>(stored.alerts), seqs.size(), unstored_notices);
   }
 
-  std::unique_ptr<PgTestDatabase> db_;
   std::unique_ptr<DaemonProcess> a_, b_;
   std::unique_ptr<ReplayServer> orders_, tag_;
   std::unique_ptr<AlertCollector> collector_;

@@ -70,14 +70,11 @@ bool IsUnavailableNaming(const boost::json::object& reply, const std::string& no
          std::string(e.at("message").as_string()).find(node) != std::string::npos;
 }
 
-class HaStandby : public ::testing::Test {
+class HaStandby : public PgDatabaseTest {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<PgTestDatabase>(TestTag());
-    if (db_->conninfo().empty()) {
-      if (RunningInCi()) FAIL() << "PostgreSQL test cluster missing in CI: " << db_->why();
-      GTEST_SKIP() << "no PostgreSQL test cluster: " << db_->why();
-    }
+    PgDatabaseTest::SetUp();
+    if (NoDatabase()) return;
     a_ =
         std::make_unique<DaemonProcess>(Transport::kIpc, std::vector<std::string>{"orders", "tag"});
     b_ =
@@ -104,7 +101,6 @@ class HaStandby : public ::testing::Test {
         << Logs();
   }
 
-  std::unique_ptr<PgTestDatabase> db_;
   std::unique_ptr<DaemonProcess> a_, b_;
 };
 

@@ -54,14 +54,11 @@ Alert MakeAlert(int64_t seq) {
   return a;
 }
 
-class PgGroupCommit : public ::testing::Test {
+class PgGroupCommit : public PgDatabaseTest {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<PgTestDatabase>(TestTag());
-    if (db_->conninfo().empty()) {
-      if (RunningInCi()) FAIL() << "PostgreSQL test cluster missing in CI: " << db_->why();
-      GTEST_SKIP() << "no PostgreSQL test cluster: " << db_->why();
-    }
+    PgDatabaseTest::SetUp();
+    if (NoDatabase()) return;
     auto s = PgStore::Open(db_->conninfo());
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
@@ -81,7 +78,6 @@ class PgGroupCommit : public ::testing::Test {
     }
     return store_->Commit();
   }
-  std::unique_ptr<PgTestDatabase> db_;
   std::unique_ptr<PgStore> store_;
 };
 

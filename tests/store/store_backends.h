@@ -158,6 +158,23 @@ inline std::string TestTag() {
   return tag.substr(0, 40);
 }
 
+// A test on a database of its own in the test cluster: SetUp() makes it (`db_`) and skips the test
+// when there is no cluster, or fails it in CI.  A fixture's own SetUp() calls this one first and
+// returns when NoDatabase().
+class PgDatabaseTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    db_ = std::make_unique<PgTestDatabase>(TestTag());
+    if (db_->conninfo().empty()) {
+      if (RunningInCi()) FAIL() << "PostgreSQL test cluster missing in CI: " << db_->why();
+      GTEST_SKIP() << "no PostgreSQL test cluster: " << db_->why();
+    }
+  }
+  static bool NoDatabase() { return IsSkipped() || HasFatalFailure(); }
+
+  std::unique_ptr<PgTestDatabase> db_;
+};
+
 // A fixture parameterised by backend name ("sqlite" | "postgresql"): SetUp makes the backend and
 // opens `store_`; a missing PostgreSQL cluster skips (fails in CI).
 class BackendTest : public ::testing::TestWithParam<std::string> {

@@ -279,15 +279,8 @@ INSTANTIATE_TEST_SUITE_P(Backends, StoreContract, ::testing::Values("sqlite", "p
 // ---------------------------------------------------------------------------------------------
 // PostgreSQL only: the fencing term.
 
-class PgFencing : public ::testing::Test {
+class PgFencing : public PgDatabaseTest {
  protected:
-  void SetUp() override {
-    db_ = std::make_unique<PgTestDatabase>(TestTag());
-    if (db_->conninfo().empty()) {
-      if (RunningInCi()) FAIL() << "PostgreSQL test cluster missing in CI: " << db_->why();
-      GTEST_SKIP() << "no PostgreSQL test cluster: " << db_->why();
-    }
-  }
   std::unique_ptr<PgStore> Open() {
     auto s = PgStore::Open(db_->conninfo());
     EXPECT_TRUE(s.ok()) << s.status().ToString();
@@ -298,7 +291,6 @@ class PgFencing : public ::testing::Test {
     if (!conn.ok()) return conn.status();
     return (*conn)->Run("UPDATE leadership SET term = " + std::to_string(term), "set term");
   }
-  std::unique_ptr<PgTestDatabase> db_;
 };
 
 TEST_F(PgFencing, ACommitUnderASupersededTermIsRefusedAndLeavesNothing) {

@@ -35,14 +35,11 @@ std::pair<int, std::string> Shell(const std::string& command) {
   return {WIFEXITED(rc) ? WEXITSTATUS(rc) : -1, out};
 }
 
-class BreachctlPgAudit : public ::testing::Test {
+class BreachctlPgAudit : public PgDatabaseTest {
  protected:
   void SetUp() override {
-    db_ = std::make_unique<PgTestDatabase>(TestTag());
-    if (db_->conninfo().empty()) {
-      if (RunningInCi()) FAIL() << "PostgreSQL test cluster missing in CI: " << db_->why();
-      GTEST_SKIP() << "no PostgreSQL test cluster: " << db_->why();
-    }
+    PgDatabaseTest::SetUp();
+    if (NoDatabase()) return;
     dir_ = std::filesystem::temp_directory_path() /
            ("bw-ctl-pg-" + std::to_string(getpid()) + "-" + TestTag());
     std::filesystem::create_directories(dir_);
@@ -80,7 +77,6 @@ class BreachctlPgAudit : public ::testing::Test {
   std::string Ctl(const std::string& args) const {
     return std::string(BREACHCTL_PATH) + " --config " + config_ + " audit " + args;
   }
-  std::unique_ptr<PgTestDatabase> db_;
   std::filesystem::path dir_;
   std::string config_;
 };
