@@ -5,6 +5,8 @@
 #include <algorithm>
 #include <vector>
 
+#include "daemon/thread_name.h"
+
 namespace bw {
 
 Committer::Committer(Journal& journal, size_t max_group, std::function<void()> on_completion)
@@ -64,6 +66,7 @@ Committer::Stats Committer::stats() const {
 }
 
 void Committer::Run() {
+  NameThisThread("bw-commit");
   for (;;) {
     std::vector<std::pair<uint64_t, JournalEntry>> group;
     {

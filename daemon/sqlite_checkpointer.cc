@@ -5,6 +5,8 @@
 
 #include <string>
 
+#include "daemon/thread_name.h"
+
 namespace bw {
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
@@ -53,6 +55,7 @@ WalCheckpointer::~WalCheckpointer() {
 }
 
 void WalCheckpointer::Run() {
+  NameThisThread("bw-checkpoint");
   std::unique_lock<std::mutex> lock(mu_);
   std::chrono::milliseconds wait = period_;
   int last_copied = -1;

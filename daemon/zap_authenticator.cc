@@ -5,6 +5,7 @@
 #include <array>
 
 #include "daemon/access_policy.h"
+#include "daemon/thread_name.h"
 
 namespace bw {
 namespace {
@@ -69,6 +70,7 @@ std::shared_ptr<const ClientAllowList> ZapAuthenticator::allowlist() const {
 }
 
 void ZapAuthenticator::Serve() {
+  NameThisThread("bw-zap");
   try {
     while (!stop_) {
       const Fault fault = fault_;

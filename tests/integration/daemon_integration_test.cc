@@ -5,6 +5,7 @@
 
 #include <chrono>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <set>
 #include <sstream>
@@ -312,6 +313,22 @@ TEST(Daemon, BreachctlSubmitsAndShowsConditions) {
                          " status 2>/dev/null")
                             .c_str()),
             0);
+}
+
+// An on-call engineer reading `top -H` or a perf profile sees which thread is the journal's.
+TEST(Daemon, ItsThreadsAreNamedForTopAndPerf) {
+  DaemonProcess d;
+  ASSERT_TRUE(d.Start()) << d.log();
+  std::set<std::string> names;
+  for (const auto& task : std::filesystem::directory_iterator(
+           "/proc/" + std::to_string(d.pid()) + "/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    names.insert(name);
+  }
+  EXPECT_TRUE(names.count("bw-commit")) << ::testing::PrintToString(names);
+  EXPECT_TRUE(names.count("bw-checkpoint")) << ::testing::PrintToString(names);
 }
 
 }  // namespace
