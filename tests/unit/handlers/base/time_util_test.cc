@@ -1,6 +1,10 @@
 #include "handlers/base/time_util.h"
 
+#include <date/date.h>
 #include <gtest/gtest.h>
+
+#include <random>
+#include <vector>
 
 namespace bw {
 namespace {
@@ -48,6 +52,38 @@ TEST(Rfc3339, RoundTripsAcrossTheWholeRange) {
     EXPECT_EQ(ParseRfc3339(FormatRfc3339(*t)), t) << text;
   }
   EXPECT_EQ(ParseRfc3339("0000-01-01T00:30:00-01:00"), ParseRfc3339("0000-01-01T01:30:00Z"));
+}
+
+
+// FormatRfc3339 writes its digits itself (it runs several times per stored event); it must spell
+// every instant as date::format does, before 1970, at year and day boundaries and with or without
+// milliseconds.
+TEST(Rfc3339, FormatSpellsEveryInstantAsDateFormatDoes) {
+  auto reference = [](TimePoint t) {
+    return t.time_since_epoch().count() % 1000 == 0
+               ? date::format("%FT%TZ", std::chrono::time_point_cast<std::chrono::seconds>(t))
+               : date::format("%FT%TZ", t);
+  };
+  std::vector<TimePoint> instants = {
+      TimePoint{},
+      TimePoint{Millis{-1}},
+      TimePoint{Millis{1}},
+      TimePoint{date::sys_days{date::year{0} / 1 / 1}},
+      TimePoint{date::sys_days{date::year{10000} / 1 / 1}} - Millis{1},
+      TimePoint{date::sys_days{date::year{2024} / 2 / 29}} + Millis{86'399'999},
+      TimePoint{date::sys_days{date::year{1969} / 12 / 31}} + Millis{86'399'000},
+  };
+  std::mt19937_64 random(20261130);
+  const int64_t first = TimePoint{date::sys_days{date::year{0} / 1 / 1}}.time_since_epoch().count();
+  const int64_t last = TimePoint{date::sys_days{date::year{10000} / 1 / 1}}.time_since_epoch().count();
+  for (int i = 0; i < 20000; ++i) {
+    int64_t ms = std::uniform_int_distribution<int64_t>(first, last - 1)(random);
+    if (i % 2) ms -= ms % 1000;  // half of them on a whole second
+    instants.push_back(TimePoint{Millis{ms}});
+  }
+  for (TimePoint t : instants) {
+    ASSERT_EQ(FormatRfc3339(t), reference(t)) << t.time_since_epoch().count();
+  }
 }
 
 }  // namespace
