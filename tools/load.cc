@@ -1014,6 +1014,22 @@ boost::json::object PhaseJson(const Phase& p) {
       cdf.push_back(std::move(point));
     }
     o["cdf"] = std::move(cdf);
+    // The 20 slowest alerting events as [seconds after the phase's start (scheduled), ms]:
+    // whether the tail is one stall (close together) or spread over the run.
+    std::vector<size_t> order(p.rec.latency_ms.size());
+    for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+    const size_t n = std::min<size_t>(20, order.size());
+    std::partial_sort(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n), order.end(),
+                      [&](size_t a, size_t b) { return p.rec.latency_ms[a] > p.rec.latency_ms[b]; });
+    boost::json::array slowest;
+    for (size_t k = 0; k < n; ++k) {
+      const size_t i = order[k];
+      boost::json::array point;
+      point.push_back(Seconds(p.rec.latency_sched_ns[i] - p.start_ns));
+      point.push_back(p.rec.latency_ms[i]);
+      slowest.push_back(std::move(point));
+    }
+    o["slowest"] = std::move(slowest);
   }
   o["pass"] = p.pass;
   return o;
