@@ -219,6 +219,11 @@ std::string Observer::Metrics() const {
   line("breachwatch_commit_group_entries_total", "", committer.entries);
   help("breachwatch_commit_group_largest", "gauge", "The most entries one transaction held.");
   line("breachwatch_commit_group_largest", "", committer.largest_group);
+  help("breachwatch_dedup_journal_reads_total", "counter",
+       "Messages whose duplicate check read the journal: the memory of handled ids could not "
+       "say new (its Bloom filter's false positives, resends beyond the recent window, conflicts).");
+  line("breachwatch_dedup_journal_reads_total", "",
+       static_cast<double>(pipeline_.matcher().dedup_journal_reads()));
   help("breachwatch_instruments", "gauge", "Instruments known (all versions' ids).");
   line("breachwatch_instruments", "", static_cast<double>(engine_.instrument_count()));
   out += security_.Metrics();

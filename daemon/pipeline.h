@@ -106,6 +106,7 @@ class Pipeline final : public BatchSink {
   // Afterwards the engine's state is what the journal holds plus what is held here.
   void Flush();
   size_t in_flight() const { return in_flight_.size(); }
+  const Matcher& matcher() const { return matcher_; }
   Committer::Stats committer_stats() const { return committer_->stats(); }
   // A committed alert.resolve, told to the engine (the history it shows: protocol 9.1).
   void AlertResolved(const Alert& alert, const std::string& outcome) {

@@ -4,9 +4,10 @@
 //
 // Two parts, both rebuilt by Matcher::Restore (start-up, and after a batch that cannot be kept):
 //  - Every pair handled, in a Bloom filter that grows by layers (each twice the size of the one
-//    before, added when that one is full, so memory stays about 2 bytes a pair and the
-//    false-positive rate under 0.1% a layer).  It never says "new" of a pair it was given; "maybe"
-//    costs one journal read, as every message cost before.
+//    before, added when that one is full, so memory stays about 3 bytes a pair, up to twice that
+//    just after a layer is added, and the false-positive rate about 0.0014% a layer).  It never
+//    says "new" of a pair it was given; "maybe" costs one journal read, which waits for the
+//    commit in progress on the committer's thread.
 //  - The most recent `window` pairs with a fingerprint of their payload (a 64-bit hash).
 //    A resend of one of them byte for byte is a duplicate without reading the journal; another
 //    payload under the same pair is read from the journal, which tells a resend written

@@ -700,6 +700,7 @@ class StoreProfile {
     const std::string m = h_.Metrics();
     commits0_ = MetricValue(m, "breachwatch_commit_seconds_count", "");
     commit_s0_ = MetricValue(m, "breachwatch_commit_seconds_sum", "");
+    dedup_reads0_ = MetricValue(m, "breachwatch_dedup_journal_reads_total", "");
     cpu0_ = CpuMs(h_.pid());
     t0_ = NowNs();
     if (!h_.postgres()) return;
@@ -722,11 +723,15 @@ class StoreProfile {
     o["batch_share_of_wall"] = wall > 0 ? commit_s / wall : 0;
     o["batch_mean_ms"] = commits > 0 ? commit_s * 1000 / commits : 0;
     o["daemon_cpu_share"] = wall > 0 ? cpu / 1000 / wall : 0;
+    o["dedup_journal_reads"] =
+        MetricValue(m, "breachwatch_dedup_journal_reads_total", "") - dedup_reads0_;
     std::printf(
         "profile: %.0f batches in %.1f s, %.1f%% of the wall time handling and committing "
-        "them (mean %.2f ms); daemon CPU %.0f%% of a core\n",
+        "them (mean %.2f ms); daemon CPU %.0f%% of a core; %.0f duplicate check(s) read the "
+        "journal\n",
         commits, wall, wall > 0 ? 100 * commit_s / wall : 0.0,
-        commits > 0 ? commit_s * 1000 / commits : 0.0, wall > 0 ? cpu / 10 / wall : 0.0);
+        commits > 0 ? commit_s * 1000 / commits : 0.0, wall > 0 ? cpu / 10 / wall : 0.0,
+        MetricValue(m, "breachwatch_dedup_journal_reads_total", "") - dedup_reads0_);
     if (!h_.postgres()) return o;
     PgSession db(h_.pg_conninfo());
     const double server_cpu = ServerCpuMs(db) - server_cpu0_;
@@ -779,7 +784,7 @@ class StoreProfile {
     return sum;
   }
   Harness& h_;
-  double commits0_ = 0, commit_s0_ = 0, cpu0_ = 0, server_cpu0_ = 0;
+  double commits0_ = 0, commit_s0_ = 0, cpu0_ = 0, server_cpu0_ = 0, dedup_reads0_ = 0;
   int64_t xact0_ = 0;
   int64_t t0_ = 0;
 };

@@ -33,11 +33,13 @@ TEST(RecentIds, NeverCallsNewWhatItWasGivenAcrossLayers) {
   for (int i = 0; i < kPairs; ++i) {
     ASSERT_NE(ids.Check("em", "m-" + std::to_string(i), "{}"), RecentIds::Verdict::kNew) << i;
   }
+  // A false positive costs a journal read that waits for the commit in progress: at most 1 in
+  // 10,000 over the four layers 300,000 pairs fill (16 bits and 8 probes a pair let about 15 in).
   int said_new = 0;
-  for (int i = 0; i < 10000; ++i) {
+  for (int i = 0; i < 100000; ++i) {
     said_new += ids.Check("em", "other-" + std::to_string(i), "{}") == RecentIds::Verdict::kNew;
   }
-  EXPECT_GT(said_new, 9900) << "false positives cost a journal read each";
+  EXPECT_GE(said_new, 99990) << "false positives cost a journal read each";
   EXPECT_LT(ids.filter_bytes(), size_t{2} * 1024 * 1024);
 }
 
