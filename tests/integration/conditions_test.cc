@@ -249,12 +249,19 @@ object Other(const std::string& id) {
           {"text", "must engage with the community drug and alcohol service"}};
 }
 
+// A GeoJSON Polygon of one ring.  Not `array{ring}`: list-initialising an array from one array
+// copies it under clang (CWG 1467) where GCC makes a one-element list, so the coordinates would be
+// the ring itself and the order rejected ("ring must have at least 4 positions, got 2").
+object Polygon(array ring) {
+  array rings;
+  rings.emplace_back(std::move(ring));
+  return {{"type", "Polygon"}, {"coordinates", std::move(rings)}};
+}
+
 // A small square drawn on the order, around kInGreenwich (not around kInLewisham).
 object InlineSquare() {
-  return {{"type", "Polygon"},
-          {"coordinates",
-           array{array{array{-0.0200, 51.4800}, array{-0.0170, 51.4800}, array{-0.0170, 51.4825},
-                       array{-0.0200, 51.4825}, array{-0.0200, 51.4800}}}}};
+  return Polygon(array{array{-0.0200, 51.4800}, array{-0.0170, 51.4800}, array{-0.0170, 51.4825},
+                       array{-0.0200, 51.4825}, array{-0.0200, 51.4800}});
 }
 
 object MakeInstrument(const std::string& id, const std::string& kind, const std::string& subject,
@@ -969,11 +976,9 @@ TEST(Conditions, BadInstrumentsAreRejectedWholeNamingTheField) {
   const std::vector<Case> cases = {
       {"unknown zone code", Exclusion("c2", "E09999999"), "instrument.conditions[1].zone"},
       {"self-intersecting inline polygon",
-       Exclusion("c2", object{{"type", "Polygon"},
-                              {"coordinates",
-                               array{array{array{-0.0200, 51.4800}, array{-0.0170, 51.4825},
-                                           array{-0.0170, 51.4800}, array{-0.0200, 51.4825},
-                                           array{-0.0200, 51.4800}}}}}),
+       Exclusion("c2", Polygon(array{array{-0.0200, 51.4800}, array{-0.0170, 51.4825},
+                                     array{-0.0170, 51.4800}, array{-0.0200, 51.4825},
+                                     array{-0.0200, 51.4800}})),
        "instrument.conditions[1].zone"},
       {"unknown time zone", bad_tz, "instrument.conditions[1].tz"},
   };

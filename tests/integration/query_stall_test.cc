@@ -45,7 +45,10 @@ object InlineCircle(double lon, double lat, double radius_m) {
     const double a = 2 * M_PI * (i % 64) / 64;  // counter-clockwise, closed
     ring.push_back(array{lon + dlon * std::cos(a), lat + dlat * std::sin(a)});
   }
-  return {{"type", "Polygon"}, {"coordinates", array{ring}}};
+  // Not `array{ring}`: under clang that copies the ring (CWG 1467) instead of nesting it.
+  array rings;
+  rings.emplace_back(std::move(ring));
+  return {{"type", "Polygon"}, {"coordinates", std::move(rings)}};
 }
 
 object Instrument(const std::string& id, const std::string& subject, array conditions) {
