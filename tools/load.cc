@@ -10,8 +10,9 @@
 //
 //   fixed     --rate R for --duration-s D
 //   ladder    rates doubling from --ladder-start, then bisected: the highest
-//             rate sustained with nothing lost and p99 <= --p99-ms; then a
-//             fixed run at half of it for the latency percentiles
+//             rate sustained (drained within 1 s, nothing lost), and the highest
+//             also keeping p99 <= --p99-ms; then fixed runs at half the sustained
+//             maximum for the latency percentiles
 //   backlog   --backlog fixes sent at once (a network outage draining); times
 //             the drain to the alert of a final breaching fix
 //   startup   a store with --instruments instruments: time from exec to the
@@ -1296,8 +1297,10 @@ int main(int argc, char** argv) {
     std::printf("highest rate sustained (drained within 1 s, nothing lost): %.0f events/s; "
                 "highest also with p99 <= %.0f ms: %.0f events/s\n",
                 sus_pass, p99_ms, lat_max);
-    const double base = lat_max > 0 ? lat_max : sus_pass;
-    report["half_max_of"] = lat_max > 0 ? "max_rate_p99_ok" : "max_sustained_rate";
+    // The latency targets are stated at 50% of the sustained maximum (issue 14), not of the
+    // highest rate that kept p99 within its target: that would choose the rate by the latency.
+    const double base = sus_pass;
+    report["half_max_of"] = "max_sustained_rate";
     if (base > 0) {
       boost::json::array runs;
       std::vector<std::pair<double, boost::json::object>> by_p99;
