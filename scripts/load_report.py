@@ -165,9 +165,16 @@ if s1ms and inst < 990000:
     st = "not measured at 1M (%s instruments)" % fmt(inst)
 else:
     st = status_of(s, lambda s: s[0] <= 5)
-targets.append(("4", "start-up with %s instruments (exec to READY=1 via sd_notify)"
-                % (fmt(inst) if s1ms else "1M"), "<= 5 s", show(s, 2, " s"), st,
-                correct(s1ms), bounds("startup", st)))
+full_1m = summary([r.get("startup_full_replay_s") for r in s1ms
+                   if (r.get("startup_full_replay_s") or -1) >= 0])
+from_snapshot = s1ms and s1ms[0].get("startup_from_snapshot")
+targets.append(("4", "start-up with %s instruments (exec to READY=1 via sd_notify%s)"
+                % (fmt(inst) if s1ms else "1M",
+                   ", from the snapshot the daemon wrote, replaying the journal after it; "
+                   "a full replay without one: %s" % show(full_1m, 2, " s")
+                   if from_snapshot else
+                   "; a full replay: no snapshot was used" if s1ms else ""),
+                "<= 5 s", show(s, 2, " s"), st, correct(s1ms), bounds("startup", st)))
 s = summary([r.get("backlog_drain_s") for r in backlogs])
 fixes = backlogs[0].get("backlog_fixes", 0) if backlogs else 0
 if backlogs and fixes != 400000:
@@ -198,8 +205,13 @@ if fixeds:
                    "the last alert)" % (fmt(ph0["rate"]), fmt(ph0.get("scheduled_s"), 1)),
                    show(summary([burst(r) for r in fixeds])), correct(fixeds)))
 if s100ks:
-    others.append(("start-up with %s instruments (median of %s restarts)"
-                   % (fmt(s100ks[0]["instruments"]), s100ks[0].get("restarts", "?")),
+    r0 = s100ks[0]
+    others.append(("start-up with %s instruments (%s)"
+                   % (fmt(r0["instruments"]),
+                      "from a snapshot, median of %s starts; a full replay: %s s"
+                      % (r0.get("startup_snapshot_starts"), fmt(r0.get("startup_full_replay_s"), 2))
+                      if r0.get("startup_from_snapshot") else
+                      "median of %s restarts" % r0.get("restarts", "?")),
                    show(summary([r.get("startup_s") for r in s100ks]), 2, " s"), correct(s100ks)))
 if faults:
     f0 = faults[0]
@@ -548,8 +560,11 @@ for name, runs in (("Memory per person", rsss), ("Start-up, 100k instruments", s
               fmt(r.get("rss_loaded_kb")),
               ", %s kB after a restart" % fmt(r["rss_restarted_kb"])
               if "rss_restarted_kb" in r else "",
-              "; start-up median %s s, min %s s" % (fmt(r.get("startup_s"), 2),
-                                                    fmt(r.get("startup_min_s"), 2))
+              "; start-up median %s s, min %s s%s" % (
+                  fmt(r.get("startup_s"), 2), fmt(r.get("startup_min_s"), 2),
+                  " (from a snapshot: %s start(s); a full replay: %s s, %s start(s))" % (
+                      r.get("startup_snapshot_starts"), fmt(r.get("startup_full_replay_s"), 2),
+                      r.get("startup_full_replays")) if "startup_from_snapshot" in r else "")
               if "startup_s" in r else "",
               "; ".join("%s %s" % ("PASS" if c["pass"] else "FAIL", c["check"])
                         for c in r.get("checks", []))))

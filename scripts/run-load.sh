@@ -20,7 +20,8 @@
 #   fixed     150,000 events/s offered for 2 s (the target): what the daemon does
 #   backlog   400,000 fixes at once, drain time
 #   rss       one instrument with one inline ~64-vertex zone per person: RSS/person
-#   startup   stores with 100k and 1M instruments: exec to READY=1
+#   startup   stores with 100k and 1M instruments: exec to READY=1, the first start a full
+#             replay, the later ones from the snapshot the daemon wrote after it
 #   fault     2,000 events/s for 30 s with one commit stalled 1 s at 10 s (an fsync
 #             stall): p99 before, during and after, and nothing lost
 # fixed, backlog, rss and fault are each run REPEATS times (3; the page shows the
@@ -178,7 +179,7 @@ if [[ -z "${NO_RUN:-}" ]]; then
     run fixed "$repeats" --mode fixed --persons "$persons" --rate 150000 --duration-s 1
     run backlog "$repeats" --mode backlog --persons "$persons" --backlog 400000
     run rss "$repeats" --mode rss --persons "$persons"
-    run startup100k 1 --mode startup --instruments 100000 --restarts 1
+    run startup100k 1 --mode startup --instruments 100000 --restarts 2
     run fault "$repeats" --mode fault --persons "$persons" --rate 2000 --duration-s 20 \
       --stall-at-s 8 --stall-ms 1000 --stall-commits 1
   else
@@ -190,7 +191,7 @@ if [[ -z "${NO_RUN:-}" ]]; then
     run rss "$repeats" --mode rss --persons "$persons"
     run fixed "$repeats" --mode fixed --persons "$persons" --rate 150000 --duration-s 2
     run startup100k 1 --mode startup --instruments 100000
-    run startup1m 1 --mode startup --instruments 1000000 --restarts 1
+    run startup1m 1 --mode startup --instruments 1000000 --restarts 2
   fi
   echo "load average after: $(cut -d' ' -f1-3 /proc/loadavg)" | tee -a "$out/loadavg.txt"
   minutes=$(( ($(date +%s) - t0 + 30) / 60 ))

@@ -15,8 +15,9 @@
 //             maximum for the latency percentiles
 //   backlog   --backlog fixes sent at once (a network outage draining); times
 //             the drain to the alert of a final breaching fix
-//   startup   a store with --instruments instruments: time from exec to the
-//             first answered `status`, and RSS
+//   startup   a store with --instruments instruments: time from exec to
+//             READY=1, and RSS; the first start replays the whole journal, the
+//             later ones start from the snapshot the daemon wrote after it
 //   rss       one instrument with one inline ~64-vertex zone per person: RSS
 //             per person
 //   fault     --rate R for --duration-s D with an fsync stall injected at
@@ -1397,27 +1398,53 @@ int main(int argc, char** argv) {
     std::printf("backlog of %lld fixes drained in %.2f s (sending took %.2f s)\n",
                 static_cast<long long>(backlog), bl.drain_after_s, bl.send_s);
   } else if (mode == "startup") {
-    std::vector<double> times;
+    // A start-up with a snapshot of the engine state (the daemon writes one every
+    // snapshot_every_s and after a start-up that replayed) reads it and replays the journal after
+    // it; without one the whole journal is replayed.  The population was loaded faster than the
+    // snapshot period, so the first start replays everything; the daemon then writes a snapshot
+    // (waited for here), and the starts after it begin from that snapshot.
+    const std::string snapshot = h.dir() + "/breachwatch.db.snapshot";
+    std::vector<double> full, from_snapshot;
     int64_t rss_after = 0;
     h.Stop();
     for (int i = 0; i < restarts; ++i) {
+      const bool had_snapshot = std::filesystem::exists(snapshot);
       const double t = h.Start();
       if (t < 0) break;
-      times.push_back(t);
+      (had_snapshot ? from_snapshot : full).push_back(t);
       rss_after = RssKb(h.pid());
+      if (!had_snapshot && i + 1 < restarts) {
+        const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(600);
+        while (!std::filesystem::exists(snapshot) && std::chrono::steady_clock::now() < deadline) {
+          std::this_thread::sleep_for(milliseconds(200));
+        }
+      }
       if (i + 1 < restarts) h.Stop();
     }
-    std::sort(times.begin(), times.end());
-    checks.emplace_back("restarted " + std::to_string(restarts) + " time(s)",
-                        static_cast<int>(times.size()) == restarts);
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.empty() ? -1.0 : v[v.size() / 2];
+    };
+    auto least = [](const std::vector<double>& v) {
+      return v.empty() ? -1.0 : *std::min_element(v.begin(), v.end());
+    };
+    const int started = static_cast<int>(full.size() + from_snapshot.size());
+    checks.emplace_back("restarted " + std::to_string(restarts) + " time(s)", started == restarts);
+    // The figure: from a snapshot when one was used, as a running daemon always has one.
+    const std::vector<double>& main_times = from_snapshot.empty() ? full : from_snapshot;
     report["restarts"] = restarts;
-    report["startup_s"] = times.empty() ? -1.0 : times[times.size() / 2];
-    report["startup_min_s"] = times.empty() ? -1.0 : times.front();
+    report["startup_s"] = median(main_times);
+    report["startup_min_s"] = least(main_times);
+    report["startup_from_snapshot"] = !from_snapshot.empty();
+    report["startup_snapshot_starts"] = static_cast<int64_t>(from_snapshot.size());
+    report["startup_full_replay_s"] = median(full);
+    report["startup_full_replays"] = static_cast<int64_t>(full.size());
     report["rss_restarted_kb"] = rss_after;
-    std::printf("start-up with %lld instruments: median %.2f s (min %.2f); RSS %lld kB\n",
-                static_cast<long long>(run.population().instruments()),
-                times.empty() ? -1.0 : times[times.size() / 2],
-                times.empty() ? -1.0 : times.front(), static_cast<long long>(rss_after));
+    std::printf("start-up with %lld instruments: from a snapshot median %.2f s (min %.2f, %zu "
+                "start(s)); full replay median %.2f s (%zu start(s)); RSS %lld kB\n",
+                static_cast<long long>(run.population().instruments()), median(from_snapshot),
+                least(from_snapshot), from_snapshot.size(), median(full), full.size(),
+                static_cast<long long>(rss_after));
   } else if (mode == "rss") {
     // Also after a restart (state rebuilt from the store, no intake garbage).
     h.Stop();
