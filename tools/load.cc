@@ -1400,14 +1400,16 @@ int main(int argc, char** argv) {
   } else if (mode == "startup") {
     // A start-up with a snapshot of the engine state (the daemon writes one every
     // snapshot_every_s and after a start-up that replayed) reads it and replays the journal after
-    // it; without one the whole journal is replayed.  The population was loaded faster than the
-    // snapshot period, so the first start replays everything; the daemon then writes a snapshot
-    // (waited for here), and the starts after it begin from that snapshot.
+    // it; without one the whole journal is replayed.  The first start is made without one (any
+    // snapshot written while the population loaded is removed): a full replay.  The daemon then
+    // writes a snapshot of everything (waited for here: it is renamed into place when complete),
+    // and the starts after it begin from that snapshot, as a running daemon's restart would.
     const std::string snapshot = h.dir() + "/breachwatch.db.snapshot";
     std::vector<double> full, from_snapshot;
     int64_t rss_after = 0;
     h.Stop();
     for (int i = 0; i < restarts; ++i) {
+      if (i == 0) std::filesystem::remove(snapshot);
       const bool had_snapshot = std::filesystem::exists(snapshot);
       const double t = h.Start();
       if (t < 0) break;
