@@ -17,13 +17,17 @@
 # Environment:
 #   TSAN_BUILD   build directory (default build-tsan)
 #   TSAN_JOBS    build parallelism (default: the number of CPUs)
-#   TSAN_FILTER  gtest filter for the integration tests (default: *, the whole suite)
+#   TSAN_FILTER  gtest filter for the integration tests (default: the whole suite but one test,
+#                HardeningWire.ElevenHundredHalfOpenConnections...: under TSan's slowdown the
+#                daemon accepts and trims 1,100 half-open connections more slowly than the test's
+#                10 s `status` window allows (CI, 2026-11-30: "no reply within 10000 ms", no race
+#                reported).  It runs, unslowed, in the ordinary test run.)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 build=${TSAN_BUILD:-build-tsan}
 jobs=${TSAN_JOBS:-$(nproc)}
-filter=${TSAN_FILTER:-*}
+filter=${TSAN_FILTER:-*-HardeningWire.ElevenHundredHalfOpenConnectionsUnderA1024DescriptorLimitLeaveControlServed}
 start=$SECONDS
 bash scripts/install-deps.sh
 launcher=()
