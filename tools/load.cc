@@ -725,15 +725,16 @@ class StoreProfile {
     o["batch_share_of_wall"] = wall > 0 ? commit_s / wall : 0;
     o["batch_mean_ms"] = commits > 0 ? commit_s * 1000 / commits : 0;
     o["daemon_cpu_share"] = wall > 0 ? cpu / 1000 / wall : 0;
-    o["dedup_journal_reads"] =
+    const double dedup_reads =
         MetricValue(m, "breachwatch_dedup_journal_reads_total", "") - dedup_reads0_;
+    o["dedup_journal_reads"] = dedup_reads;
     std::printf(
         "profile: %.0f batches in %.1f s, %.1f%% of the wall time handling and committing "
         "them (mean %.2f ms); daemon CPU %.0f%% of a core; %.0f duplicate check(s) read the "
         "journal\n",
         commits, wall, wall > 0 ? 100 * commit_s / wall : 0.0,
         commits > 0 ? commit_s * 1000 / commits : 0.0, wall > 0 ? cpu / 10 / wall : 0.0,
-        MetricValue(m, "breachwatch_dedup_journal_reads_total", "") - dedup_reads0_);
+        dedup_reads);
     if (!h_.postgres()) return o;
     PgSession db(h_.pg_conninfo());
     const double server_cpu = ServerCpuMs(db) - server_cpu0_;
