@@ -185,6 +185,8 @@ struct Arrival {
   bool grant = false;  // caused by an instrument.granted
   int64_t seq = 0;
   int64_t at_ns = 0;
+  int64_t raised_ns = 0;  // the alert's raised_at (the daemon's clock when it began deciding the
+                          // batch, to the millisecond) on this tool's steady clock; 0 if absent
 };
 
 class Receiver {
@@ -194,6 +196,12 @@ class Receiver {
     sub_.set(zmq::sockopt::linger, 0);
     sub_.set(zmq::sockopt::subscribe, "");
     sub_.connect(endpoint);
+    // raised_at is wall-clock time; latencies are on the steady clock.  Both clocks run on this
+    // machine, so one offset taken now converts between them (to the millisecond raised_at has).
+    wall_minus_steady_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                std::chrono::system_clock::now().time_since_epoch())
+                                .count() -
+                            NowNs();
     thread_ = std::thread([this] { Loop(); });
   }
   ~Receiver() {
@@ -251,6 +259,14 @@ class Receiver {
         if (static_cast<size_t>(a.seq) >= seen_.size()) seen_.resize(a.seq * 2 + 1024, 0);
         if (seen_[a.seq]) continue;  // another recipient's copy
         seen_[a.seq] = 1;
+        if (auto it = o.find("raised_at"); it != o.end() && it->value().is_string()) {
+          if (auto t = ParseRfc3339(std::string(it->value().get_string()))) {
+            a.raised_ns =
+                std::chrono::duration_cast<std::chrono::nanoseconds>(t->time_since_epoch())
+                    .count() -
+                wall_minus_steady_ns_;
+          }
+        }
         if (auto it = o.find("kind"); it != o.end() && it->value().is_string()) {
           std::string_view copy;
           if (auto c = o.find("copy"); c != o.end() && c->value().is_string()) {
@@ -279,6 +295,7 @@ class Receiver {
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> deliveries_{0}, parse_errors_{0};
+  int64_t wall_minus_steady_ns_ = 0;  // set before the thread starts
   std::vector<uint8_t> seen_;
   std::mutex mu_;
   std::vector<Arrival> arrivals_;
@@ -599,6 +616,17 @@ struct Want {
   int64_t sched_ns;
   Kind kind;
   int count;
+  int64_t sent_ns = 0;  // when this tool actually sent it (0: not recorded)
+};
+
+// Where an alerting event's latency went, in ms: this tool's sending late (scheduled -> sent),
+// the way to the daemon and the wait there before its batch was decided (sent -> raised_at,
+// whose millisecond is floored, so it reads up to 1 ms short), and the rest: the batch's
+// matching, its commit, the publish and the delivery (raised_at -> arrival).
+struct LatencyParts {
+  double send_late_ms = NAN;
+  double to_decided_ms = NAN;
+  double decided_to_alert_ms = NAN;
 };
 
 struct Reconciled {
@@ -613,6 +641,7 @@ struct Reconciled {
   int64_t matched_by_kind[static_cast<int>(Kind::kCount)] = {};
   std::vector<double> latency_ms;  // per alerting event: scheduled send -> last of its alerts
   std::vector<int64_t> latency_sched_ns;  // the scheduled send of each latency_ms entry
+  std::vector<LatencyParts> latency_parts;  // the parts of each latency_ms entry
   int64_t last_arrival_ns = 0;
   bool ok() const { return lost == 0 && unexpected == 0 && grant_alerts == 0; }
 };
@@ -633,6 +662,7 @@ Reconciled Reconcile(const std::vector<Want>& wants, const std::vector<Arrival>&
   struct Got {
     int n[static_cast<int>(Kind::kCount)] = {};
     int64_t last_ns = 0;
+    int64_t last_raised_ns = 0;  // raised_at of the alert that arrived last
   };
   std::unordered_map<uint64_t, Got> got;
   for (const auto& a : arrivals) {
@@ -647,7 +677,10 @@ Reconciled Reconcile(const std::vector<Want>& wants, const std::vector<Arrival>&
     if (a.event < lo || a.event >= hi) continue;
     Got& g = got[a.event];
     ++g.n[static_cast<int>(a.kind)];
-    g.last_ns = std::max(g.last_ns, a.at_ns);
+    if (a.at_ns >= g.last_ns) {
+      g.last_ns = a.at_ns;
+      g.last_raised_ns = a.raised_ns;
+    }
     r.last_arrival_ns = std::max(r.last_arrival_ns, a.at_ns);
   }
   auto first = std::lower_bound(wants.begin(), wants.end(), lo,
@@ -667,6 +700,17 @@ Reconciled Reconcile(const std::vector<Want>& wants, const std::vector<Arrival>&
       if (it->event != prev_event && have >= it->count) {
         r.latency_ms.push_back(static_cast<double>(g->second.last_ns - it->sched_ns) / 1e6);
         r.latency_sched_ns.push_back(it->sched_ns);
+        LatencyParts parts;
+        if (it->sent_ns > 0)
+          parts.send_late_ms = static_cast<double>(it->sent_ns - it->sched_ns) / 1e6;
+        if (g->second.last_raised_ns != 0) {
+          parts.decided_to_alert_ms =
+              static_cast<double>(g->second.last_ns - g->second.last_raised_ns) / 1e6;
+          if (it->sent_ns > 0) {
+            parts.to_decided_ms = static_cast<double>(g->second.last_raised_ns - it->sent_ns) / 1e6;
+          }
+        }
+        r.latency_parts.push_back(parts);
       }
     }
     prev_event = it->event;
@@ -864,10 +908,11 @@ class LoadRun {
       }
       if (k == action_at && action) action();
       const GenEvent& e = events[k];
+      const int64_t sent = NowNs();
       h_.Send(e.feed, e.json);
       for (int x = 0; x < e.n_expected; ++x) {
         wants.push_back({lo + static_cast<uint64_t>(k), rate > 0 ? sched : start,
-                         e.expected[x].kind, e.expected[x].count});
+                         e.expected[x].kind, e.expected[x].count, sent});
       }
     }
     const int64_t sent_at = NowNs();
@@ -984,6 +1029,35 @@ class LoadRun {
 
 // ---------------------------------------------------------------------------
 // Reporting.
+
+// The events slower than the phase's p99, by where their latency went (LatencyParts): the median
+// of each part, and how many spent most of their latency in each.
+struct TailParts {
+  int64_t events = 0;
+  double send_late_ms = NAN, to_decided_ms = NAN, decided_to_alert_ms = NAN;
+  int64_t mostly[3] = {};
+};
+TailParts TailOf(const Phase& p) {
+  TailParts t;
+  const double p99 = Percentile(p.rec.latency_ms, 0.99);
+  if (std::isnan(p99)) return t;
+  std::vector<double> parts[3];
+  for (size_t i = 0; i < p.rec.latency_ms.size(); ++i) {
+    if (p.rec.latency_ms[i] <= p99) continue;
+    const LatencyParts& lp = p.rec.latency_parts[i];
+    const double v[3] = {lp.send_late_ms, lp.to_decided_ms, lp.decided_to_alert_ms};
+    if (std::isnan(v[0]) || std::isnan(v[1]) || std::isnan(v[2])) continue;
+    ++t.events;
+    for (int k = 0; k < 3; ++k) parts[k].push_back(v[k]);
+    ++t.mostly[std::max_element(v, v + 3) - v];
+  }
+  if (t.events == 0) return t;
+  t.send_late_ms = Percentile(parts[0], 0.5);
+  t.to_decided_ms = Percentile(parts[1], 0.5);
+  t.decided_to_alert_ms = Percentile(parts[2], 0.5);
+  return t;
+}
+
 boost::json::object PhaseJson(const Phase& p) {
   boost::json::object o;
   o["name"] = p.name;
@@ -991,6 +1065,9 @@ boost::json::object PhaseJson(const Phase& p) {
   o["events"] = p.rec.events;
   o["scheduled_s"] = p.duration_s;
   o["send_s"] = p.send_s;
+  // The schedule's start on the steady clock (CLOCK_MONOTONIC), to line the slowest events up with
+  // a trace of the daemon taken with `perf record -k mono`.
+  o["start_monotonic_ns"] = p.start_ns;
   o["drained"] = p.drained;
   o["drain_after_s"] = p.drain_after_s;
   o["expected_alerts"] = p.rec.expected_alerts;
@@ -1022,8 +1099,9 @@ boost::json::object PhaseJson(const Phase& p) {
       cdf.push_back(std::move(point));
     }
     o["cdf"] = std::move(cdf);
-    // The 20 slowest alerting events as [seconds after the phase's start (scheduled), ms]:
-    // whether the tail is one stall (close together) or spread over the run.
+    // The 20 slowest alerting events as [seconds after the phase's start (scheduled), ms,
+    // then its parts (LatencyParts) in ms: scheduled -> sent, sent -> decided, decided -> alert]:
+    // whether the tail is one stall (close together) or spread over the run, and where it was.
     std::vector<size_t> order(p.rec.latency_ms.size());
     for (size_t i = 0; i < order.size(); ++i) order[i] = i;
     const size_t n = std::min<size_t>(20, order.size());
@@ -1035,9 +1113,23 @@ boost::json::object PhaseJson(const Phase& p) {
       boost::json::array point;
       point.push_back(Seconds(p.rec.latency_sched_ns[i] - p.start_ns));
       point.push_back(p.rec.latency_ms[i]);
+      const LatencyParts& parts = p.rec.latency_parts[i];
+      point.push_back(num(parts.send_late_ms));
+      point.push_back(num(parts.to_decided_ms));
+      point.push_back(num(parts.decided_to_alert_ms));
       slowest.push_back(std::move(point));
     }
     o["slowest"] = std::move(slowest);
+    const TailParts tail = TailOf(p);
+    boost::json::object t;
+    t["events"] = tail.events;
+    t["send_late_ms_median"] = num(tail.send_late_ms);
+    t["to_decided_ms_median"] = num(tail.to_decided_ms);
+    t["decided_to_alert_ms_median"] = num(tail.decided_to_alert_ms);
+    t["mostly_send_late"] = tail.mostly[0];
+    t["mostly_to_decided"] = tail.mostly[1];
+    t["mostly_decided_to_alert"] = tail.mostly[2];
+    o["tail_over_p99"] = std::move(t);
   }
   o["pass"] = p.pass;
   return o;
@@ -1083,6 +1175,14 @@ void PrintPhase(const Phase& p) {
       static_cast<long long>(p.rec.unexpected), Percentile(p.rec.latency_ms, 0.5),
       Percentile(p.rec.latency_ms, 0.99), Percentile(p.rec.latency_ms, 0.999),
       Percentile(p.rec.latency_ms, 1.0), p.pass ? "PASS" : "fail");
+  if (const TailParts t = TailOf(p); t.events > 0) {
+    std::printf(
+        "  tail: %lld events over p99; median ms sent late %.2f, sent->decided %.2f, "
+        "decided->alert %.2f; mostly in each: %lld / %lld / %lld\n",
+        static_cast<long long>(t.events), t.send_late_ms, t.to_decided_ms, t.decided_to_alert_ms,
+        static_cast<long long>(t.mostly[0]), static_cast<long long>(t.mostly[1]),
+        static_cast<long long>(t.mostly[2]));
+  }
   std::fflush(stdout);
 }
 
