@@ -110,6 +110,9 @@ class InstrumentRegistry {
   bool IsProtectedPerson(const std::string& person) const { return by_protected_.contains(person); }
   const std::map<std::string, std::vector<Version>>& all() const { return versions_; }
   size_t size() const { return versions_.size(); }
+  // Persons named by some recorded version: as subject, and as protected person.
+  size_t subject_count() const { return by_subject_.size(); }
+  size_t protected_count() const { return by_protected_.size(); }
   // Ids of instruments with a version whose valid_until lies in (after, up_to]
   // and has not been warned about (RecordExpiryWarning), in order of that time
   // (an id may repeat: one per such version).  What the expiry warning needs,

@@ -368,6 +368,34 @@ TEST_F(PositionHandlerTest, PersonWithoutInstrumentRaisesOneUnmatchedTagEventPer
   EXPECT_EQ(Handle(Fix("2016-08-13T20:40:00Z", kLewishamLon, kLewishamLat)).alerts.size(), 1u);
 }
 
+// Regression (issue 14's tail profile): the first fix of each of 100,000 persons made the
+// last-fix table outgrow its capacity, and moving every entry into a larger one stopped the loop
+// for 40-60 ms mid-run.  The table now grows with the persons granted, so no fix grows it.
+TEST_F(PositionHandlerTest, FirstFixesOfGrantedPersonsNeverGrowTheLastFixTable) {
+  constexpr int kPersons = 3000;
+  auto person = [](int i) { return "PNC-LF/" + std::to_string(i); };
+  for (int i = 0; i < kPersons; ++i) {
+    std::string grant = Grant("instrument.granted", "2016-05-10T14:00:00Z", kLewishamExclusion);
+    auto replace = [&grant](const std::string& from, const std::string& to) {
+      grant.replace(grant.find(from), from.size(), to);
+    };
+    replace("g-2016", "g" + std::to_string(i) + "-2016");
+    replace("BAIL/LW/2016/0412", "BAIL/LF/" + std::to_string(i));
+    replace("PNC-79/123456X", person(i));
+    Handle(grant);
+  }
+  const size_t capacity = engine_.state().last_fix.max_load();
+  ASSERT_GE(capacity, static_cast<size_t>(kPersons));
+  for (int i = 0; i < kPersons; ++i) {
+    std::string fix = Fix("2016-08-13T20:30:00Z", kWestLon, kAcrossLat);
+    fix.replace(fix.find(kPerson), std::string(kPerson).size(), person(i));
+    fix.replace(fix.find("pos-"), 4, "pos-" + std::to_string(i) + "-");
+    Handle(fix);
+  }
+  EXPECT_EQ(engine_.state().last_fix.size(), static_cast<size_t>(kPersons));
+  EXPECT_EQ(engine_.state().last_fix.max_load(), capacity) << "a fix grew the table";
+}
+
 TEST_F(PositionHandlerTest, DecideChangesNothingUntilApply) {
   Handle(Grant("instrument.granted", "2016-05-10T14:00:00Z", kLewishamExclusion));
   auto out = engine_.Decide(Decode(Fix("2016-08-13T20:30:00Z", kLewishamLon, kLewishamLat)));
