@@ -6,8 +6,12 @@
 // Every `period` it runs a PASSIVE checkpoint, which copies what it can without taking the write
 // lock, so the writer never waits for it; while the writer appends faster than one pass copies, it
 // runs them back to back until one copies the whole WAL (the writer's next transaction then starts
-// the WAL from its beginning).  Only when the WAL has grown past `restart_pages` anyway does it run
-// a RESTART checkpoint, which holds new write transactions back until the copy ends.
+// the WAL from its beginning, if it begins before another commit lands).  When the WAL holds more
+// than `restart_pages` frames it runs a RESTART checkpoint after the pass, which holds new write
+// transactions back until it has copied what the pass left (little: what was committed during
+// it) and synced the database file; the next transaction then starts the WAL from its beginning.
+// So the WAL file stops growing once it has reached that size, and a commit's fdatasync, which
+// overwrites frames of a file whose size does not change, has no inode to write.
 //
 // Thread-safety: Start() and the destructor on the owner's thread; the checkpoints run on the
 // checkpointer's own thread and connection, which nothing else touches.  The destructor stops
