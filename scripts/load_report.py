@@ -515,6 +515,27 @@ if ladders:
                 % (fmt(l0["persons"]), fmt(l0["instruments"]), fmt(l0["conditions"]),
                    fmt(l0.get("grants_per_s")), fmt(l0.get("rss_base_kb")),
                    fmt(l0.get("rss_loaded_kb")), fmt(l0.get("idle_cpu_ms_per_s"))))
+tails = [(i, h["tail_over_p99"]) for i, h in enumerate(half_runs) if h.get("tail_over_p99")]
+if tails:
+    w("### Where the tail's latency went")
+    w("")
+    w("The alerting events slower than p99 in each half-max run, their latency split in three by "
+      "bw-load: scheduled to sent (bw-load sending late), sent to decided (the way to the daemon "
+      "and the wait there before its batch was decided: the alert's `raised_at`, to the "
+      "millisecond), and decided to alert (matching the batch, its commit, the publish and the "
+      "delivery). Medians of each part, and how many of the events spent most of their "
+      "latency in each.")
+    w("")
+    w("| half-max run | events over p99 | sent late ms | sent to decided ms | decided to alert ms "
+      "| mostly sent late / to decided / to alert |")
+    w("|---|---:|---:|---:|---:|---|")
+    for i, t in tails:
+        w("| %d: %s/s | %s | %s | %s | %s | %s / %s / %s |" % (
+            i + 1, fmt(half_runs[i].get("rate")), fmt(t.get("events")),
+            fmt(t.get("send_late_ms_median"), 2), fmt(t.get("to_decided_ms_median"), 1),
+            fmt(t.get("decided_to_alert_ms_median"), 1), fmt(t.get("mostly_send_late")),
+            fmt(t.get("mostly_to_decided")), fmt(t.get("mostly_decided_to_alert"))))
+    w("")
 phase_table("Fixed rate at the target", fixeds)
 phase_table("Backlog", backlogs,
             "A warm-up gives every person a previous fix, then the backlog is sent as fast as "
