@@ -5,6 +5,7 @@
 
 #include <string>
 
+#include "daemon/sqlite_db.h"
 #include "daemon/thread_name.h"
 
 namespace bw {
@@ -20,8 +21,8 @@ Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::strin
     sqlite3_close_v2(db);
     return Status::IoError("cannot open the checkpoint connection to " + path + ": " + msg);
   }
-  // A RESTART checkpoint waits for the writer's transaction in progress to end.
-  sqlite3_busy_timeout(db, 5000);
+  // A RESTART checkpoint waits for a gap between the writer's transactions.
+  SetShortBusyWait(db, std::chrono::seconds(5));
   // A connection that has never read the database does not know it is in WAL mode: its
   // checkpoints return at once with nothing done (a WAL of 2.5 GB and a database file of one page
   // after a million grants).  Reading the journal mode opens the WAL.

@@ -20,9 +20,12 @@ namespace {
 // is 2 MiB, which the (source, msg_id) index outgrows after a few hundred thousand events.
 constexpr char kCacheSizePragma[] = "PRAGMA cache_size=-65536";  // 64 MiB
 // Background WAL checkpoints (daemon/sqlite_checkpointer.h): how often, and the WAL size (pages
-// of 4 KiB) beyond which one may hold the writer back to restart the WAL.
+// of 4 KiB) beyond which one holds the writer back to restart the WAL: the largest the WAL file
+// grows under a steady stream of commits.  Each restart stops commits while it copies what the
+// pass before it left and syncs the database file: at 64 MiB a 400,000-fix backlog paid for
+// several and drained in 6.2-6.9 s instead of 4.5 s.
 constexpr std::chrono::milliseconds kCheckpointPeriod{200};
-constexpr int64_t kCheckpointRestartPages = 16384;  // 64 MiB
+constexpr int64_t kCheckpointRestartPages = 65536;  // 256 MiB
 
 }  // namespace
 
@@ -30,10 +33,11 @@ Status SqliteStore::Init(const std::string& path) {
   // wal_autocheckpoint=0: no commit runs a checkpoint; the checkpointer thread does (below).
   for (const char* pragma :
        {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
-        "PRAGMA busy_timeout=5000", kCacheSizePragma, "PRAGMA wal_autocheckpoint=0"}) {
+        kCacheSizePragma, "PRAGMA wal_autocheckpoint=0"}) {
     Status s = db_.Exec(pragma);
     if (!s.ok()) return s;
   }
+  SetShortBusyWait(db_.handle(), std::chrono::seconds(5));
   Status s = MigrateSchema(db_);
   if (!s.ok()) return s;
   s = audit_.LoadHead();
