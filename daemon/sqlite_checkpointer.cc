@@ -9,6 +9,12 @@
 #include "daemon/thread_name.h"
 
 namespace bw {
+namespace {
+
+// A PASSIVE pass shorter than this leaves little for a RESTART after it to copy.
+constexpr std::chrono::milliseconds kShortPass{100};
+
+}  // namespace
 
 Result<std::unique_ptr<WalCheckpointer>> WalCheckpointer::Start(const std::string& path,
                                                                  std::chrono::milliseconds period,
@@ -68,9 +74,16 @@ void WalCheckpointer::Run() {
   while (!wake_.wait_for(lock, wait, [this] { return stop_; })) {
     lock.unlock();
     int wal_pages = 0, copied = 0;
+    const auto pass_start = std::chrono::steady_clock::now();
     int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &wal_pages,
                                        &copied);
-    if (rc == SQLITE_OK && wal_pages > restart_pages_) {
+    // What the RESTART would copy with the writer held back is what was committed during the
+    // pass: little after a short pass, a great deal after a long one (a backlog draining, whose
+    // commits a RESTART would stop for as long; the WAL may grow then, up to four times the
+    // threshold, and is restarted once the passes are short again).
+    const bool short_pass = std::chrono::steady_clock::now() - pass_start < kShortPass;
+    if (rc == SQLITE_OK && wal_pages > restart_pages_ &&
+        (short_pass || wal_pages > 4 * restart_pages_)) {
       // Too large to wait for a quiet moment: hold the writer back for the rest of the copy, so
       // that its next transaction starts the WAL from its beginning.  Whether or not this pass
       // copied everything: the writer restarts the WAL only when a transaction of its begins

@@ -7,9 +7,11 @@
 // lock, so the writer never waits for it; while the writer appends faster than one pass copies, it
 // runs them back to back until one copies the whole WAL (the writer's next transaction then starts
 // the WAL from its beginning, if it begins before another commit lands).  When the WAL holds more
-// than `restart_pages` frames it runs a RESTART checkpoint after the pass, which holds new write
-// transactions back until it has copied what the pass left (little: what was committed during
-// it) and synced the database file; the next transaction then starts the WAL from its beginning.
+// than `restart_pages` frames it runs a RESTART checkpoint after a pass that took under 100 ms,
+// which holds new write transactions back until it has copied what the pass left (little: what
+// was committed during it) and synced the database file; the next transaction then starts the
+// WAL from its beginning.  After a longer pass (a backlog draining) it waits for a short one,
+// unless the WAL holds more than four times `restart_pages`.
 // So the WAL file stops growing once it has reached that size, and a commit's fdatasync, which
 // overwrites frames of a file whose size does not change, has no inode to write.
 //
