@@ -1,7 +1,8 @@
 // The SQLite helpers the store is written with: `SqliteDb`, one open
-// connection with its cache of prepared-once statements, and `Stmt`, one
-// statement for one use.  Internal to the SQLite store (daemon/sqlite_store*.cc,
-// daemon/sqlite_schema.cc); everything else talks to the Store interface.
+// connection with its cache of prepared-once statements, `Stmt`, one
+// statement for one use, and `SetShortBusyWait`.  Internal to the SQLite store
+// (daemon/sqlite_store*.cc, daemon/sqlite_schema.cc, daemon/sqlite_checkpointer.cc);
+// everything else talks to the Store interface.
 //
 // Thread-safety: none; a connection belongs to one thread (the store's owner).
 #pragma once
@@ -19,10 +20,11 @@
 namespace bw {
 
 // Makes a connection that finds the database locked retry every 200 microseconds for up to
-// `timeout` (it replaces PRAGMA busy_timeout).  SQLite's own busy_timeout sleeps 1, 2, 5, 10, 15, 20, 25... ms between tries, so a
-// writer held back by a checkpoint that ends after 3 ms slept until 8 ms and one that ends after
-// 40 ms until 78 ms: the committer's commits wait out a RESTART checkpoint's copy
-// (daemon/sqlite_checkpointer.h), and the checkpointer waits for a gap between them.
+// `timeout` (it replaces PRAGMA busy_timeout).  SQLite's own busy_timeout sleeps 1, 2, 5, 10, 15,
+// 20, 25... ms between tries, so a writer held back by a checkpoint that ends after 3 ms slept
+// until 8 ms and one that ends after 40 ms until 78 ms: the committer's commits wait out a RESTART
+// checkpoint's copy (daemon/sqlite_checkpointer.h), and the checkpointer waits for a gap between
+// them.
 inline void SetShortBusyWait(sqlite3* db, std::chrono::milliseconds timeout) {
   static constexpr int kSleepUs = 200;
   // The callback's argument: the number of tries after which to give up.
